@@ -1,0 +1,92 @@
+// Package store is the state of record in PostgreSQL: the pgx pool, the
+// transaction helper, the sentinels callers branch on, and one file of
+// hand-written queries per table. Conditional state transitions live here
+// (UPDATE … WHERE status = …) so every caller gets the same rules.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Sentinels for outcomes callers branch on (STYLE.md rule 18).
+var (
+	// ErrNotFound: the row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrStaleTransition: a conditional update matched nothing because the row
+	// is no longer in the expected state; for an idempotent handler this means
+	// "already done".
+	ErrStaleTransition = errors.New("stale state transition")
+	// ErrConflict: a unique key is already taken by a different row.
+	ErrConflict = errors.New("conflict")
+)
+
+// PoolConfig sizes the pool; zero values keep pgx's defaults.
+type PoolConfig struct {
+	MaxConns int32
+}
+
+// Open connects a pool and checks it with a ping.
+func Open(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping database: %w", err)
+	}
+	return pool, nil
+}
+
+// TxBeginner is satisfied by *pgxpool.Pool and pgx.Tx (nested: savepoint).
+type TxBeginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// WithTx runs fn in a transaction, committing when fn returns nil and rolling
+// back otherwise (also on panic, which is re-raised).
+func WithTx(ctx context.Context, db TxBeginner, fn func(pgx.Tx) error) (err error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin tx: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit tx: %w", err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation,
+// optionally of the named constraint.
+func IsUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+		return false
+	}
+	return constraint == "" || pgErr.ConstraintName == constraint
+}
