@@ -30,6 +30,7 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"FUNDIGO_SHUTDOWN_TIMEOUT" envDefault:"25s"`
 
 	// Domain sub-structs (one line each, defined in their own files).
+	Ratings Ratings
 }
 
 // HTTP configures the API listener.
@@ -184,6 +185,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("FUNDIGO_JWT_SECRET must be at least 16 bytes"))
 	}
 	// Domain validation (one line each).
+	errs = append(errs, c.Ratings.validate()...)
 	return errors.Join(errs...)
 }
 
