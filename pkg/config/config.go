@@ -30,7 +30,8 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"FUNDIGO_SHUTDOWN_TIMEOUT" envDefault:"25s"`
 
 	// Domain sub-structs (one line each, defined in their own files).
-	Ratings Ratings
+	Ratings   Ratings
+	Scheduler Scheduler
 }
 
 // HTTP configures the API listener.
@@ -186,6 +187,7 @@ func (c Config) Validate() error {
 	}
 	// Domain validation (one line each).
 	errs = append(errs, c.Ratings.validate()...)
+	errs = append(errs, c.Scheduler.validate()...)
 	return errors.Join(errs...)
 }
 

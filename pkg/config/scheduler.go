@@ -1,0 +1,68 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Scheduler configures the cron scheduler role and the retention rules its
+// maintenance:cleanup job applies.
+type Scheduler struct {
+	// TimeZone is the zone of cron specs that name none.
+	TimeZone string `env:"FUNDIGO_SCHEDULER_TIME_ZONE" envDefault:"Africa/Nairobi"`
+	// LeaseTTL is how long a leader that stopped renewing (crashed, cut off)
+	// blocks a successor; it renews every third of it.
+	LeaseTTL time.Duration `env:"FUNDIGO_SCHEDULER_LEASE_TTL" envDefault:"15s"`
+	// MissedGrace is how late a tick may still be enqueued as on time;
+	// later, it counts as missed and the schedule's missed-tick policy applies.
+	MissedGrace time.Duration `env:"FUNDIGO_SCHEDULER_MISSED_GRACE" envDefault:"30s"`
+
+	Retention Retention
+}
+
+// Retention says how long maintenance:cleanup keeps finished rows; 0 keeps
+// them forever (that rule is skipped).
+type Retention struct {
+	// Outbox: outbox rows already published to RabbitMQ.
+	Outbox time.Duration `env:"FUNDIGO_RETENTION_OUTBOX" envDefault:"168h"`
+	// Inbox: webhook inbox rows already processed (raw callbacks are payment
+	// evidence, so they are kept longer).
+	Inbox time.Duration `env:"FUNDIGO_RETENTION_INBOX" envDefault:"2160h"`
+	// IdempotencyKeys: stored responses for Idempotency-Key replays.
+	IdempotencyKeys time.Duration `env:"FUNDIGO_RETENTION_IDEMPOTENCY_KEYS" envDefault:"24h"`
+	// PushTickets: Expo push tickets (receipts are fetched within hours).
+	PushTickets time.Duration `env:"FUNDIGO_RETENTION_PUSH_TICKETS" envDefault:"168h"`
+	// BatchSize is how many rows one DELETE statement removes.
+	BatchSize int `env:"FUNDIGO_RETENTION_BATCH_SIZE" envDefault:"5000"`
+}
+
+func (c Scheduler) validate() []error {
+	var errs []error
+	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
+		errs = append(errs, fmt.Errorf("FUNDIGO_SCHEDULER_TIME_ZONE %q: not a known IANA time zone", c.TimeZone))
+	}
+	if c.LeaseTTL < time.Second {
+		errs = append(errs, errors.New("FUNDIGO_SCHEDULER_LEASE_TTL must be at least 1s"))
+	}
+	if c.MissedGrace < 0 {
+		errs = append(errs, errors.New("FUNDIGO_SCHEDULER_MISSED_GRACE must not be negative"))
+	}
+	r := c.Retention
+	for _, kv := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"FUNDIGO_RETENTION_OUTBOX", r.Outbox}, {"FUNDIGO_RETENTION_INBOX", r.Inbox},
+		{"FUNDIGO_RETENTION_IDEMPOTENCY_KEYS", r.IdempotencyKeys},
+		{"FUNDIGO_RETENTION_PUSH_TICKETS", r.PushTickets},
+	} {
+		if kv.d < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative (0 keeps rows forever)", kv.key))
+		}
+	}
+	if r.BatchSize < 1 || r.BatchSize > 100_000 {
+		errs = append(errs, errors.New("FUNDIGO_RETENTION_BATCH_SIZE must be between 1 and 100000"))
+	}
+	return errs
+}
