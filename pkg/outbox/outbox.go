@@ -1,0 +1,99 @@
+// Package outbox is the transactional outbox (ARCHITECTURE.md guarantee 3):
+// Write inserts an event in the caller's transaction, so it exists if and only
+// if the state change it describes committed, and a Relay publishes the
+// committed rows to RabbitMQ.
+//
+// # Ack timing
+//
+// A row is marked published only after the broker confirmed its message
+// (publisher confirms), in the same transaction that claimed it. A failed or
+// unconfirmed publish leaves the row pending (attempts and last_error updated,
+// retried after a backoff), so nothing committed is ever dropped.
+//
+// # Idempotency
+//
+// Delivery is at-least-once: a relay that crashes, or whose commit fails,
+// after the broker confirmed will publish those rows again. Every message
+// carries the row's message_id as its AMQP MessageId, and consumers dedupe on
+// it (or on a domain key). Write is idempotent on Message.ID: a second Write
+// with the same ID is a no-op.
+//
+// # Concurrency
+//
+// Write is safe wherever its pgx.Tx is. Any number of Relays (in one process
+// or many) may run on the same table: each claims its batch with
+// SELECT … FOR UPDATE SKIP LOCKED, so no row is published by two relays at
+// once. Ordering across relays, and after a retry, is not preserved.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// NotifyChannel is the PostgreSQL LISTEN/NOTIFY channel the outbox trigger
+// (migrations/00002_outbox.sql) signals on every committed insert.
+const NotifyChannel = "fundigo_outbox"
+
+// Message is one event to publish.
+type Message struct {
+	// ID becomes the AMQP MessageId and is unique in the outbox. Prefer a
+	// deterministic ID ("payment.paid:<payment_id>") so writing the same event
+	// twice publishes it once. Empty means a random UUID.
+	ID          string
+	Exchange    string // usually events.Exchange (configurable)
+	RoutingKey  string
+	Type        string // AMQP Type; usually the routing key
+	ContentType string // default "application/json"
+	Payload     []byte
+	Headers     map[string]string
+}
+
+func (m Message) validate() error {
+	var errs []error
+	if m.Exchange == "" {
+		errs = append(errs, errors.New("exchange is empty"))
+	}
+	if m.RoutingKey == "" {
+		errs = append(errs, errors.New("routing key is empty"))
+	}
+	if m.Payload == nil {
+		errs = append(errs, errors.New("payload is nil"))
+	}
+	return errors.Join(errs...)
+}
+
+// Write inserts msg into the outbox inside tx. It is published only if tx
+// commits. A message whose ID is already in the outbox is ignored.
+func Write(ctx context.Context, tx pgx.Tx, msg Message) error {
+	if err := msg.validate(); err != nil {
+		return fmt.Errorf("write outbox message %s: %w", msg.ID, err)
+	}
+	if msg.ID == "" {
+		msg.ID = uuid.NewString()
+	}
+	if msg.ContentType == "" {
+		msg.ContentType = "application/json"
+	}
+	headers := []byte("{}")
+	if len(msg.Headers) > 0 {
+		var err error
+		if headers, err = json.Marshal(msg.Headers); err != nil {
+			return fmt.Errorf("write outbox message %s: encode headers: %w", msg.ID, err)
+		}
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO outbox (message_id, exchange, routing_key, message_type, content_type, headers, payload)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (message_id) DO NOTHING`,
+		msg.ID, msg.Exchange, msg.RoutingKey, msg.Type, msg.ContentType, headers, msg.Payload)
+	if err != nil {
+		return fmt.Errorf("write outbox message %s: %w", msg.ID, err)
+	}
+	return nil
+}
