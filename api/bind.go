@@ -1,0 +1,70 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+)
+
+// bindStrict decodes a JSON body into v: JSON media type required (415),
+// malformed JSON → 400, unknown fields or wrong types → 422 naming the field,
+// trailing data → 400. The body size is already capped by middleware.
+func bindStrict(c echo.Context, v any) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if !isJSONMediaType(ct) {
+		return NewProblem(http.StatusUnsupportedMediaType, "the body must be application/json")
+	}
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeProblem(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return NewProblem(http.StatusBadRequest, "the body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func isJSONMediaType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+func decodeProblem(err error) error {
+	var (
+		typeErr *json.UnmarshalTypeError
+		syntax  *json.SyntaxError
+		maxErr  *http.MaxBytesError
+		he      *echo.HTTPError
+	)
+	switch {
+	case errors.As(err, &he):
+		return he // body limit
+	case errors.As(err, &maxErr):
+		return NewProblem(http.StatusRequestEntityTooLarge, "the body is too large")
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return Validation(FieldError{Field: field, Message: fmt.Sprintf("must be %s", typeErr.Type.String())})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return Validation(FieldError{Field: name, Message: "unknown field"})
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return NewProblem(http.StatusBadRequest, "the body is not valid JSON")
+	}
+	return NewProblem(http.StatusBadRequest, "the body could not be decoded")
+}
+
+// zerologCtx returns the request-scoped logger.
+func zerologCtx(c echo.Context) *zerolog.Logger {
+	return zerolog.Ctx(c.Request().Context())
+}

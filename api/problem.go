@@ -1,0 +1,134 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"fundigo/pkg/store"
+)
+
+// Problem is an RFC 9457 problem details object.
+type Problem struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Errors   []FieldError `json:"errors,omitempty"`
+	// RequestID correlates the answer with the server's logs.
+	RequestID string `json:"request_id,omitempty"`
+	// headers to add to the response (e.g. Retry-After).
+	headers map[string]string
+}
+
+// FieldError is one validation failure of one request field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+// NewProblem builds a problem with the standard title for status.
+func NewProblem(status int, detail string) *Problem {
+	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail}
+}
+
+// WithHeader adds a response header to the problem's answer.
+func (p *Problem) WithHeader(k, v string) *Problem {
+	if p.headers == nil {
+		p.headers = map[string]string{}
+	}
+	p.headers[k] = v
+	return p
+}
+
+// Validation is a 422 listing every invalid field.
+func Validation(errs ...FieldError) *Problem {
+	p := NewProblem(http.StatusUnprocessableEntity, "the request has invalid fields")
+	p.Errors = errs
+	return p
+}
+
+// Fields collects field errors; Err returns nil when there are none.
+type Fields []FieldError
+
+// Add records a field error.
+func (f *Fields) Add(field, msg string) { *f = append(*f, FieldError{Field: field, Message: msg}) }
+
+// Err returns a 422 problem, or nil when no field is invalid.
+func (f Fields) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return Validation(f...)
+}
+
+// errorHandler is the single mapping from errors to problem+json. Unknown
+// errors become a generic 500 and are logged here, once.
+func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		p := toProblem(err)
+		if p.Status >= 500 {
+			log.Error().Err(err).Str("method", c.Request().Method).Str("route", c.Path()).
+				Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("request failed")
+		}
+		p.Instance = c.Request().URL.Path
+		if len(p.Instance) > 0 && c.Path() != "" && c.Path() != p.Instance && containsParamToken(c.Path()) {
+			// never echo a secret path segment (webhook tokens) back
+			p.Instance = c.Path()
+		}
+		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
+		for k, v := range p.headers {
+			c.Response().Header().Set(k, v)
+		}
+		if c.Request().Method == http.MethodHead {
+			c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+			c.Response().WriteHeader(p.Status)
+			return
+		}
+		b, _ := json.Marshal(p)
+		_ = c.Blob(p.Status, "application/problem+json", b)
+	}
+}
+
+func containsParamToken(route string) bool {
+	for i := 0; i+6 <= len(route); i++ {
+		if route[i:i+6] == ":token" {
+			return true
+		}
+	}
+	return false
+}
+
+func toProblem(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		np := NewProblem(he.Code, "")
+		if msg, ok := he.Message.(string); ok && msg != http.StatusText(he.Code) {
+			np.Detail = msg
+		}
+		if he.Code >= 500 {
+			np.Detail = ""
+		}
+		return np
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return NewProblem(http.StatusNotFound, "no such resource")
+	case errors.Is(err, store.ErrConflict):
+		return NewProblem(http.StatusConflict, "the resource already exists or conflicts with another")
+	}
+	return NewProblem(http.StatusInternalServerError, "")
+}

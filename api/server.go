@@ -1,0 +1,112 @@
+// Package api is the thin HTTP layer: Echo routes, middleware (request IDs,
+// access logs, recovery, body limits, auth, idempotency, rate limits) and one
+// file per resource. Handlers validate, write state (or enqueue) and answer;
+// all real work happens in workers. Errors are returned by handlers and mapped
+// to RFC 9457 problem+json in exactly one place (problem.go).
+package api
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo-contrib/echoprometheus"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"fundigo/pkg/config"
+	"fundigo/pkg/tasks"
+)
+
+// Checker reports whether a dependency is reachable; used by /readyz.
+type Checker interface {
+	Ping(ctx context.Context) error
+}
+
+// CheckFunc adapts a function to Checker.
+type CheckFunc func(ctx context.Context) error
+
+// Ping calls f.
+func (f CheckFunc) Ping(ctx context.Context) error { return f(ctx) }
+
+// Publisher publishes one message and returns once RabbitMQ confirmed it.
+// Safe for concurrent use.
+type Publisher interface {
+	Publish(ctx context.Context, exchange, routingKey string, msg amqp.Publishing) error
+}
+
+// Deps are the dependencies of every handler. cmd builds them; tests build
+// them over per-test resources.
+type Deps struct {
+	Log       zerolog.Logger
+	Config    config.Config
+	Pool      *pgxpool.Pool
+	Redis     redis.UniversalClient
+	Tasks     *asynq.Client
+	Inspector *asynq.Inspector
+	Queues    tasks.Queues
+	Publisher Publisher
+	// Checks are the readiness checks by name (postgres, redis, rabbitmq).
+	Checks map[string]Checker
+	// Registry receives the HTTP metrics; nil means no /metrics.
+	Registry *prometheus.Registry
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Extra lets cmd hand domain-specific dependencies (clients, simulators'
+	// URLs) to route makers without widening Deps for every domain.
+	Extra map[string]any
+}
+
+func (d *Deps) setDefaults() {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Checks == nil {
+		d.Checks = map[string]Checker{}
+	}
+}
+
+// NewServer builds the Echo instance with its middleware chain and every route.
+func NewServer(deps Deps) *echo.Echo {
+	deps.setDefaults()
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(deps.Log)
+	e.Server.ReadHeaderTimeout = 10 * time.Second
+	e.Server.ReadTimeout = deps.Config.HTTP.ReadTimeout
+	e.Server.WriteTimeout = deps.Config.HTTP.WriteTimeout
+
+	e.Use(middleware.RequestID())
+	e.Use(accessLog(deps.Log))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		return err // logged once, by the error handler, as a 500
+	}}))
+	if deps.Registry != nil {
+		e.Use(echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{
+			Namespace:  "fundigo",
+			Registerer: deps.Registry,
+			Skipper:    func(c echo.Context) bool { return c.Path() == "/metrics" },
+		}))
+	}
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit:   deps.Config.HTTP.BodyLimit,
+		// Webhook routes set their own, smaller limit and answer 413 themselves.
+		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/v1/webhooks/") },
+	}))
+
+	var limiter *redis_rate.Limiter
+	if deps.Redis != nil {
+		limiter = redis_rate.NewLimiter(deps.Redis)
+	}
+	registerRoutes(e, deps, newMiddlewares(deps, limiter))
+	return e
+}

@@ -1,0 +1,92 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+
+	"fundigo/pkg/tasks"
+)
+
+// taskView is what GET /v1/tasks/{id} reports: the AsyncResult role.
+type taskView struct {
+	ID            string          `json:"id"`
+	Type          string          `json:"type,omitempty"`
+	Queue         string          `json:"queue,omitempty"`
+	State         string          `json:"state"`
+	Retried       int             `json:"retried"`
+	MaxRetry      int             `json:"max_retry,omitempty"`
+	LastError     string          `json:"last_error,omitempty"`
+	NextProcessAt *time.Time      `json:"next_process_at,omitempty"`
+	CompletedAt   *time.Time      `json:"completed_at,omitempty"`
+	Progress      json.RawMessage `json:"progress,omitempty"`
+	Result        json.RawMessage `json:"result,omitempty"`
+}
+
+// handleGetTask reports any accepted command: the commands table (long jobs
+// write their progress there) merged with Asynq's view of the task.
+func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Param("id")
+		if id == "" || len(id) > 200 {
+			return Validation(FieldError{Field: "id", Message: "must be 1..200 characters"})
+		}
+		v := taskView{ID: id}
+		found := false
+
+		var (
+			kind, state       string
+			progress, result  []byte
+			cmdErr            *string
+		)
+		err := pool.QueryRow(c.Request().Context(),
+			`SELECT kind, state, progress, result, error FROM commands WHERE id=$1`, id).
+			Scan(&kind, &state, &progress, &result, &cmdErr)
+		switch {
+		case err == nil:
+			found = true
+			v.Type, v.State, v.Progress, v.Result = kind, state, progress, result
+			if cmdErr != nil {
+				v.LastError = *cmdErr
+			}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+
+		if insp != nil {
+			for _, queue := range q.All() {
+				info, err := insp.GetTaskInfo(queue, id)
+				if err != nil {
+					continue
+				}
+				found = true
+				v.Type, v.Queue, v.Retried, v.MaxRetry, v.LastError = info.Type, info.Queue, info.Retried, info.MaxRetry, info.LastErr
+				if v.State == "" || v.State == "accepted" || info.State != asynq.TaskStateCompleted {
+					v.State = info.State.String()
+				}
+				if !info.NextProcessAt.IsZero() {
+					t := info.NextProcessAt
+					v.NextProcessAt = &t
+				}
+				if !info.CompletedAt.IsZero() {
+					t := info.CompletedAt
+					v.CompletedAt = &t
+				}
+				if len(v.Result) == 0 && len(info.Result) > 0 && json.Valid(info.Result) {
+					v.Result = info.Result
+				}
+				break
+			}
+		}
+		if !found {
+			return NewProblem(http.StatusNotFound, "no task with this id")
+		}
+		return c.JSON(http.StatusOK, v)
+	}
+}
