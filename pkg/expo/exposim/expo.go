@@ -1,0 +1,216 @@
+package exposim
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"fundigo/pkg/expo"
+)
+
+// maxBody caps request bodies (100 messages of 4 KiB fit easily).
+const maxBody = 8 << 20
+
+// wireMessage is a message as it arrives: `to` may be a string or an array.
+type wireMessage struct {
+	expo.Message
+	To json.RawMessage `json:"to"`
+}
+
+func (s *Sim) handleSend(w http.ResponseWriter, r *http.Request) {
+	// Arrival time, taken before any decoding so the per-second counters
+	// reflect when the client sent, not how fast the simulator parsed.
+	now := s.opts.NowFunc()
+	gz := r.Header.Get("Content-Encoding") == "gzip"
+	raw, err := readBody(r, gz)
+	if err != nil {
+		s.reject(w, http.StatusBadRequest, "VALIDATION_ERROR", err.Error(), 0)
+		return
+	}
+	// Wait after reading the body: only then does net/http notice a client
+	// that gave up and cancel r.Context().
+	if !s.wait(r) {
+		return
+	}
+	if f, ok := s.takeFailure(false); ok {
+		s.rejectFailure(w, f)
+		return
+	}
+	msgs, err := decodeMessages(raw)
+	if err != nil {
+		s.reject(w, http.StatusBadRequest, "VALIDATION_ERROR", err.Error(), 0)
+		return
+	}
+	if len(msgs) > expo.MaxMessagesPerRequest {
+		s.reject(w, http.StatusBadRequest, "PUSH_TOO_MANY_NOTIFICATIONS",
+			fmt.Sprintf("You are trying to send more than %d push notifications in one request.", expo.MaxMessagesPerRequest), 0)
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := now.Unix()
+	if s.rate > 0 && s.stats.PerSecond[sec]+len(msgs) > s.rate {
+		s.stats.Rejected++
+		writeRequestError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS",
+			"The request rate exceeds the limit for this project.", 1)
+		return
+	}
+	tickets := make([]expo.Ticket, len(msgs))
+	for i, m := range msgs {
+		tickets[i] = s.ticketLocked(m)
+		s.stats.PerToken[m.To]++
+		s.received[m.To] = append(s.received[m.To], Received{
+			Provider: "expo", Token: m.To, Title: m.Title, Body: m.Body, Data: m.Data,
+			Priority: m.Priority, CollapseID: m.CollapseID, At: now,
+		})
+	}
+	s.stats.SendRequests++
+	s.stats.Messages += len(msgs)
+	s.stats.PerSecond[sec] += len(msgs)
+	s.stats.RequestSizes = append(s.stats.RequestSizes, len(msgs))
+	if gz {
+		s.stats.Gzipped++
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": tickets})
+}
+
+// ticketLocked decides a message's ticket and stores its future receipt.
+func (s *Sim) ticketLocked(m expo.Message) expo.Ticket {
+	fail := func(code, msg string) expo.Ticket {
+		s.stats.TicketErrors++
+		return expo.Ticket{Status: expo.StatusError, Message: msg,
+			Details: &expo.Details{Error: code, ExpoPushToken: m.To}}
+	}
+	switch {
+	case !expo.IsPushToken(m.To) || (strings.Contains(m.To, "Invalid") && !strings.Contains(m.To, "InvalidLater")):
+		return fail(expo.CodeDeviceNotRegistered,
+			fmt.Sprintf("%q is not a registered push notification recipient", m.To))
+	}
+	if n, err := m.PayloadSize(); err != nil || n > expo.MaxPayloadBytes {
+		return fail(expo.CodeMessageTooBig, "Message too big")
+	}
+	id := uuid.NewString()
+	rec := expo.Receipt{Status: expo.StatusOK}
+	if strings.Contains(m.To, "InvalidLater") {
+		rec = expo.Receipt{Status: expo.StatusError,
+			Message: fmt.Sprintf("%q is not a registered push notification recipient", m.To),
+			Details: &expo.Details{Error: expo.CodeDeviceNotRegistered, ExpoPushToken: m.To}}
+	}
+	s.receipts[id] = rec
+	return expo.Ticket{Status: expo.StatusOK, ID: id}
+}
+
+func (s *Sim) handleReceipts(w http.ResponseWriter, r *http.Request) {
+	raw, err := readBody(r, r.Header.Get("Content-Encoding") == "gzip")
+	if !s.wait(r) {
+		return
+	}
+	var req struct {
+		IDs []string `json:"ids"`
+	}
+	if err == nil {
+		err = json.Unmarshal(raw, &req)
+	}
+	if err != nil {
+		writeRequestError(w, http.StatusBadRequest, "VALIDATION_ERROR", err.Error(), 0)
+		return
+	}
+	if len(req.IDs) > expo.MaxReceiptIDsPerRequest {
+		writeRequestError(w, http.StatusBadRequest, "PUSH_TOO_MANY_RECEIPTS",
+			fmt.Sprintf("You are trying to get more than %d push receipts in one request.", expo.MaxReceiptIDsPerRequest), 0)
+		return
+	}
+	s.mu.Lock()
+	out := make(map[string]expo.Receipt, len(req.IDs))
+	for _, id := range req.IDs {
+		if rec, ok := s.receipts[id]; ok {
+			out[id] = rec
+		}
+	}
+	s.stats.ReceiptRequests++
+	s.stats.ReceiptIDs += len(req.IDs)
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (s *Sim) reject(w http.ResponseWriter, status int, code, msg string, retryAfterSec int) {
+	s.mu.Lock()
+	s.stats.Rejected++
+	s.mu.Unlock()
+	writeRequestError(w, status, code, msg, retryAfterSec)
+}
+
+func (s *Sim) rejectFailure(w http.ResponseWriter, f failure) {
+	code := "INTERNAL_SERVER_ERROR"
+	if f.status == http.StatusTooManyRequests {
+		code = "TOO_MANY_REQUESTS"
+	}
+	s.reject(w, f.status, code, "injected failure", int(math.Ceil(f.retryAfter.Seconds())))
+}
+
+func writeRequestError(w http.ResponseWriter, status int, code, msg string, retryAfterSec int) {
+	if retryAfterSec > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSec))
+	}
+	writeJSON(w, status, map[string]any{"errors": []map[string]string{{"code": code, "message": msg}}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func readBody(r *http.Request, gz bool) ([]byte, error) {
+	var body io.Reader = io.LimitReader(r.Body, maxBody)
+	if gz {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		defer zr.Close()
+		body = io.LimitReader(zr, maxBody)
+	}
+	return io.ReadAll(body)
+}
+
+// decodeMessages accepts a message or an array and expands `to` arrays, one
+// message per recipient, as Expo counts them.
+func decodeMessages(raw []byte) ([]expo.Message, error) {
+	raw = bytes.TrimSpace(raw)
+	var wire []wireMessage
+	if len(raw) > 0 && raw[0] == '{' {
+		var one wireMessage
+		if err := json.Unmarshal(raw, &one); err != nil {
+			return nil, fmt.Errorf("decode message: %w", err)
+		}
+		wire = []wireMessage{one}
+	} else if err := json.Unmarshal(raw, &wire); err != nil {
+		return nil, fmt.Errorf("decode messages: %w", err)
+	}
+	var out []expo.Message
+	for i, wm := range wire {
+		var tos []string
+		var one string
+		if err := json.Unmarshal(wm.To, &one); err == nil {
+			tos = []string{one}
+		} else if err := json.Unmarshal(wm.To, &tos); err != nil || len(tos) == 0 {
+			return nil, fmt.Errorf("message %d: \"to\" must be a token or an array of tokens", i)
+		}
+		for _, to := range tos {
+			m := wm.Message
+			m.To = to
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
