@@ -200,12 +200,29 @@ func (c *Conn) Declare(ctx context.Context, t Topology) error {
 			c.mu.Unlock()
 			return nil
 		}
-		if !conn.IsClosed() {
+		if isRefusal(err) {
 			return err
 		}
-		// The connection died under us: declare again on the next one.
-		c.markLost(conn)
+		// The connection (or just the channel) died under us: declare again,
+		// on the next connection if this one is gone.
+		if conn.IsClosed() {
+			c.markLost(conn)
+			continue
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("declare topology: %w (last error: %w)", ctx.Err(), err)
+		}
 	}
+}
+
+// isRefusal reports whether err is the broker refusing a request on a
+// channel (PRECONDITION_FAILED, NOT_FOUND, ACCESS_REFUSED…): retrying the same
+// request cannot help. Connection losses are not refusals.
+func isRefusal(err error) bool {
+	var amqpErr *amqp.Error
+	return errors.As(err, &amqpErr) && amqpErr.Server && amqpErr.Recover
 }
 
 // Ping reports whether the broker answers right now: it opens and closes a

@@ -250,13 +250,10 @@ func (p *Publisher) channel(ctx context.Context) (*pubChannel, error) {
 			p.cur = pc
 		}
 		p.mu.Unlock()
-		if err == nil {
-			return pc, nil
-		}
-		if ctx.Err() != nil || errors.Is(err, ErrClosed) {
+		if err != nil {
 			return nil, err
 		}
-		// The connection died while the channel was being set up; try again.
+		return pc, nil
 	}
 }
 
