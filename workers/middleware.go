@@ -1,0 +1,71 @@
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"fundigo/pkg/logging"
+	"fundigo/pkg/store"
+	"fundigo/pkg/tasks"
+)
+
+// recoverTask turns a handler panic into an error (retried), so one bad task
+// cannot take the worker down.
+func recoverTask(log zerolog.Logger) asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = fmt.Errorf("panic in %s handler: %v", t.Type(), p)
+				}
+			}()
+			return next.ProcessTask(ctx, t)
+		})
+	}
+}
+
+// logTask attaches a task-scoped logger to ctx, classifies the result once
+// (STYLE.md rule 20) and logs it once:
+//   - nil or a stale transition (already done): success;
+//   - tasks.Permanent: archived without retry, logged at error;
+//   - anything else: retried, logged at warn.
+func logTask(log zerolog.Logger) asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			id, _ := asynq.GetTaskID(ctx)
+			retried, _ := asynq.GetRetryCount(ctx)
+			queue, _ := asynq.GetQueueName(ctx)
+			l := log.With().Str(logging.FieldTaskID, id).Str(logging.FieldTaskType, t.Type()).
+				Str(logging.FieldQueue, queue).Int(logging.FieldAttempt, retried+1).Logger()
+			start := time.Now()
+			err := next.ProcessTask(l.WithContext(ctx), t)
+			dur := time.Since(start).Milliseconds()
+			switch {
+			case err == nil:
+				l.Debug().Int64(logging.FieldDurationMS, dur).Msg("task done")
+			case errors.Is(err, store.ErrStaleTransition):
+				l.Debug().Int64(logging.FieldDurationMS, dur).Msg("task already done")
+				return nil
+			case tasks.IsPermanent(err):
+				l.Error().Err(err).Int64(logging.FieldDurationMS, dur).Msg("task failed permanently")
+			default:
+				l.Warn().Err(err).Int64(logging.FieldDurationMS, dur).Msg("task failed; will retry")
+			}
+			return err
+		})
+	}
+}
+
+// asynqLogger routes asynq's own logs into zerolog.
+type asynqLogger struct{ log zerolog.Logger }
+
+func (l asynqLogger) Debug(args ...any) { l.log.Debug().Msg(fmt.Sprint(args...)) }
+func (l asynqLogger) Info(args ...any)  { l.log.Info().Msg(fmt.Sprint(args...)) }
+func (l asynqLogger) Warn(args ...any)  { l.log.Warn().Msg(fmt.Sprint(args...)) }
+func (l asynqLogger) Error(args ...any) { l.log.Error().Msg(fmt.Sprint(args...)) }
+func (l asynqLogger) Fatal(args ...any) { l.log.Fatal().Msg(fmt.Sprint(args...)) }

@@ -1,0 +1,132 @@
+// Package workers runs the worker pools of one `fundigo worker` process: an
+// Asynq server for tasks and the RabbitMQ consumers for events, behind one
+// Run(ctx). Domain packages (workers/payments, workers/notifications, …)
+// register their handlers on the Mux and their consumer specs; this package
+// knows none of them.
+package workers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/tasks"
+)
+
+// Config sizes the pools.
+type Config struct {
+	Queues      tasks.Queues
+	Concurrency int
+	// ShutdownTimeout bounds the drain of in-flight tasks.
+	ShutdownTimeout time.Duration
+	// DelayedTaskCheckInterval is how often scheduled/retry tasks become due.
+	DelayedTaskCheckInterval time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Concurrency == 0 {
+		c.Concurrency = 20
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 25 * time.Second
+	}
+	if c.DelayedTaskCheckInterval == 0 {
+		c.DelayedTaskCheckInterval = time.Second
+	}
+	if c.Queues == (tasks.Queues{}) {
+		c.Queues = tasks.NewQueues("")
+	}
+}
+
+// Server owns the Asynq server and the consumers.
+type Server struct {
+	log       zerolog.Logger
+	redis     asynq.RedisConnOpt
+	conn      *amqpx.Conn
+	cfg       Config
+	mux       *asynq.ServeMux
+	consumers []amqpx.ConsumerSpec
+	runners   []func(ctx context.Context) error
+}
+
+// New builds a Server; register handlers on Mux() and consumers with
+// AddConsumer before Run. conn may be nil when no consumer is added.
+func New(log zerolog.Logger, redis asynq.RedisConnOpt, conn *amqpx.Conn, cfg Config) *Server {
+	cfg.setDefaults()
+	s := &Server{log: log.With().Str("component", "workers").Logger(), redis: redis, conn: conn, cfg: cfg, mux: asynq.NewServeMux()}
+	s.mux.Use(recoverTask(s.log), logTask(s.log))
+	return s
+}
+
+// Mux is where domains register Asynq handlers.
+func (s *Server) Mux() *asynq.ServeMux { return s.mux }
+
+// HasHandler reports whether a handler is registered for the task type.
+func (s *Server) HasHandler(taskType string) bool {
+	_, pattern := s.mux.Handler(asynq.NewTask(taskType, nil))
+	return pattern != ""
+}
+
+// AddConsumer adds a RabbitMQ consumer run alongside the Asynq server.
+func (s *Server) AddConsumer(specs ...amqpx.ConsumerSpec) { s.consumers = append(s.consumers, specs...) }
+
+// AddRunner adds another long-running component (e.g. the outbox relay) that
+// lives and stops with the worker pools. fn must return after ctx is done.
+func (s *Server) AddRunner(fn func(ctx context.Context) error) { s.runners = append(s.runners, fn) }
+
+// Run serves until ctx is cancelled, then stops intake, drains in-flight
+// tasks and deliveries (bounded by ShutdownTimeout) and returns.
+func (s *Server) Run(ctx context.Context) error {
+	if len(s.consumers) > 0 && s.conn == nil {
+		return errors.New("workers: consumers added without an AMQP connection")
+	}
+	consumers := make([]*amqpx.Consumer, 0, len(s.consumers))
+	for _, spec := range s.consumers {
+		c, err := amqpx.NewConsumer(s.conn, s.log, spec)
+		if err != nil {
+			return fmt.Errorf("new consumer for %s: %w", spec.Queue, err)
+		}
+		consumers = append(consumers, c)
+	}
+
+	srv := asynq.NewServer(s.redis, asynq.Config{
+		Concurrency:              s.cfg.Concurrency,
+		Queues:                   s.cfg.Queues.Priorities(),
+		RetryDelayFunc:           tasks.RetryDelay,
+		ShutdownTimeout:          s.cfg.ShutdownTimeout,
+		DelayedTaskCheckInterval: s.cfg.DelayedTaskCheckInterval,
+		Logger:                   asynqLogger{s.log},
+		// Errors are logged once, by logTask; this only feeds metrics hooks.
+		ErrorHandler: asynq.ErrorHandlerFunc(func(context.Context, *asynq.Task, error) {}),
+	})
+	if err := srv.Start(s.mux); err != nil {
+		return fmt.Errorf("start asynq server: %w", err)
+	}
+	s.log.Info().Int("consumers", len(consumers)).Int("concurrency", s.cfg.Concurrency).Msg("workers started")
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, c := range consumers {
+		g.Go(func() error { return c.Run(gctx) })
+	}
+	for _, r := range s.runners {
+		g.Go(func() error { return r(gctx) })
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		// Stop pulling new tasks first, then wait for in-flight ones.
+		srv.Shutdown()
+		return nil
+	})
+	err := g.Wait()
+	s.log.Info().Msg("workers stopped")
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
