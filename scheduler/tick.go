@@ -134,7 +134,7 @@ func (s *Scheduler) record(ctx context.Context, log zerolog.Logger, t store.Sche
 	case t.Outcome == store.ScheduleDuplicate:
 		ev = log.Debug()
 	}
-	ev.Str(logging.FieldTaskID, t.TaskID).Time("tick", t.Tick).Bool("missed", missed).
+	ev.Str(logging.FieldTaskID, t.TaskID).Time("tick", t.Tick.UTC()).Bool("missed", missed).
 		Str("outcome", string(t.Outcome)).Msg("schedule tick")
 }
 
