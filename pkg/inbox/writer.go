@@ -1,0 +1,240 @@
+package inbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"fundigo/pkg/outbox"
+	"fundigo/pkg/store"
+)
+
+// Entry is one delivery to store.
+type Entry struct {
+	Route string // which webhook, e.g. "mpesa.stk"
+	Key   string // its natural key, e.g. the CheckoutRequestID
+	Body  []byte // raw bytes as received
+	// RoutingKey of the outbox message announcing a new row.
+	RoutingKey string
+}
+
+// Result says what Write did.
+type Result struct {
+	ID        int64 // inbox row id (of the existing row for a duplicate)
+	Duplicate bool  // an identical delivery was already stored
+}
+
+// Notice is the payload of the outbox message written for each new row.
+type Notice struct {
+	InboxID int64  `json:"inbox_id"`
+	Route   string `json:"route"`
+	Key     string `json:"key"`
+}
+
+// MessageID is the outbox/AMQP message id of the notice for inbox row id.
+func MessageID(id int64) string { return "inbox:" + strconv.FormatInt(id, 10) }
+
+// WriterConfig configures a Writer.
+type WriterConfig struct {
+	// Window is how long the first delivery of a batch waits for others
+	// (default 2ms).
+	Window time.Duration
+	// MaxBatch closes a batch early when this many deliveries joined (default 256).
+	MaxBatch int
+	// CommitTimeout bounds one batch's transaction (default 5s).
+	CommitTimeout time.Duration
+	// Exchange the notices are published to.
+	Exchange string
+}
+
+func (c *WriterConfig) setDefaults() {
+	if c.Window <= 0 {
+		c.Window = 2 * time.Millisecond
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = 256
+	}
+	if c.CommitTimeout <= 0 {
+		c.CommitTimeout = 5 * time.Second
+	}
+}
+
+// Writer stores deliveries with group commit. Safe for concurrent use.
+type Writer struct {
+	pool *pgxpool.Pool
+	cfg  WriterConfig
+
+	mu   sync.Mutex
+	open *batch // the batch new deliveries join; nil when none is open
+}
+
+// batch is filled under Writer.mu and read by waiters after done is closed.
+type batch struct {
+	entries []Entry
+	results []Result
+	err     error
+	full    chan struct{} // closed when MaxBatch reached
+	done    chan struct{} // closed after commit (or failure)
+}
+
+// NewWriter returns a Writer over pool.
+func NewWriter(pool *pgxpool.Pool, cfg WriterConfig) (*Writer, error) {
+	cfg.setDefaults()
+	if cfg.Exchange == "" {
+		return nil, errors.New("inbox writer: exchange is required")
+	}
+	return &Writer{pool: pool, cfg: cfg}, nil
+}
+
+// Write stores e durably and returns once the transaction holding it
+// committed. An error means it is not stored (answer 503); a cancelled ctx
+// returns early, though the row may still commit with its batch.
+func (w *Writer) Write(ctx context.Context, e Entry) (Result, error) {
+	if e.Route == "" || e.Key == "" || e.RoutingKey == "" || e.Body == nil {
+		return Result{}, errors.New("inbox write: route, key, routing key and body are required")
+	}
+	w.mu.Lock()
+	b, leader := w.open, false
+	if b == nil {
+		b = &batch{full: make(chan struct{}), done: make(chan struct{})}
+		w.open, leader = b, true
+	}
+	idx := len(b.entries)
+	b.entries = append(b.entries, e)
+	if len(b.entries) >= w.cfg.MaxBatch {
+		w.open = nil
+		close(b.full)
+	}
+	w.mu.Unlock()
+
+	if leader {
+		go w.lead(context.WithoutCancel(ctx), b)
+	}
+	select {
+	case <-b.done:
+		if b.err != nil {
+			return Result{}, b.err
+		}
+		return b.results[idx], nil
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("inbox write: %w", ctx.Err())
+	}
+}
+
+// lead waits for the batch to fill or its window to pass, then commits it.
+// It runs detached from the first caller's cancellation: the others depend on it.
+func (w *Writer) lead(ctx context.Context, b *batch) {
+	t := time.NewTimer(w.cfg.Window)
+	select {
+	case <-t.C:
+	case <-b.full:
+		t.Stop()
+	}
+	w.mu.Lock()
+	if w.open == b {
+		w.open = nil
+	}
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.CommitTimeout)
+	defer cancel()
+	b.results, b.err = w.commit(ctx, b.entries)
+	close(b.done)
+}
+
+const insertSQL = `
+INSERT INTO inbox (route, natural_key, body_hash, body)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[])
+ON CONFLICT ON CONSTRAINT inbox_dedupe DO NOTHING
+RETURNING id, route, natural_key, body_hash`
+
+const existingSQL = `
+SELECT i.id, i.route, i.natural_key, i.body_hash
+FROM inbox i
+JOIN unnest($1::text[], $2::text[], $3::bytea[]) AS k(route, natural_key, body_hash)
+  ON i.route = k.route AND i.natural_key = k.natural_key AND i.body_hash = k.body_hash`
+
+type dedupeKey struct{ route, key, hash string }
+
+// commit stores one batch in one transaction: the new rows, their outbox
+// notices, and the ids of rows that already existed.
+func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) {
+	keys := make([]dedupeKey, len(entries))
+	first := map[dedupeKey]int{} // identical deliveries inside one batch insert once
+	var routes, nks []string
+	var hashes, bodies [][]byte
+	for i, e := range entries {
+		h := sha256.Sum256(e.Body)
+		keys[i] = dedupeKey{e.Route, e.Key, string(h[:])}
+		if _, dup := first[keys[i]]; dup {
+			continue
+		}
+		first[keys[i]] = i
+		routes, nks = append(routes, e.Route), append(nks, e.Key)
+		hashes, bodies = append(hashes, h[:]), append(bodies, e.Body)
+	}
+	ids := map[dedupeKey]int64{}
+	inserted := map[dedupeKey]bool{}
+	err := store.WithTx(ctx, w.pool, func(tx pgx.Tx) error {
+		if err := scanIDs(ctx, tx, ids, inserted, true, insertSQL, routes, nks, hashes, bodies); err != nil {
+			return fmt.Errorf("insert inbox rows: %w", err)
+		}
+		if len(inserted) < len(routes) {
+			if err := scanIDs(ctx, tx, ids, inserted, false, existingSQL, routes, nks, hashes); err != nil {
+				return fmt.Errorf("find existing inbox rows: %w", err)
+			}
+		}
+		for k := range inserted {
+			e := entries[first[k]]
+			payload, err := json.Marshal(Notice{InboxID: ids[k], Route: e.Route, Key: e.Key})
+			if err != nil {
+				return err
+			}
+			if err := outbox.Write(ctx, tx, outbox.Message{
+				ID: MessageID(ids[k]), Exchange: w.cfg.Exchange, RoutingKey: e.RoutingKey,
+				Type: e.RoutingKey, Payload: payload,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inbox commit of %d deliveries: %w", len(entries), err)
+	}
+	results := make([]Result, len(entries))
+	for i, k := range keys {
+		results[i] = Result{ID: ids[k], Duplicate: !inserted[k] || first[k] != i}
+	}
+	return results, nil
+}
+
+func scanIDs(ctx context.Context, tx pgx.Tx, ids map[dedupeKey]int64, inserted map[dedupeKey]bool,
+	markInserted bool, sql string, args ...any) error {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var route, key string
+		var hash []byte
+		if err := rows.Scan(&id, &route, &key, &hash); err != nil {
+			return err
+		}
+		k := dedupeKey{route, key, string(hash)}
+		ids[k] = id
+		if markInserted {
+			inserted[k] = true
+		}
+	}
+	return rows.Err()
+}
