@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"fundigo/pkg/config"
+	"fundigo/pkg/store"
+)
+
+func newAllCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "all",
+		Short: "Run everything in one process: API, workers, scheduler and the Daraja/Expo simulators (development)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAll(cmd.Context(), e)
+		},
+	}
+}
+
+// runAll creates and migrates the database, starts the simulators the
+// configuration leaves to us, then runs API, workers and scheduler together.
+// Shutdown order: HTTP stops accepting and drains, the scheduler stops, the
+// workers drain and flush the outbox, then connections close.
+func runAll(ctx context.Context, e env) error {
+	cfg, log, err := e.load()
+	if err != nil {
+		return err
+	}
+	if len(cfg.Auth.APIKeys) == 0 {
+		key := devKey()
+		cfg.Auth.APIKeys = config.APIKeys{{Name: "dev", Secret: config.Secret(key)}}
+		fmt.Fprintf(e.stdout, "FUNDIGO_API_KEYS is unset; development service key for this run:\n  X-API-Key: %s\n", key)
+	}
+	if err := ensureDatabase(ctx, cfg.Database.URL.Reveal()); err != nil {
+		return err
+	}
+	if err := withMigrator(ctx, cfg.Database.URL.Reveal(), env{stderr: nopWriter{}}, func(ctx context.Context, m *store.Migrator) error {
+		return m.Up(ctx)
+	}); err != nil {
+		return err
+	}
+
+	sims, err := startSimulators(ctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	defer sims.close()
+
+	in, err := openInfra(cfg, log, "all")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := in.shutdownCtx()
+		defer cancel()
+		in.close(sctx)
+	}()
+
+	w, err := buildWorkers(in, sims.extra)
+	if err != nil {
+		return err
+	}
+	s, err := newScheduler(in, w.HasHandler)
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runAPI(gctx, in, sims.extra) })
+	g.Go(func() error { return w.Run(gctx) })
+	g.Go(func() error { return s.Run(gctx) })
+	return g.Wait()
+}
+
+func devKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "dev-" + hex.EncodeToString(b)
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }

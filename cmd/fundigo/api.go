@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/spf13/cobra"
+
+	"fundigo/api"
+)
+
+func newAPICmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "api",
+		Short: "Serve the REST API and the M-Pesa webhooks",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := e.load()
+			if err != nil {
+				return err
+			}
+			in, err := openInfra(cfg, log, "api")
+			if err != nil {
+				return err
+			}
+			defer func() {
+				ctx, cancel := in.shutdownCtx()
+				defer cancel()
+				in.close(ctx)
+			}()
+			return runAPI(cmd.Context(), in, nil)
+		},
+	}
+}
+
+// apiDeps builds the API's dependencies from infra.
+func apiDeps(in *infra, extra map[string]any) api.Deps {
+	return api.Deps{
+		Log:       in.log.With().Str("component", "api").Logger(),
+		Config:    in.cfg,
+		Pool:      in.pool,
+		Redis:     in.redis,
+		Tasks:     in.tasks,
+		Inspector: in.insp,
+		Queues:    in.queues,
+		Publisher: in.pub,
+		Checks:    in.checks(),
+		Registry:  in.registry,
+		Extra:     extra,
+	}
+}
+
+// runAPI serves HTTP until ctx is cancelled, then stops accepting, lets
+// in-flight requests finish within the shutdown timeout, and returns.
+func runAPI(ctx context.Context, in *infra, extra map[string]any) error {
+	e := api.NewServer(apiDeps(in, extra))
+	ln, err := net.Listen("tcp", in.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", in.cfg.HTTP.Addr, err)
+	}
+	e.Listener = ln
+	in.log.Info().Str("addr", ln.Addr().String()).Msg("api listening")
+	errc := make(chan error, 1)
+	go func() { errc <- e.Server.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := e.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown http: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	in.log.Info().Msg("api stopped")
+	return nil
+}

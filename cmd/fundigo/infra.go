@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"fundigo/api"
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/config"
+	"fundigo/pkg/tasks"
+)
+
+// infra holds the connections one process shares between its roles. None of
+// them needs its service at start: pgx, go-redis and amqpx connect lazily and
+// reconnect by themselves, so a role starts while a service is down and
+// /readyz reports it until it is back.
+type infra struct {
+	cfg      config.Config
+	log      zerolog.Logger
+	pool     *pgxpool.Pool
+	redis    *redis.Client
+	redisOpt asynq.RedisConnOpt
+	tasks    *asynq.Client
+	insp     *asynq.Inspector
+	queues   tasks.Queues
+	amqp     *amqpx.Conn
+	pub      *amqpx.Publisher
+	registry *prometheus.Registry
+}
+
+func openInfra(cfg config.Config, log zerolog.Logger, name string) (*infra, error) {
+	in := &infra{cfg: cfg, log: log, queues: tasks.NewQueues(cfg.Tasks.QueuePrefix)}
+	pc, err := pgxpool.ParseConfig(cfg.Database.URL.Reveal())
+	if err != nil {
+		return nil, errors.New("parse FUNDIGO_DATABASE_URL: invalid") // the error may echo the password
+	}
+	pc.MaxConns = cfg.Database.MaxConns
+	if in.pool, err = pgxpool.NewWithConfig(context.Background(), pc); err != nil {
+		return nil, fmt.Errorf("open postgres pool: %w", err)
+	}
+	ropt, err := redis.ParseURL(cfg.Redis.URL.Reveal())
+	if err != nil {
+		in.close(context.Background())
+		return nil, errors.New("parse FUNDIGO_REDIS_URL: invalid")
+	}
+	in.redis = redis.NewClient(ropt)
+	in.redisOpt = asynq.RedisClientOpt{Addr: ropt.Addr, Username: ropt.Username, Password: ropt.Password, DB: ropt.DB, TLSConfig: ropt.TLSConfig}
+	in.tasks = asynq.NewClient(in.redisOpt)
+	in.insp = asynq.NewInspector(in.redisOpt)
+	if in.amqp, err = amqpx.NewConn(log, amqpx.ConnConfig{URL: cfg.AMQP.URL.Reveal(), Name: "fundigo-" + name}); err != nil {
+		in.close(context.Background())
+		return nil, fmt.Errorf("amqp: %w", err)
+	}
+	if in.pub, err = amqpx.NewPublisher(in.amqp, amqpx.PublisherConfig{}); err != nil {
+		in.close(context.Background())
+		return nil, fmt.Errorf("amqp publisher: %w", err)
+	}
+	in.registry = prometheus.NewRegistry()
+	in.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return in, nil
+}
+
+// checks are the readiness checks /readyz runs.
+func (in *infra) checks() map[string]api.Checker {
+	return map[string]api.Checker{
+		"postgres": api.CheckFunc(in.pool.Ping),
+		"redis":    api.CheckFunc(func(ctx context.Context) error { return in.redis.Ping(ctx).Err() }),
+		"rabbitmq": api.CheckFunc(in.amqp.Ping),
+	}
+}
+
+// close releases everything in reverse order of dependence; ctx bounds the
+// wait for in-flight publishes.
+func (in *infra) close(ctx context.Context) {
+	if in.pub != nil {
+		_ = in.pub.Close(ctx)
+	}
+	if in.amqp != nil {
+		_ = in.amqp.Close(ctx)
+	}
+	if in.insp != nil {
+		_ = in.insp.Close()
+	}
+	if in.tasks != nil {
+		_ = in.tasks.Close()
+	}
+	if in.redis != nil {
+		_ = in.redis.Close()
+	}
+	if in.pool != nil {
+		in.pool.Close()
+	}
+}
+
+// shutdownCtx is a fresh context for the drain after ctx was cancelled.
+func (in *infra) shutdownCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), in.cfg.ShutdownTimeout+5*time.Second)
+}

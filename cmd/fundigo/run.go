@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"fundigo/pkg/config"
+	"fundigo/pkg/logging"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// env is what every subcommand gets from run: the injected environment and
+// output streams, never the process globals.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// load reads the configuration and builds the root logger (to stderr).
+func (e env) load() (config.Config, zerolog.Logger, error) {
+	cfg, err := config.Load(e.getenv)
+	if err != nil {
+		return cfg, zerolog.Nop(), fmt.Errorf("configuration:\n%w", err)
+	}
+	log, err := logging.New(e.stderr, logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format})
+	if err != nil {
+		return cfg, zerolog.Nop(), err
+	}
+	return cfg, log, nil
+}
+
+// run is the whole program: it parses args and runs one subcommand until ctx
+// is cancelled (SIGINT/SIGTERM in main).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := env{getenv: getenv, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "fundigo",
+		Short:         "FundiGO async: payments, notifications, ratings and scheduled jobs",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetContext(ctx)
+	root.AddCommand(
+		newAPICmd(e),
+		newWorkerCmd(e),
+		newSchedulerCmd(e),
+		newAllCmd(e),
+		newMigrateCmd(e),
+		newConfigCmd(e),
+		newVersionCmd(e),
+	)
+	addSubcommands(root, e)
+	return root.ExecuteContext(ctx)
+}
+
+func newVersionCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			goVersion := "unknown"
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				goVersion = bi.GoVersion
+			}
+			fmt.Fprintf(e.stdout, "fundigo %s (%s)\n", version, goVersion)
+			return nil
+		},
+	}
+}
+
+func newConfigCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "config",
+		Short: "Print the effective configuration (secrets redacted) and every FUNDIGO_* variable",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := e.load()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%+v\n\nvariables (default):\n", cfg)
+			keys, err := config.Keys()
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				fmt.Fprintf(e.stdout, "  %-36s %s\n", k[0], k[1])
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"fundigo/scheduler"
+)
+
+func newSchedulerCmd(e env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "scheduler",
+		Short: "Run the cron scheduler (any number of replicas; each tick is enqueued once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := e.load()
+			if err != nil {
+				return err
+			}
+			in, err := openInfra(cfg, log, "scheduler")
+			if err != nil {
+				return err
+			}
+			defer func() {
+				ctx, cancel := in.shutdownCtx()
+				defer cancel()
+				in.close(ctx)
+			}()
+			s, err := newScheduler(in, nil)
+			if err != nil {
+				return err
+			}
+			return s.Run(cmd.Context())
+		},
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "Print every schedule with its next and last run and last result",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := e.load()
+			if err != nil {
+				return err
+			}
+			in, err := openInfra(cfg, log, "scheduler-list")
+			if err != nil {
+				return err
+			}
+			defer in.close(context.Background())
+			s, err := newScheduler(in, nil)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			rows, err := s.List(ctx)
+			if err != nil {
+				return err
+			}
+			return scheduler.WriteTable(e.stdout, rows)
+		},
+	})
+	return cmd
+}
+
+// newScheduler builds the scheduler. hasHandler tells which task types have
+// a handler; nil builds the worker registry (without running it) to find out.
+func newScheduler(in *infra, hasHandler func(string) bool) (*scheduler.Scheduler, error) {
+	if hasHandler == nil {
+		w, err := buildWorkers(in, nil)
+		if err != nil {
+			return nil, err
+		}
+		hasHandler = w.HasHandler
+	}
+	return scheduler.New(scheduler.Deps{
+		Log:       in.log,
+		Pool:      in.pool,
+		Redis:     in.redis,
+		Tasks:     in.tasks,
+		Inspector: in.insp,
+	}, scheduler.Config{
+		Schedules:      scheduler.Table(in.queues),
+		LeaseKey:       in.cfg.Redis.KeyPrefix + "scheduler:leader",
+		HasHandlerFunc: hasHandler,
+	})
+}

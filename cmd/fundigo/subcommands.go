@@ -1,0 +1,8 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// addSubcommands registers the tool subcommands (simulators, operator tools,
+// benchmarks): one line each.
+func addSubcommands(root *cobra.Command, e env) {
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"fundigo/pkg/outbox"
+	"fundigo/scheduler"
+	"fundigo/workers"
+)
+
+func newWorkerCmd(e env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the task workers, event consumers and the outbox relay",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := e.load()
+			if err != nil {
+				return err
+			}
+			in, err := openInfra(cfg, log, "worker")
+			if err != nil {
+				return err
+			}
+			defer func() {
+				ctx, cancel := in.shutdownCtx()
+				defer cancel()
+				in.close(ctx)
+			}()
+			w, err := buildWorkers(in, nil)
+			if err != nil {
+				return err
+			}
+			return w.Run(cmd.Context())
+		},
+	}
+}
+
+// buildWorkers assembles the worker pools: every domain's task handlers and
+// event consumers, and the outbox relay. extra carries in-process
+// dependencies (e.g. simulator URLs) from `all`.
+func buildWorkers(in *infra, extra map[string]any) (*workers.Server, error) {
+	log := in.log
+	w := workers.New(log, in.redisOpt, in.amqp, workers.Config{
+		Queues:          in.queues,
+		Concurrency:     in.cfg.Tasks.Concurrency,
+		ShutdownTimeout: in.cfg.ShutdownTimeout,
+	})
+	w.Mux().Use(scheduler.Middleware(in.pool, scheduler.Table(in.queues), log))
+
+	relay, err := outbox.NewRelay(in.pool, in.pub, log, outbox.RelayConfig{})
+	if err != nil {
+		return nil, err
+	}
+	w.AddRunner(func(ctx context.Context) error {
+		err := relay.Run(ctx)
+		// Publish what the drained handlers committed before the connection closes.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if ferr := relay.Flush(fctx); ferr != nil {
+			log.Warn().Err(ferr).Msg("outbox flush at shutdown incomplete; rows stay for the next relay")
+		}
+		return err
+	})
+
+	if err := registerDomains(w, in, extra); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// registerDomains is the one list of domain workers (one block each).
+func registerDomains(w *workers.Server, in *infra, extra map[string]any) error {
+	// payments
+
+	// notifications
+
+	// ratings
+
+	// maintenance
+
+	return nil
+}
