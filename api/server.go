@@ -16,8 +16,8 @@ import (
 	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/prometheus/client_golang/prometheus"
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -98,7 +98,7 @@ func NewServer(deps Deps) *echo.Echo {
 	}
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
-		Limit:   deps.Config.HTTP.BodyLimit,
+		Limit: deps.Config.HTTP.BodyLimit,
 		// Webhook routes set their own, smaller limit and answer 413 themselves.
 		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/v1/webhooks/") },
 	}))

@@ -41,9 +41,9 @@ func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) ec
 		found := false
 
 		var (
-			kind, state       string
-			progress, result  []byte
-			cmdErr            *string
+			kind, state      string
+			progress, result []byte
+			cmdErr           *string
 		)
 		err := pool.QueryRow(c.Request().Context(),
 			`SELECT kind, state, progress, result, error FROM commands WHERE id=$1`, id).

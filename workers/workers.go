@@ -74,7 +74,9 @@ func (s *Server) HasHandler(taskType string) bool {
 }
 
 // AddConsumer adds a RabbitMQ consumer run alongside the Asynq server.
-func (s *Server) AddConsumer(specs ...amqpx.ConsumerSpec) { s.consumers = append(s.consumers, specs...) }
+func (s *Server) AddConsumer(specs ...amqpx.ConsumerSpec) {
+	s.consumers = append(s.consumers, specs...)
+}
 
 // AddRunner adds another long-running component (e.g. the outbox relay) that
 // lives and stops with the worker pools. fn must return after ctx is done.
