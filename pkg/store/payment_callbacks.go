@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ClaimCallback records that inbox row inboxID is being applied. It returns
+// false if it was applied before (a redelivery): the caller does nothing.
+// Call it first in the applying transaction, so a rollback un-claims it.
+func (s *Payments) ClaimCallback(ctx context.Context, inboxID int64, checkoutRequestID, resultCode string) (bool, error) {
+	tag, err := s.db.Exec(ctx, `
+		INSERT INTO payment_callbacks (inbox_id, checkout_request_id, result_code, outcome)
+		VALUES ($1, $2, $3, 'claimed') ON CONFLICT (inbox_id) DO NOTHING`,
+		inboxID, checkoutRequestID, resultCode)
+	if err != nil {
+		return false, fmt.Errorf("claim callback %d: %w", inboxID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// SetCallbackOutcome records what applying inbox row inboxID did.
+func (s *Payments) SetCallbackOutcome(ctx context.Context, inboxID int64, paymentID, outcome string) error {
+	if _, err := s.db.Exec(ctx, `UPDATE payment_callbacks SET payment_id = nullif($2, '')::uuid, outcome = $3
+		WHERE inbox_id = $1`, inboxID, paymentID, outcome); err != nil {
+		return fmt.Errorf("set outcome of callback %d: %w", inboxID, err)
+	}
+	return nil
+}
+
+// PaymentOrphan is a callback whose CheckoutRequestID matched no payment.
+type PaymentOrphan struct {
+	InboxID           int64
+	CheckoutRequestID string
+	Body              []byte
+	ReceivedAt        time.Time
+}
+
+// InsertOrphan keeps a callback for a CheckoutRequestID we do not know (yet).
+func (s *Payments) InsertOrphan(ctx context.Context, o PaymentOrphan) error {
+	if _, err := s.db.Exec(ctx, `INSERT INTO payment_orphans (inbox_id, checkout_request_id, body, received_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (inbox_id) DO NOTHING`,
+		o.InboxID, o.CheckoutRequestID, o.Body, o.ReceivedAt); err != nil {
+		return fmt.Errorf("insert orphan callback %d: %w", o.InboxID, err)
+	}
+	return nil
+}
+
+// OpenOrphans returns the unmatched orphans of checkoutRequestID, oldest first.
+func (s *Payments) OpenOrphans(ctx context.Context, checkoutRequestID string) ([]PaymentOrphan, error) {
+	return s.orphans(ctx, `WHERE checkout_request_id = $1 AND matched_at IS NULL ORDER BY inbox_id`, checkoutRequestID)
+}
+
+// UnreportedOrphans returns orphans still unmatched since before olderThan
+// and not reported yet.
+func (s *Payments) UnreportedOrphans(ctx context.Context, olderThan time.Time, limit int) ([]PaymentOrphan, error) {
+	return s.orphans(ctx, `WHERE matched_at IS NULL AND reported_at IS NULL AND received_at < $1
+		ORDER BY inbox_id LIMIT $2`, olderThan, limit)
+}
+
+func (s *Payments) orphans(ctx context.Context, where string, args ...any) ([]PaymentOrphan, error) {
+	rows, err := s.db.Query(ctx, `SELECT inbox_id, checkout_request_id, body, received_at FROM payment_orphans `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list orphan callbacks: %w", err)
+	}
+	defer rows.Close()
+	var out []PaymentOrphan
+	for rows.Next() {
+		var o PaymentOrphan
+		if err := rows.Scan(&o.InboxID, &o.CheckoutRequestID, &o.Body, &o.ReceivedAt); err != nil {
+			return nil, fmt.Errorf("scan orphan callback: %w", err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list orphan callbacks: %w", err)
+	}
+	return out, nil
+}
+
+// MatchOrphan marks orphan inboxID as belonging to paymentID.
+func (s *Payments) MatchOrphan(ctx context.Context, inboxID int64, paymentID string, at time.Time) error {
+	if _, err := s.db.Exec(ctx, `UPDATE payment_orphans SET matched_payment_id = $2::uuid, matched_at = $3
+		WHERE inbox_id = $1 AND matched_at IS NULL`, inboxID, paymentID, at); err != nil {
+		return fmt.Errorf("match orphan callback %d: %w", inboxID, err)
+	}
+	return nil
+}
+
+// MarkOrphansReported records that orphans were reported to operators.
+func (s *Payments) MarkOrphansReported(ctx context.Context, inboxIDs []int64, at time.Time) error {
+	if _, err := s.db.Exec(ctx, `UPDATE payment_orphans SET reported_at = $2 WHERE inbox_id = ANY($1)`, inboxIDs, at); err != nil {
+		return fmt.Errorf("mark orphans reported: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PaymentLedgerEntry is money that moved, one per M-Pesa receipt.
+type PaymentLedgerEntry struct {
+	Receipt           string
+	PaymentID         string
+	CheckoutRequestID string
+	AmountCents       int64
+	TransactionDate   time.Time // zero if unknown
+}
+
+// RecordReceipt inserts e unless its receipt is already recorded. It returns
+// the payment the receipt belongs to (e.PaymentID when inserted or when it
+// was recorded for the same payment before) and whether it was new.
+func (s *Payments) RecordReceipt(ctx context.Context, e PaymentLedgerEntry) (owner string, inserted bool, err error) {
+	var txDate *time.Time
+	if !e.TransactionDate.IsZero() {
+		txDate = &e.TransactionDate
+	}
+	err = s.db.QueryRow(ctx, `
+		INSERT INTO payment_ledger (mpesa_receipt, payment_id, checkout_request_id, amount_cents, transaction_date)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (mpesa_receipt) DO NOTHING
+		RETURNING payment_id::text`,
+		e.Receipt, e.PaymentID, e.CheckoutRequestID, e.AmountCents, txDate).Scan(&owner)
+	if err == nil {
+		return owner, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return "", false, fmt.Errorf("record receipt for payment %s: %w", e.PaymentID, err)
+	}
+	if err := s.db.QueryRow(ctx, `SELECT payment_id::text FROM payment_ledger WHERE mpesa_receipt = $1`,
+		e.Receipt).Scan(&owner); err != nil {
+		return "", false, fmt.Errorf("find receipt owner for payment %s: %w", e.PaymentID, err)
+	}
+	return owner, false, nil
+}
+
+// CountReceipts returns how many ledger rows payment id has.
+func (s *Payments) CountReceipts(ctx context.Context, id string) (int, error) {
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM payment_ledger WHERE payment_id::text = $1`, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count receipts of payment %s: %w", id, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// paymentsDB is what the payment queries need; *pgxpool.Pool and pgx.Tx both
+// satisfy it, so the same queries run alone or inside a caller's transaction.
+type paymentsDB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// PaymentStatus is where a payment stands. Transitions (all conditional):
+//
+//	pending           -> awaiting_callback | failed
+//	awaiting_callback -> paid | failed | needs_review
+//	failed            -> needs_review   (money moved after a failure)
+//	paid              -> needs_review   (a second, different receipt)
+type PaymentStatus string
+
+// The payment statuses of the REST contract.
+const (
+	PaymentPending          PaymentStatus = "pending"
+	PaymentAwaitingCallback PaymentStatus = "awaiting_callback"
+	PaymentPaid             PaymentStatus = "paid"
+	PaymentFailed           PaymentStatus = "failed"
+	PaymentNeedsReview      PaymentStatus = "needs_review"
+)
+
+// Payment is one STK Push payment. Optional text columns read as "".
+type Payment struct {
+	ID                string
+	JobID             string
+	CustomerID        string
+	Phone             string // 254XXXXXXXXX; mask before logging or showing
+	Amount            int64  // whole KES
+	Description       string
+	Status            PaymentStatus
+	FailureReason     string
+	ReviewReason      string
+	ResultCode        string
+	ResultDesc        string
+	MpesaReceipt      string
+	MerchantRequestID string
+	CheckoutRequestID string
+	PushAmbiguous     bool
+	PushedAt          *time.Time
+	LastQueriedAt     *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Payments holds the queries of the payments table.
+type Payments struct{ db paymentsDB }
+
+// NewPayments returns the payment queries over db (a pool or a transaction).
+func NewPayments(db paymentsDB) *Payments { return &Payments{db: db} }
+
+const paymentColumns = `id::text, job_id, customer_id, phone, amount, description, status,
+	coalesce(failure_reason, ''), coalesce(review_reason, ''), coalesce(result_code, ''),
+	coalesce(result_desc, ''), coalesce(mpesa_receipt, ''), coalesce(merchant_request_id, ''),
+	coalesce(checkout_request_id, ''), push_ambiguous, pushed_at, last_queried_at, created_at, updated_at`
+
+func scanPayment(row pgx.Row) (Payment, error) {
+	var p Payment
+	err := row.Scan(&p.ID, &p.JobID, &p.CustomerID, &p.Phone, &p.Amount, &p.Description, &p.Status,
+		&p.FailureReason, &p.ReviewReason, &p.ResultCode, &p.ResultDesc, &p.MpesaReceipt,
+		&p.MerchantRequestID, &p.CheckoutRequestID, &p.PushAmbiguous, &p.PushedAt, &p.LastQueriedAt,
+		&p.CreatedAt, &p.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Payment{}, ErrNotFound
+	}
+	return p, err
+}
+
+func collectPayments(rows pgx.Rows, err error) ([]Payment, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Payment, error) { return scanPayment(r) })
+}
+
+// NewPayment is what Create needs; ID is chosen by the caller (a UUID) so the
+// Asynq task id can equal it.
+type NewPayment struct {
+	ID          string
+	JobID       string
+	CustomerID  string
+	Phone       string
+	Amount      int64
+	Description string
+	CreatedAt   time.Time
+}
+
+// Create inserts a pending payment.
+func (s *Payments) Create(ctx context.Context, n NewPayment) (Payment, error) {
+	p, err := scanPayment(s.db.QueryRow(ctx, `
+		INSERT INTO payments (id, job_id, customer_id, phone, amount, description, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+		RETURNING `+paymentColumns,
+		n.ID, n.JobID, n.CustomerID, n.Phone, n.Amount, n.Description, n.CreatedAt))
+	if err != nil {
+		return Payment{}, fmt.Errorf("create payment %s: %w", n.ID, err)
+	}
+	return p, nil
+}
+
+// Get returns payment id, or ErrNotFound.
+func (s *Payments) Get(ctx context.Context, id string) (Payment, error) {
+	p, err := scanPayment(s.db.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id::text = $1`, id))
+	if err != nil {
+		return Payment{}, fmt.Errorf("get payment %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// GetByCheckoutForUpdate returns the payment with checkoutRequestID, locked
+// for the rest of the transaction, or ErrNotFound.
+func (s *Payments) GetByCheckoutForUpdate(ctx context.Context, checkoutRequestID string) (Payment, error) {
+	p, err := scanPayment(s.db.QueryRow(ctx,
+		`SELECT `+paymentColumns+` FROM payments WHERE checkout_request_id = $1 FOR UPDATE`, checkoutRequestID))
+	if err != nil {
+		return Payment{}, fmt.Errorf("get payment by checkout_request_id %s: %w", checkoutRequestID, err)
+	}
+	return p, nil
+}
+
+// GetForUpdate returns payment id locked for the rest of the transaction.
+func (s *Payments) GetForUpdate(ctx context.Context, id string) (Payment, error) {
+	p, err := scanPayment(s.db.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id::text = $1 FOR UPDATE`, id))
+	if err != nil {
+		return Payment{}, fmt.Errorf("get payment %s for update: %w", id, err)
+	}
+	return p, nil
+}
+
+// LockCheckout serialises, until the transaction ends, everyone handling
+// checkoutRequestID: the push worker storing it and the callback worker
+// looking it up (or filing an orphan) never miss each other's commit.
+func (s *Payments) LockCheckout(ctx context.Context, checkoutRequestID string) error {
+	if _, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('stk:' || $1, 0))`, checkoutRequestID); err != nil {
+		return fmt.Errorf("lock checkout_request_id %s: %w", checkoutRequestID, err)
+	}
+	return nil
+}
+
+// transition runs a conditional update of payment id from one of from and
+// returns the updated row, or ErrStaleTransition if it was not in from.
+func (s *Payments) transition(ctx context.Context, id string, from []PaymentStatus, set string, args ...any) (Payment, error) {
+	fromText := make([]string, len(from))
+	for i, f := range from {
+		fromText[i] = string(f)
+	}
+	all := append([]any{id, fromText}, args...)
+	p, err := scanPayment(s.db.QueryRow(ctx, `
+		UPDATE payments SET `+set+`
+		WHERE id::text = $1 AND status = ANY($2::text[])
+		RETURNING `+paymentColumns, all...))
+	if errors.Is(err, ErrNotFound) {
+		return Payment{}, ErrStaleTransition
+	}
+	return p, err
+}
+
+// MarkAwaiting records Daraja's acknowledgement: pending -> awaiting_callback.
+// checkoutRequestID is empty for an ambiguous push (ambiguous = true).
+func (s *Payments) MarkAwaiting(ctx context.Context, id, merchantRequestID, checkoutRequestID string, ambiguous bool, at time.Time) (Payment, error) {
+	p, err := s.transition(ctx, id, []PaymentStatus{PaymentPending}, `
+		status = 'awaiting_callback', merchant_request_id = nullif($3, ''),
+		checkout_request_id = nullif($4, ''), push_ambiguous = $5, pushed_at = $6, updated_at = $6`,
+		merchantRequestID, checkoutRequestID, ambiguous, at)
+	if err != nil {
+		return Payment{}, fmt.Errorf("mark payment %s awaiting callback: %w", id, err)
+	}
+	return p, nil
+}
+
+// PaymentOutcome is the result written by a final transition.
+type PaymentOutcome struct {
+	ResultCode string
+	ResultDesc string
+	Receipt    string // paid / needs_review with evidence of money
+	Reason     string // failure_reason (failed) or review_reason (needs_review)
+	At         time.Time
+}
+
+// MarkPaid: awaiting_callback -> paid.
+func (s *Payments) MarkPaid(ctx context.Context, id string, o PaymentOutcome) (Payment, error) {
+	p, err := s.transition(ctx, id, []PaymentStatus{PaymentAwaitingCallback}, `
+		status = 'paid', result_code = $3, result_desc = $4, mpesa_receipt = nullif($5, ''),
+		failure_reason = NULL, updated_at = $6`,
+		o.ResultCode, o.ResultDesc, o.Receipt, o.At)
+	if err != nil {
+		return Payment{}, fmt.Errorf("mark payment %s paid: %w", id, err)
+	}
+	return p, nil
+}
+
+// MarkFailed: pending | awaiting_callback -> failed with o.Reason.
+func (s *Payments) MarkFailed(ctx context.Context, id string, o PaymentOutcome) (Payment, error) {
+	p, err := s.transition(ctx, id, []PaymentStatus{PaymentPending, PaymentAwaitingCallback}, `
+		status = 'failed', result_code = nullif($3, ''), result_desc = nullif($4, ''),
+		failure_reason = $5, updated_at = $6`,
+		o.ResultCode, o.ResultDesc, o.Reason, o.At)
+	if err != nil {
+		return Payment{}, fmt.Errorf("mark payment %s failed: %w", id, err)
+	}
+	return p, nil
+}
+
+// MarkNeedsReview: awaiting_callback | failed | paid -> needs_review with
+// o.Reason as review_reason. The failure reason of a failed payment is kept;
+// a receipt already recorded is not overwritten.
+func (s *Payments) MarkNeedsReview(ctx context.Context, id string, o PaymentOutcome) (Payment, error) {
+	p, err := s.transition(ctx, id, []PaymentStatus{PaymentAwaitingCallback, PaymentFailed, PaymentPaid}, `
+		status = 'needs_review', review_reason = $5,
+		result_code = coalesce(nullif($3, ''), result_code), result_desc = coalesce(nullif($4, ''), result_desc),
+		mpesa_receipt = coalesce(mpesa_receipt, nullif($7, '')), updated_at = $6`,
+		o.ResultCode, o.ResultDesc, o.Reason, o.At, o.Receipt)
+	if err != nil {
+		return Payment{}, fmt.Errorf("mark payment %s needs review: %w", id, err)
+	}
+	return p, nil
+}
+
+// SetReceipt fills the receipt of a payment that was marked paid without one
+// (by STK Query); a payment that has one keeps it.
+func (s *Payments) SetReceipt(ctx context.Context, id, receipt string, at time.Time) error {
+	if _, err := s.db.Exec(ctx, `UPDATE payments SET mpesa_receipt = $2, updated_at = $3
+		WHERE id::text = $1 AND mpesa_receipt IS NULL`, id, receipt, at); err != nil {
+		return fmt.Errorf("set receipt of payment %s: %w", id, err)
+	}
+	return nil
+}
+
+// LinkCheckout gives an ambiguous push the CheckoutRequestID of the callback
+// that was matched to it.
+func (s *Payments) LinkCheckout(ctx context.Context, id, checkoutRequestID, merchantRequestID string, at time.Time) (Payment, error) {
+	p, err := scanPayment(s.db.QueryRow(ctx, `
+		UPDATE payments SET checkout_request_id = $2, merchant_request_id = nullif($3, ''),
+			push_ambiguous = false, updated_at = $4
+		WHERE id::text = $1 AND checkout_request_id IS NULL
+		RETURNING `+paymentColumns, id, checkoutRequestID, merchantRequestID, at))
+	if errors.Is(err, ErrNotFound) {
+		return Payment{}, fmt.Errorf("link payment %s to %s: %w", id, checkoutRequestID, ErrStaleTransition)
+	}
+	if err != nil {
+		return Payment{}, fmt.Errorf("link payment %s to %s: %w", id, checkoutRequestID, err)
+	}
+	return p, nil
+}
