@@ -66,7 +66,16 @@ func Prefix(t testing.TB) string {
 // deleted in Cleanup.
 func Queues(t testing.TB) tasks.Queues {
 	t.Helper()
-	q := tasks.NewQueues("t" + randomHex(5) + ":")
+	return tasks.NewQueues(QueuePrefix(t))
+}
+
+// QueuePrefix returns a unique Asynq queue-name prefix (for code under test
+// that builds its own queue names, e.g. run() via FUNDIGO_TASKS_QUEUE_PREFIX);
+// the queues under it are deleted in Cleanup.
+func QueuePrefix(t testing.TB) string {
+	t.Helper()
+	prefix := "t" + randomHex(5) + ":"
+	q := tasks.NewQueues(prefix)
 	t.Cleanup(func() {
 		insp := asynq.NewInspector(RedisOpt())
 		defer insp.Close()
@@ -74,7 +83,7 @@ func Queues(t testing.TB) tasks.Queues {
 			_ = insp.DeleteQueue(name, true)
 		}
 	})
-	return q
+	return prefix
 }
 
 // Client returns an Asynq client, closed in Cleanup.

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"fundigo/pkg/amqpx/amqpxtest"
+	"fundigo/pkg/store/storetest"
+	"fundigo/pkg/tasks/taskstest"
+)
+
+// lockedBuffer collects a process's output from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// testEnv is a getenv for run() that points every role at per-test
+// namespaces on the real services and at a free loopback port.
+func testEnv(t *testing.T, overrides map[string]string) (func(string) string, string) {
+	t.Helper()
+	_, dbURL := storetest.NewPoolURL(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	vars := map[string]string{
+		"FUNDIGO_HTTP_ADDR":          addr,
+		"FUNDIGO_DATABASE_URL":       dbURL,
+		"FUNDIGO_REDIS_URL":          taskstest.URL(),
+		"FUNDIGO_REDIS_KEY_PREFIX":   taskstest.Prefix(t),
+		"FUNDIGO_AMQP_URL":           amqpxtest.URL(),
+		"FUNDIGO_AMQP_EXCHANGE":      "t" + id + ".events",
+		"FUNDIGO_AMQP_QUEUE_PREFIX":  "t" + id + ".",
+		"FUNDIGO_TASKS_QUEUE_PREFIX": taskstest.QueuePrefix(t),
+		"FUNDIGO_API_KEYS":           "e2e:e2e-service-key-0123456789",
+		"FUNDIGO_SHUTDOWN_TIMEOUT":   "5s",
+		"FUNDIGO_LOG_LEVEL":          "debug",
+	}
+	for k, v := range overrides {
+		vars[k] = v
+	}
+	return func(k string) string { return vars[k] }, "http://" + addr
+}
+
+// startAll runs `fundigo all` in the background and waits for /readyz.
+func startAll(t *testing.T, getenv func(string) string, base string) (stop func() error, logs *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"all"}, getenv, logs, logs) }()
+	require.Eventually(t, func() bool {
+		select {
+		case err := <-done:
+			done <- err
+			return true
+		default:
+		}
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 60*time.Second, 100*time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("fundigo all exited early: %v\n%s", err, logs.String())
+	default:
+	}
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(30 * time.Second):
+				stopErr = context.DeadlineExceeded
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop, logs
+}
+
+func TestAllStartsReadyAndShutsDownCleanly(t *testing.T) {
+	t.Parallel()
+	getenv, base := testEnv(t, nil)
+	stop, logs := startAll(t, getenv, base)
+
+	resp, err := http.Get(base + "/readyz")
+	require.NoError(t, err)
+	var ready struct {
+		Status string            `json:"status"`
+		Checks map[string]string `json:"checks"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ready))
+	resp.Body.Close()
+	require.Equal(t, "ok", ready.Status)
+	require.Equal(t, map[string]string{"postgres": "ok", "redis": "ok", "rabbitmq": "ok"}, ready.Checks)
+
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/tasks/nope", nil)
+	req.Header.Set("X-API-Key", "not-the-key")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+
+	require.NoError(t, stop(), "graceful shutdown within the timeout")
+	out := logs.String()
+	require.Contains(t, out, "api stopped")
+	require.Contains(t, out, "workers stopped")
+	require.NotContains(t, out, "not-the-key")
+	require.NotContains(t, out, "e2e-service-key-0123456789")
+}
+
+func TestConfigErrorsAreReportedTogether(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"api"}, func(k string) string {
+		switch k {
+		case "FUNDIGO_HTTP_ADDR":
+			return "nope"
+		case "FUNDIGO_LOG_FORMAT":
+			return "xml"
+		}
+		return ""
+	}, &out, &out)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "FUNDIGO_HTTP_ADDR")
+	require.Contains(t, err.Error(), "FUNDIGO_LOG_FORMAT")
+}
+
+func TestHelpListsSubcommands(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"help"}, func(string) string { return "" }, &out, &out))
+	for _, sub := range []string{"api", "worker", "scheduler", "all", "migrate", "version"} {
+		require.True(t, strings.Contains(out.String(), "\n  "+sub+" "), "help lists %s:\n%s", sub, out.String())
+	}
+	out.Reset()
+	require.NoError(t, run(context.Background(), []string{"version"}, func(string) string { return "" }, &out, &out))
+	require.Contains(t, out.String(), "fundigo ")
+}
+
+func TestConfigCommandRedactsSecrets(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"config"}, func(k string) string {
+		switch k {
+		case "FUNDIGO_API_KEYS":
+			return "django:very-secret-key-0123456789"
+		case "FUNDIGO_AMQP_URL":
+			return "amqp://user:amqp-password@127.0.0.1:5672/"
+		}
+		return ""
+	}, &out, &out))
+	require.NotContains(t, out.String(), "very-secret-key")
+	require.NotContains(t, out.String(), "amqp-password")
+	require.Contains(t, out.String(), "FUNDIGO_HTTP_ADDR")
+}
+
+func TestMigrateStatus(t *testing.T) {
+	t.Parallel()
+	getenv, _ := testEnv(t, nil)
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"migrate", "status"}, getenv, &out, &out))
+	require.Contains(t, out.String(), "00001")
+	require.Contains(t, out.String(), "applied")
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// pgx's and go-redis's pools close their background goroutines
+		// asynchronously after Close returns.
+		goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"),
+		goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).reaper"),
+	)
+}
