@@ -32,6 +32,7 @@ type Config struct {
 	// Domain sub-structs (one line each, defined in their own files).
 	Ratings   Ratings
 	Scheduler Scheduler
+	Payments  Payments
 }
 
 // HTTP configures the API listener.
@@ -188,6 +189,7 @@ func (c Config) Validate() error {
 	// Domain validation (one line each).
 	errs = append(errs, c.Ratings.validate()...)
 	errs = append(errs, c.Scheduler.validate()...)
+	errs = append(errs, c.Payments.validate()...)
 	return errors.Join(errs...)
 }
 
