@@ -1,0 +1,50 @@
+package tasks
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+// Payments task types.
+const (
+	// TypeSTKPush sends the STK Push of one payment to Daraja. Task id =
+	// payment id, so a payment is pushed by at most one live task; the handler
+	// does nothing unless the payment is still pending, and never re-sends a
+	// push whose outcome is unknown.
+	TypeSTKPush = "mpesa:stk_push"
+	// TypePaymentsReconcile asks Daraja (STK Push Query) about payments
+	// waiting too long for their callback, expires those past the final
+	// deadline, re-drives pending payments whose task was lost and reports
+	// orphan callbacks. Scheduled every minute.
+	TypePaymentsReconcile = "payments:reconcile"
+)
+
+// STKPushPayload names the payment to push.
+type STKPushPayload struct {
+	PaymentID string `json:"payment_id"`
+}
+
+// STKPushMaxRetry bounds retries of a push that certainly did not reach
+// Daraja (connection refused, Daraja busy); on the last attempt the payment
+// fails with reason "other".
+const STKPushMaxRetry = 8
+
+// NewSTKPush builds the push task of paymentID on queue.
+func NewSTKPush(paymentID, queue string) (*asynq.Task, error) {
+	b, err := json.Marshal(STKPushPayload{PaymentID: paymentID})
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s payload: %w", TypeSTKPush, err)
+	}
+	return asynq.NewTask(TypeSTKPush, b, asynq.TaskID(paymentID), asynq.Queue(queue),
+		asynq.MaxRetry(STKPushMaxRetry), asynq.Timeout(time.Minute), asynq.Retention(time.Hour)), nil
+}
+
+// NewPaymentsReconcile builds a reconciliation run. The scheduler gives it a
+// deterministic task id per tick.
+func NewPaymentsReconcile(queue string) *asynq.Task {
+	return asynq.NewTask(TypePaymentsReconcile, []byte("{}"), asynq.Queue(queue),
+		asynq.MaxRetry(0), asynq.Timeout(50*time.Second))
+}
