@@ -30,9 +30,10 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"FUNDIGO_SHUTDOWN_TIMEOUT" envDefault:"25s"`
 
 	// Domain sub-structs (one line each, defined in their own files).
-	Ratings   Ratings
-	Scheduler Scheduler
-	Payments  Payments
+	Ratings       Ratings
+	Scheduler     Scheduler
+	Notifications Notifications
+	Payments      Payments
 }
 
 // HTTP configures the API listener.
@@ -189,6 +190,7 @@ func (c Config) Validate() error {
 	// Domain validation (one line each).
 	errs = append(errs, c.Ratings.validate()...)
 	errs = append(errs, c.Scheduler.validate()...)
+	errs = append(errs, c.Notifications.validate()...)
 	errs = append(errs, c.Payments.validate()...)
 	return errors.Join(errs...)
 }

@@ -86,20 +86,27 @@ func (e *RequestError) Temporary() bool {
 	return e.StatusCode == 429 || e.StatusCode >= 500
 }
 
-// IsTemporary reports whether err is a failure that later attempts may cure:
-// a temporary *RequestError, a rate-limiter or network failure. Callers use
-// it to decide whether unsent messages stay queued.
+// IsTemporary reports whether err is a failure that a later attempt may cure
+// and that Expo did not take the messages in: a temporary *RequestError
+// (429, 5xx), a network or rate-limiter failure, or a context that ended
+// before the request was sent. Callers keep such messages queued. A context
+// that ended while a request was in flight is not temporary: Expo may have
+// the messages, so resending them could notify twice.
+//
+// Network failures count as temporary because Expo's guidance is to retry
+// them; a connection lost after Expo accepted a request is the one case
+// where that retry duplicates (Expo itself delivers at least once).
 func IsTemporary(err error) bool {
 	var re *RequestError
 	if errors.As(err, &re) {
 		return re.Temporary()
 	}
-	var ne *networkError
-	if errors.As(err, &ne) {
-		return true
-	}
-	var le *limiterError
-	return errors.As(err, &le)
+	var (
+		ne *networkError
+		le *limiterError
+		ns *notSentError
+	)
+	return errors.As(err, &ne) || errors.As(err, &le) || errors.As(err, &ns)
 }
 
 // networkError marks a transport failure (no HTTP answer).
@@ -113,3 +120,10 @@ type limiterError struct{ err error }
 
 func (e *limiterError) Error() string { return "expo: rate limiter: " + e.err.Error() }
 func (e *limiterError) Unwrap() error { return e.err }
+
+// notSentError marks a request abandoned before it was sent (its context
+// ended while waiting for a concurrency slot or the rate limiter).
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return "expo: not sent: " + e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }

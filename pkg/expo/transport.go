@@ -69,14 +69,14 @@ func (c *Client) attempt(ctx context.Context, path string, payload []byte, gzipp
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, backoff.Permanent(ctx.Err())
+		return nil, backoff.Permanent(&notSentError{ctx.Err()})
 	}
 	defer func() { <-c.sem }()
 
 	if n > 0 && c.cfg.Limiter != nil {
 		if err := c.cfg.Limiter.Wait(ctx, n); err != nil {
 			if ctx.Err() != nil {
-				return nil, backoff.Permanent(err)
+				return nil, backoff.Permanent(&notSentError{err})
 			}
 			return nil, err
 		}

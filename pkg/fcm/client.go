@@ -185,12 +185,15 @@ func (c *Client) attempt(ctx context.Context, body []byte) (string, error) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return "", backoff.Permanent(ctx.Err())
+		return "", backoff.Permanent(&notSentError{ctx.Err()})
 	}
 	defer func() { <-c.sem }()
 
 	token, err := c.tokens.Token(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return "", backoff.Permanent(&notSentError{ctx.Err()})
+		}
 		return "", classify(ctx, err)
 	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)

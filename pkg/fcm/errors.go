@@ -53,8 +53,10 @@ func (e *Error) Temporary() bool {
 	return e.HTTPStatus == 429 || e.HTTPStatus == 500 || e.HTTPStatus == 503
 }
 
-// IsTemporary reports whether err may succeed on a later attempt: a temporary
-// FCM answer, a temporary token-endpoint answer or a network failure.
+// IsTemporary reports whether err may succeed on a later attempt and FCM did
+// not take the message: a temporary FCM answer, a temporary token-endpoint
+// answer, a network failure, or a context that ended before the send. A
+// context that ended during the send is not temporary (FCM may have it).
 func IsTemporary(err error) bool {
 	var fe *Error
 	if errors.As(err, &fe) {
@@ -64,9 +66,18 @@ func IsTemporary(err error) bool {
 	if errors.As(err, &te) {
 		return te.Temporary()
 	}
-	var ne *networkError
-	return errors.As(err, &ne)
+	var (
+		ne *networkError
+		ns *notSentError
+	)
+	return errors.As(err, &ne) || errors.As(err, &ns)
 }
+
+// notSentError marks a send abandoned before the request went out.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return "fcm: not sent: " + e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
 
 type networkError struct{ err error }
 

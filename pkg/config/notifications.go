@@ -1,0 +1,82 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Notifications configures push delivery: the Expo and FCM endpoints (empty
+// base URLs mean the in-process push simulator under `fundigo all`), the
+// project-wide Expo rate, retries, and the receipt schedule.
+type Notifications struct {
+	// ExpoBaseURL is the Expo push service; empty runs the simulator in-process
+	// (`all` only; `worker` then needs a URL, e.g. a `fundigo push-sim`).
+	ExpoBaseURL string `env:"FUNDIGO_EXPO_BASE_URL"`
+	// ExpoAccessToken is sent when Expo "enhanced push security" is on.
+	ExpoAccessToken Secret `env:"FUNDIGO_EXPO_ACCESS_TOKEN"`
+	// ExpoRatePerSecond is the ceiling of notifications per second for the
+	// whole project (all workers share it through Redis); Expo allows 600.
+	ExpoRatePerSecond int `env:"FUNDIGO_EXPO_RATE_PER_SECOND" envDefault:"600"`
+	// ExpoMaxConcurrent bounds Expo requests in flight per process.
+	ExpoMaxConcurrent int `env:"FUNDIGO_EXPO_MAX_CONCURRENT" envDefault:"6"`
+	// Timeout bounds one HTTP call to a provider.
+	Timeout time.Duration `env:"FUNDIGO_PUSH_TIMEOUT" envDefault:"10s"`
+	// MaxAttempts bounds in-call retries of one provider request (429/5xx).
+	MaxAttempts int `env:"FUNDIGO_PUSH_MAX_ATTEMPTS" envDefault:"5"`
+
+	// FCMBaseURL and FCMTokenURL default to Google's; FCM is used only when a
+	// service account is configured (JSON inline or a file path).
+	FCMBaseURL            string `env:"FUNDIGO_FCM_BASE_URL"`
+	FCMTokenURL           string `env:"FUNDIGO_FCM_TOKEN_URL"`
+	FCMProjectID          string `env:"FUNDIGO_FCM_PROJECT_ID"`
+	FCMServiceAccountJSON Secret `env:"FUNDIGO_FCM_SERVICE_ACCOUNT_JSON"`
+	FCMServiceAccountFile string `env:"FUNDIGO_FCM_SERVICE_ACCOUNT_FILE"`
+
+	// ReceiptDelay is how old a ticket must be before its receipt is asked
+	// for (Expo: about 15 minutes).
+	ReceiptDelay time.Duration `env:"FUNDIGO_PUSH_RECEIPT_DELAY" envDefault:"15m"`
+	// StaleClaim is how long a claimed delivery may stay unsettled before it is
+	// failed as "outcome unknown" (its worker died mid-send); never resent.
+	StaleClaim time.Duration `env:"FUNDIGO_PUSH_STALE_CLAIM" envDefault:"10m"`
+
+	// PushSimAddr is where `fundigo push-sim` listens.
+	PushSimAddr string `env:"FUNDIGO_PUSHSIM_ADDR" envDefault:"127.0.0.1:8092"`
+}
+
+func (c Notifications) validate() []error {
+	var errs []error
+	for key, raw := range map[string]string{
+		"FUNDIGO_EXPO_BASE_URL": c.ExpoBaseURL, "FUNDIGO_FCM_BASE_URL": c.FCMBaseURL, "FUNDIGO_FCM_TOKEN_URL": c.FCMTokenURL,
+	} {
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: want an absolute http(s) URL", key))
+		}
+	}
+	if c.ExpoRatePerSecond < 2 {
+		errs = append(errs, errors.New("FUNDIGO_EXPO_RATE_PER_SECOND must be at least 2"))
+	}
+	if c.ExpoMaxConcurrent < 1 {
+		errs = append(errs, errors.New("FUNDIGO_EXPO_MAX_CONCURRENT must be at least 1"))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, errors.New("FUNDIGO_PUSH_TIMEOUT must be positive"))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, errors.New("FUNDIGO_PUSH_MAX_ATTEMPTS must be at least 1"))
+	}
+	if c.ReceiptDelay < 0 {
+		errs = append(errs, errors.New("FUNDIGO_PUSH_RECEIPT_DELAY must not be negative"))
+	}
+	if c.StaleClaim < time.Minute {
+		errs = append(errs, errors.New("FUNDIGO_PUSH_STALE_CLAIM must be at least 1m"))
+	}
+	if c.FCMServiceAccountJSON != "" && c.FCMServiceAccountFile != "" {
+		errs = append(errs, errors.New("set FUNDIGO_FCM_SERVICE_ACCOUNT_JSON or FUNDIGO_FCM_SERVICE_ACCOUNT_FILE, not both"))
+	}
+	return errs
+}

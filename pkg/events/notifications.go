@@ -1,0 +1,59 @@
+package events
+
+// Notifications routing keys on the events exchange.
+const (
+	// RoutingKeyNotificationRequested carries a NotificationRequested. The API
+	// publishes it (through the outbox, in the transaction that stores the
+	// notification) for POST /v1/notifications; other systems may publish it
+	// too. The notifications worker fans it out to devices, once per
+	// SourceKey however often it is delivered.
+	RoutingKeyNotificationRequested = "notification.requested"
+)
+
+// Notification priorities: high bypasses quiet hours.
+const (
+	NotificationPriorityNormal = "normal"
+	NotificationPriorityHigh   = "high"
+)
+
+// Limits of a notification request, shared by the API and the worker.
+const (
+	MaxNotificationUsers = 10000
+	MaxNotificationTitle = 200
+	MaxNotificationBody  = 2000
+	MaxCategoryLen       = 64
+	MaxCollapseIDLen     = 64
+)
+
+// NotificationRequested asks for a notification to users: either a Template
+// (rendered per device locale, en or sw, with Params) or literal Title/Body.
+// It is self-contained, so a publisher needs no access to the database.
+type NotificationRequested struct {
+	// ID is the notification id (a UUID) reported by GET /v1/notifications/{id}.
+	ID string `json:"id"`
+	// SourceKey deduplicates: one notification per key, e.g.
+	// "api:<client>:<Idempotency-Key>". Empty means "notification:<ID>".
+	SourceKey  string         `json:"source_key,omitempty"`
+	UserIDs    []string       `json:"user_ids"`
+	Template   string         `json:"template,omitempty"`
+	Params     map[string]any `json:"params,omitempty"`
+	Title      string         `json:"title,omitempty"`
+	Body       string         `json:"body,omitempty"`
+	Data       map[string]any `json:"data,omitempty"`
+	Category   string         `json:"category,omitempty"`
+	Priority   string         `json:"priority,omitempty"`
+	CollapseID string         `json:"collapse_id,omitempty"`
+}
+
+// NotificationTemplates lists the templates the notifications worker can
+// render (in English and Swahili) and the params each one requires. The API
+// checks requests against it; workers/notifications holds the texts and a
+// test keeps the two in step.
+var NotificationTemplates = map[string][]string{
+	"payment_received":    {"amount", "receipt"},
+	"payment_failed":      {"amount", "reason"},
+	"job_funded":          {"amount", "job_id"},
+	"job_assigned":        {"job_id"},
+	"technician_en_route": {"job_id"},
+	"review_received":     {"rating"},
+}

@@ -1,0 +1,134 @@
+package notifications
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"fundigo/pkg/events"
+	"fundigo/pkg/logging"
+	"fundigo/pkg/store"
+	"fundigo/pkg/tasks"
+)
+
+// sendBatch is how many deliveries one push:send task claims: one full Expo
+// request.
+const sendBatch = 100
+
+// insertBatch bounds the rows of one INSERT of deliveries.
+const insertBatch = 5000
+
+// fanOut makes sure the notification's deliveries exist and that send tasks
+// are queued for them. Idempotent: deliveries are created only while the
+// notification is queued (a replay after that adds no device that registered
+// since), existing rows are never touched, and send tasks have deterministic
+// ids and claim their rows when they run.
+func (w *worker) fanOut(ctx context.Context, n store.Notification) error {
+	if n.Status == store.NotificationDone {
+		return nil
+	}
+	now := w.NowFunc()
+	if n.Status == store.NotificationQueued {
+		rows, err := w.plan(ctx, n, now)
+		if err != nil {
+			return err
+		}
+		deliveries := store.NewNotificationDeliveries(w.Pool)
+		for chunk := range slices.Chunk(rows, insertBatch) {
+			if _, err := deliveries.Insert(ctx, chunk); err != nil {
+				return fmt.Errorf("fan out notification %s: %w", n.ID, err)
+			}
+		}
+		err = store.NewNotifications(w.Pool).MarkFannedOut(ctx, n.ID, now)
+		if err != nil && !errors.Is(err, store.ErrStaleTransition) {
+			return err
+		}
+		w.logger(ctx).Info().Str(logging.FieldNotificationID, n.ID).Int("deliveries", len(rows)).
+			Msg("notification fanned out")
+	}
+	if err := w.enqueueSends(ctx, n.ID, now); err != nil {
+		return err
+	}
+	_, err := store.NewNotifications(w.Pool).CompleteIfSettled(ctx, n.ID, now)
+	return err
+}
+
+// plan decides, per active device of the recipients, whether the delivery is
+// muted, deferred by quiet hours (normal priority only) or pending.
+func (w *worker) plan(ctx context.Context, n store.Notification, now time.Time) ([]store.Delivery, error) {
+	devices, err := store.NewDevices(w.Pool).ActiveForUsers(ctx, n.UserIDs)
+	if err != nil {
+		return nil, fmt.Errorf("fan out notification %s: %w", n.ID, err)
+	}
+	prefs, err := store.NewNotificationPreferences(w.Pool).ForUsers(ctx, n.UserIDs)
+	if err != nil {
+		return nil, fmt.Errorf("fan out notification %s: %w", n.ID, err)
+	}
+	out := make([]store.Delivery, 0, len(devices))
+	for _, d := range devices {
+		row := store.Delivery{
+			NotificationID: n.ID, UserID: d.UserID, DeviceToken: d.Token,
+			Platform: d.Platform, Locale: d.Locale, Status: store.DeliveryPending,
+		}
+		p := prefs[d.UserID]
+		switch {
+		case n.Category != "" && slices.Contains(p.MutedCategories, n.Category):
+			row.Status = store.DeliveryMuted
+		case n.Priority != events.NotificationPriorityHigh && p.QuietHours != nil:
+			until, quiet, err := quietUntil(*p.QuietHours, now)
+			if err != nil {
+				// Preferences are validated on write; a zone that no longer
+				// loads must not block the notification.
+				w.logger(ctx).Warn().Err(err).Msg("ignoring unusable quiet hours")
+			} else if quiet {
+				row.Status, row.NotBefore = store.DeliveryDeferred, &until
+			}
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// enqueueSends queues one push:send per 100 due deliveries, and per 100
+// deferred deliveries at the end of their quiet window.
+func (w *worker) enqueueSends(ctx context.Context, notificationID string, now time.Time) error {
+	deliveries := store.NewNotificationDeliveries(w.Pool)
+	pending, err := deliveries.PendingCount(ctx, notificationID, now)
+	if err != nil {
+		return err
+	}
+	if err := w.enqueue(ctx, notificationID, pending, time.Time{}); err != nil {
+		return err
+	}
+	deferred, err := deliveries.DeferredTimes(ctx, notificationID)
+	if err != nil {
+		return err
+	}
+	for at, count := range deferred {
+		if !at.After(now) {
+			continue // counted as pending above
+		}
+		if err := w.enqueue(ctx, notificationID, count, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *worker) enqueue(ctx context.Context, notificationID string, rows int, at time.Time) error {
+	for slot := range (rows + sendBatch - 1) / sendBatch {
+		t, err := tasks.NewPushSend(w.Queues.Default, notificationID, slot, at)
+		if err != nil {
+			return err
+		}
+		_, err = w.Tasks.EnqueueContext(ctx, t)
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
+			return fmt.Errorf("enqueue send of notification %s: %w", notificationID, err)
+		}
+	}
+	return nil
+}

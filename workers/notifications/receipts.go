@@ -1,0 +1,171 @@
+package notifications
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+
+	"fundigo/pkg/expo"
+	"fundigo/pkg/logging"
+	"fundigo/pkg/store"
+)
+
+const (
+	// receiptBatch is the most ids Expo takes per getReceipts request.
+	receiptBatch = expo.MaxReceiptIDsPerRequest
+	// receiptsExpire: Expo clears receipts after a day; a ticket still
+	// without one then will never get one.
+	receiptsExpire = 24 * time.Hour
+	// maxReceiptBatches bounds one run (200,000 receipts); the rest waits for
+	// the next run.
+	maxReceiptBatches = 200
+)
+
+// handleReceipts is push:receipts, run every few minutes. Each step is
+// idempotent, so overlapping or repeated runs are harmless.
+func (w *worker) handleReceipts(ctx context.Context, _ *asynq.Task) error {
+	start := w.NowFunc()
+	checked, err := w.checkReceipts(ctx, start)
+	if err != nil {
+		return err
+	}
+	stale, err := w.failStale(ctx, start)
+	if err != nil {
+		return err
+	}
+	due, err := w.resumeDeferred(ctx, start)
+	if err != nil {
+		return err
+	}
+	w.logger(ctx).Debug().Int("receipts", checked).Int("stale", stale).Int("resumed", due).Msg("push receipts run")
+	return nil
+}
+
+// checkReceipts fetches receipts for tickets older than the receipt delay,
+// 1000 at a time, until none is due or the run's budget is spent.
+func (w *worker) checkReceipts(ctx context.Context, start time.Time) (int, error) {
+	deliveries := store.NewNotificationDeliveries(w.Pool)
+	total := 0
+	for range maxReceiptBatches {
+		if ctx.Err() != nil {
+			return total, nil // the next run continues
+		}
+		batch, err := deliveries.DueForReceipts(ctx, start.Add(-w.ReceiptDelay), start, receiptBatch)
+		if err != nil {
+			return total, err
+		}
+		if len(batch) == 0 {
+			return total, nil
+		}
+		ids := make([]string, len(batch))
+		for i, c := range batch {
+			ids[i] = c.TicketID
+		}
+		receipts, err := w.Expo.GetReceipts(ctx, ids)
+		if err != nil {
+			return total, fmt.Errorf("get %d receipts: %w", len(ids), err)
+		}
+		if err := w.settleReceipts(ctx, batch, receipts); err != nil {
+			return total, err
+		}
+		total += len(batch)
+		if len(batch) < receiptBatch {
+			return total, nil
+		}
+	}
+	return total, nil
+}
+
+func (w *worker) settleReceipts(ctx context.Context, batch []store.ReceiptCheck, receipts map[string]expo.Receipt) error {
+	now := w.NowFunc()
+	s := &settlement{}
+	var unchecked []int64
+	for _, c := range batch {
+		r, ok := receipts[c.TicketID]
+		if !ok {
+			if now.Sub(c.SentAt) > receiptsExpire {
+				s.add(store.Outcome{ID: c.ID, Status: store.DeliveryFailed, Error: errReceiptMissing}, c.DeviceToken)
+			} else {
+				unchecked = append(unchecked, c.ID)
+			}
+			continue
+		}
+		err := r.Err()
+		var me *expo.MessageError
+		switch {
+		case err == nil:
+			s.add(store.Outcome{ID: c.ID, Status: store.DeliveryDelivered}, c.DeviceToken)
+		case errors.Is(err, expo.ErrDeviceNotRegistered):
+			s.add(store.Outcome{ID: c.ID, Status: store.DeliveryInvalid, Error: expo.CodeDeviceNotRegistered}, c.DeviceToken)
+		case errors.As(err, &me) && me.Code != "":
+			if errors.Is(err, expo.ErrInvalidCredentials) {
+				w.logger(ctx).Error().Str("error_code", me.Code).Msg("push credentials rejected; an operator must fix them")
+			}
+			s.add(store.Outcome{ID: c.ID, Status: store.DeliveryFailed, Error: me.Code}, c.DeviceToken)
+		default:
+			s.add(store.Outcome{ID: c.ID, Status: store.DeliveryFailed, Error: "receipt_error"}, c.DeviceToken)
+		}
+	}
+	err := store.WithTx(ctx, w.Pool, func(tx pgx.Tx) error {
+		d := store.NewNotificationDeliveries(tx)
+		if err := d.SettleReceipts(ctx, s.outcomes, now); err != nil {
+			return err
+		}
+		if err := d.MarkReceiptChecked(ctx, unchecked, now); err != nil {
+			return err
+		}
+		for reason, tokens := range s.deactivate {
+			if _, err := store.NewDevices(tx).Deactivate(ctx, tokens, reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("settle receipts: %w", err)
+	}
+	return nil
+}
+
+// failStale fails deliveries whose worker died between claim and settle.
+// Their messages may have reached the provider, so they are not resent.
+func (w *worker) failStale(ctx context.Context, start time.Time) (int, error) {
+	ids, err := store.NewNotificationDeliveries(w.Pool).FailStale(ctx, start.Add(-w.StaleClaim), errOutcomeUnknown)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		w.logger(ctx).Warn().Str(logging.FieldNotificationID, id).Msg("deliveries left mid-send failed as outcome unknown")
+		if _, err := store.NewNotifications(w.Pool).CompleteIfSettled(ctx, id, start); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// resumeDeferred queues sends for deferred deliveries whose quiet window has
+// ended. Their own delayed tasks normally do this; this catches tasks lost
+// with Redis data, and clocks that disagree.
+func (w *worker) resumeDeferred(ctx context.Context, start time.Time) (int, error) {
+	deliveries := store.NewNotificationDeliveries(w.Pool)
+	ids, err := deliveries.DueDeferred(ctx, start, 1000)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		n, err := deliveries.PendingCount(ctx, id, start)
+		if err != nil {
+			return 0, err
+		}
+		// Ids carry this run's time, so they never collide with a finished
+		// or archived task of the same slot.
+		if err := w.enqueue(ctx, id, n, start.Truncate(time.Second)); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}

@@ -1,0 +1,46 @@
+package notifications
+
+import (
+	"github.com/hibiken/asynq"
+
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/events"
+	"fundigo/pkg/tasks"
+)
+
+// Register adds the notification task handlers (push:send, push:receipts)
+// to mux.
+func Register(mux *asynq.ServeMux, deps Deps) error {
+	w, err := newWorker(deps)
+	if err != nil {
+		return err
+	}
+	mux.HandleFunc(tasks.TypePushSend, w.handleSend)
+	mux.HandleFunc(tasks.TypePushReceipts, w.handleReceipts)
+	return nil
+}
+
+// Consumers returns the event bindings: notification.requested, and the
+// payment events that notify customers and technicians.
+func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
+	w, err := newWorker(deps)
+	if err != nil {
+		return nil, err
+	}
+	return []amqpx.ConsumerSpec{
+		{
+			Queue:       w.QueuePrefix + "notifications.requested",
+			Exchange:    w.Exchange,
+			Bindings:    []string{events.RoutingKeyNotificationRequested},
+			Concurrency: 4,
+			Handler:     w.handleRequested,
+		},
+		{
+			Queue:       w.QueuePrefix + "notifications.payments",
+			Exchange:    w.Exchange,
+			Bindings:    []string{events.RoutingKeyPaymentPaid, events.RoutingKeyPaymentFailed},
+			Concurrency: 4,
+			Handler:     w.handlePayment,
+		},
+	}, nil
+}

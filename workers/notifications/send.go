@@ -1,0 +1,253 @@
+package notifications
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+
+	"fundigo/pkg/expo"
+	"fundigo/pkg/fcm"
+	"fundigo/pkg/logging"
+	"fundigo/pkg/store"
+	"fundigo/pkg/tasks"
+)
+
+// Error codes recorded on deliveries that failed on our side.
+const (
+	errFCMNotConfigured = "fcm_not_configured"
+	errOutcomeUnknown   = "outcome_unknown"
+	errRender           = "render_failed"
+	errReceiptMissing   = "receipt_missing"
+)
+
+// settlement is what one batch's sends decided.
+type settlement struct {
+	outcomes   []store.Outcome
+	release    []int64             // certainly not taken by the provider: send again later
+	deactivate map[string][]string // reason → dead tokens
+}
+
+func (s *settlement) add(o store.Outcome, token string) {
+	s.outcomes = append(s.outcomes, o)
+	if o.Status == store.DeliveryInvalid {
+		if s.deactivate == nil {
+			s.deactivate = map[string][]string{}
+		}
+		s.deactivate[o.Error] = append(s.deactivate[o.Error], token)
+	}
+}
+
+// handleSend is push:send: claim up to 100 due deliveries of a notification,
+// send them, settle them. A task that finds nothing to claim is done.
+func (w *worker) handleSend(ctx context.Context, t *asynq.Task) error {
+	var p tasks.PushSendPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.NotificationID == "" {
+		return tasks.Permanent(fmt.Errorf("decode %s payload: %w", tasks.TypePushSend, err))
+	}
+	n, err := store.NewNotifications(w.Pool).Get(ctx, p.NotificationID)
+	if errors.Is(err, store.ErrNotFound) {
+		return tasks.Permanent(fmt.Errorf("send notification %s: %w", p.NotificationID, err))
+	}
+	if err != nil {
+		return err
+	}
+	claimed, err := store.NewNotificationDeliveries(w.Pool).Claim(ctx, n.ID, w.NowFunc(), sendBatch)
+	if err != nil {
+		return err
+	}
+	if len(claimed) > 0 {
+		s := w.deliver(ctx, n, claimed)
+		if err := w.settle(ctx, n.ID, s); err != nil {
+			return err
+		}
+		if len(s.release) > 0 {
+			// The rows are pending again; the retry (with backoff) claims them.
+			return fmt.Errorf("send notification %s: %d messages refused for now", n.ID, len(s.release))
+		}
+	}
+	_, err = store.NewNotifications(w.Pool).CompleteIfSettled(ctx, n.ID, w.NowFunc())
+	return err
+}
+
+// deliver sends claimed deliveries to their providers and decides each
+// row's outcome.
+func (w *worker) deliver(ctx context.Context, n store.Notification, claimed []store.Delivery) *settlement {
+	s := &settlement{}
+	r := newRenderer(w.Templates, n)
+	var expoRows []store.Delivery
+	var expoMsgs []expo.Message
+	var fcmRows []store.Delivery
+	var fcmMsgs []fcm.Message
+	for _, d := range claimed {
+		c, err := r.render(d.Locale)
+		if err != nil {
+			w.logger(ctx).Error().Err(err).Str(logging.FieldNotificationID, n.ID).Msg("notification cannot be rendered")
+			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: errRender}, d.DeviceToken)
+			continue
+		}
+		switch d.Platform {
+		case store.PlatformExpo:
+			m := expoMessage(n, d, c)
+			if err := m.Validate(); err != nil {
+				s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: validationCode(err)}, d.DeviceToken)
+				continue
+			}
+			expoRows, expoMsgs = append(expoRows, d), append(expoMsgs, m)
+		case store.PlatformFCM:
+			fcmRows, fcmMsgs = append(fcmRows, d), append(fcmMsgs, fcmMessage(n, d, c))
+		}
+	}
+	w.sendExpo(ctx, expoRows, expoMsgs, s)
+	w.sendFCM(ctx, fcmRows, fcmMsgs, s)
+	return s
+}
+
+func validationCode(err error) string {
+	if errors.Is(err, expo.ErrPayloadTooLarge) {
+		return expo.CodeMessageTooBig
+	}
+	return "invalid_token"
+}
+
+func (w *worker) sendExpo(ctx context.Context, rows []store.Delivery, msgs []expo.Message, s *settlement) {
+	if len(rows) == 0 {
+		return
+	}
+	tickets, err := w.Expo.Send(ctx, msgs)
+	for i, d := range rows {
+		if i < len(tickets) && tickets[i].Status != "" {
+			s.add(ticketOutcome(d.ID, tickets[i]), d.DeviceToken)
+			continue
+		}
+		// No ticket: find why from the failed chunk covering this message.
+		cause := chunkCause(err, i)
+		if expo.IsTemporary(cause) {
+			s.release = append(s.release, d.ID)
+			continue
+		}
+		s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: requestCode(cause)}, d.DeviceToken)
+	}
+	if err != nil {
+		w.logger(ctx).Warn().Err(err).Int("messages", len(msgs)).Msg("expo send incomplete")
+	}
+}
+
+// chunkCause returns the error of the chunk that covers message i, or err
+// itself when it is not per chunk.
+func chunkCause(err error, i int) error {
+	if err == nil {
+		return errors.New("no ticket")
+	}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			var ce *expo.ChunkError
+			if errors.As(e, &ce) && i >= ce.Start && i < ce.End {
+				return ce.Err
+			}
+		}
+	}
+	return err
+}
+
+func requestCode(err error) string {
+	var re *expo.RequestError
+	switch {
+	case errors.As(err, &re) && re.Code != "":
+		return re.Code
+	case errors.As(err, &re):
+		return fmt.Sprintf("http_%d", re.StatusCode)
+	case errors.Is(err, expo.ErrTicketCount):
+		return "ticket_count_mismatch"
+	}
+	return errOutcomeUnknown
+}
+
+func ticketOutcome(id int64, t expo.Ticket) store.Outcome {
+	err := t.Err()
+	var me *expo.MessageError
+	switch {
+	case err == nil:
+		return store.Outcome{ID: id, Status: store.DeliverySent, Accepted: true, TicketID: t.ID}
+	case errors.Is(err, expo.ErrDeviceNotRegistered):
+		return store.Outcome{ID: id, Status: store.DeliveryInvalid, Error: expo.CodeDeviceNotRegistered}
+	case errors.As(err, &me) && me.Code != "":
+		return store.Outcome{ID: id, Status: store.DeliveryFailed, Error: me.Code}
+	}
+	return store.Outcome{ID: id, Status: store.DeliveryFailed, Error: "ticket_error"}
+}
+
+func (w *worker) sendFCM(ctx context.Context, rows []store.Delivery, msgs []fcm.Message, s *settlement) {
+	if len(rows) == 0 {
+		return
+	}
+	if w.FCM == nil {
+		for _, d := range rows {
+			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: errFCMNotConfigured}, d.DeviceToken)
+		}
+		return
+	}
+	errs := make([]error, len(rows))
+	var wg sync.WaitGroup
+	for i := range rows {
+		// The FCM client bounds the requests in flight.
+		wg.Go(func() { _, errs[i] = w.FCM.Send(ctx, msgs[i]) })
+	}
+	wg.Wait()
+	for i, d := range rows {
+		err := errs[i]
+		var fe *fcm.Error
+		switch {
+		case err == nil:
+			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryDelivered, Accepted: true}, d.DeviceToken)
+		case errors.Is(err, fcm.ErrUnregistered):
+			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryInvalid, Error: fcm.CodeUnregistered}, d.DeviceToken)
+		case fcm.IsTemporary(err):
+			s.release = append(s.release, d.ID)
+		case errors.As(err, &fe) && fe.Code != "":
+			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: fe.Code}, d.DeviceToken)
+		case errors.Is(err, fcm.ErrInvalidMessage):
+			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: "invalid_message"}, d.DeviceToken)
+		default:
+			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: errOutcomeUnknown}, d.DeviceToken)
+		}
+	}
+}
+
+// settle writes a batch's outcomes, releases and deactivations in one
+// transaction. It runs even when the task's context has ended: the sends
+// happened and must be recorded.
+func (w *worker) settle(ctx context.Context, notificationID string, s *settlement) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	now := w.NowFunc()
+	err := store.WithTx(ctx, w.Pool, func(tx pgx.Tx) error {
+		d := store.NewNotificationDeliveries(tx)
+		if err := d.Settle(ctx, s.outcomes, now); err != nil {
+			return err
+		}
+		if err := d.Release(ctx, s.release); err != nil {
+			return err
+		}
+		for reason, tokens := range s.deactivate {
+			if _, err := store.NewDevices(tx).Deactivate(ctx, tokens, reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("settle deliveries of notification %s: %w", notificationID, err)
+	}
+	for reason, tokens := range s.deactivate {
+		w.logger(ctx).Info().Str(logging.FieldNotificationID, notificationID).Int("devices", len(tokens)).
+			Str("reason", reason).Msg("devices deactivated")
+	}
+	return nil
+}
