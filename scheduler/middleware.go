@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -61,7 +62,11 @@ func Middleware(pool *pgxpool.Pool, schedules []Schedule, log zerolog.Logger) as
 				}
 			}()
 			runErr := next.ProcessTask(ctx, t)
-			end(runErr)
+			if errors.Is(runErr, store.ErrStaleTransition) {
+				end(nil) // already done: the worker counts it as success
+			} else {
+				end(runErr)
+			}
 			return runErr
 		})
 	}

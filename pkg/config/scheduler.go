@@ -31,8 +31,9 @@ type Retention struct {
 	Inbox time.Duration `env:"FUNDIGO_RETENTION_INBOX" envDefault:"2160h"`
 	// IdempotencyKeys: stored responses for Idempotency-Key replays.
 	IdempotencyKeys time.Duration `env:"FUNDIGO_RETENTION_IDEMPOTENCY_KEYS" envDefault:"24h"`
-	// PushTickets: Expo push tickets (receipts are fetched within hours).
-	PushTickets time.Duration `env:"FUNDIGO_RETENTION_PUSH_TICKETS" envDefault:"168h"`
+	// PushTickets: settled push deliveries (ticket and receipt checked or
+	// failed); the notification itself stays.
+	PushTickets time.Duration `env:"FUNDIGO_RETENTION_PUSH_TICKETS" envDefault:"720h"`
 	// BatchSize is how many rows one DELETE statement removes.
 	BatchSize int `env:"FUNDIGO_RETENTION_BATCH_SIZE" envDefault:"5000"`
 }

@@ -15,25 +15,35 @@ const (
 // so a run cut short leaves only less to do for the next.
 const MaintenanceCleanupTimeout = 30 * time.Minute
 
-// MaintenanceCleanupPayload is the cleanup task's body. Unknown fields (the
-// scheduler adds its schedule and tick) are ignored.
+// Names of the cleanup rules, for MaintenanceCleanupPayload.Rules and the result.
+const (
+	CleanupOutbox          = "outbox"
+	CleanupInbox           = "inbox"
+	CleanupIdempotencyKeys = "idempotency_keys"
+	CleanupPushTickets     = "push_tickets"
+)
+
+// MaintenanceCleanupPayload is the cleanup task's body; an empty body runs
+// every rule. Unknown fields (the scheduler adds its schedule and tick) are
+// ignored.
 type MaintenanceCleanupPayload struct {
-	// DryRun counts what would be deleted without deleting it.
-	DryRun bool `json:"dry_run,omitempty"`
+	// Rules limits the run to these rules (Cleanup* names); empty means all.
+	Rules []string `json:"rules,omitempty"`
 }
 
 // MaintenanceCleanupResult is written as the task's result (GET /v1/tasks/{id}).
 type MaintenanceCleanupResult struct {
-	DryRun  bool                       `json:"dry_run,omitempty"`
 	Targets []MaintenanceCleanupTarget `json:"targets"`
 }
 
 // MaintenanceCleanupTarget reports one retention rule: how many rows it
-// deleted, or why it was skipped (table not there yet, retention disabled).
+// deleted, or why it was skipped (table not there yet, retention disabled),
+// or the error that stopped it.
 type MaintenanceCleanupTarget struct {
 	Name      string `json:"name"`
 	Table     string `json:"table"`
 	Retention string `json:"retention"`
 	Deleted   int64  `json:"deleted"`
 	Skipped   string `json:"skipped,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
