@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,6 +63,34 @@ func newSchedulerCmd(e env) *cobra.Command {
 			return scheduler.WriteTable(e.stdout, rows)
 		},
 	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "run-now NAME",
+		Short: "Enqueue a run of one schedule now and print its task id",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, log, err := e.load()
+			if err != nil {
+				return err
+			}
+			in, err := openInfra(cfg, log, "scheduler-run-now")
+			if err != nil {
+				return err
+			}
+			defer in.close(context.Background())
+			s, err := newScheduler(in, nil)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			id, err := s.RunNow(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(e.stdout, id)
+			return err
+		},
+	})
 	return cmd
 }
 
@@ -83,7 +112,10 @@ func newScheduler(in *infra, hasHandler func(string) bool) (*scheduler.Scheduler
 		Inspector: in.insp,
 	}, scheduler.Config{
 		Schedules:      scheduler.Table(in.queues),
+		TimeZone:       in.cfg.Scheduler.TimeZone,
 		LeaseKey:       in.cfg.Redis.KeyPrefix + "scheduler:leader",
+		LeaseTTL:       in.cfg.Scheduler.LeaseTTL,
+		MissedGrace:    in.cfg.Scheduler.MissedGrace,
 		HasHandlerFunc: hasHandler,
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"fundigo/pkg/outbox"
 	"fundigo/scheduler"
 	"fundigo/workers"
+	"fundigo/workers/maintenance"
 )
 
 func newWorkerCmd(e env) *cobra.Command {
@@ -81,6 +82,7 @@ func registerDomains(w *workers.Server, in *infra, extra map[string]any) error {
 	// ratings
 
 	// maintenance
+	maintenance.Register(w.Mux(), maintenance.Deps{Log: in.log, Pool: in.pool, Retention: in.cfg.Scheduler.Retention})
 
 	return nil
 }
