@@ -16,6 +16,10 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	v1.GET("/tasks/:id", handleGetTask(d.Pool, d.Inspector, d.Queues), m.userOrService, m.limitUser)
 
 	// payments
+	v1.POST("/payments", handleCreatePayment(d.Pool, d.Tasks, d.Queues.Critical, d.Config.Payments.MaxAmount, d.Now),
+		m.service, m.limitPayment, m.idempotent)
+	v1.GET("/payments/:id", handleGetPayment(d.Pool), m.service)
+	v1.POST("/webhooks/mpesa/stk/:token", handleSTKCallback(newSTKWebhook(d)))
 
 	// notifications
 

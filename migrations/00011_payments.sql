@@ -24,6 +24,10 @@ CREATE TABLE payments (
     -- The push timed out after it was sent: Daraja may have prompted the
     -- customer, and we have no CheckoutRequestID to query with.
     push_ambiguous      boolean     NOT NULL DEFAULT false,
+    -- Set just before the STK request is sent. A task that finds it set on a
+    -- pending payment cannot know whether the push went out (crash, lost DB
+    -- write) and must not send it again.
+    push_started_at     timestamptz,
     pushed_at           timestamptz,
     last_queried_at     timestamptz,
     created_at          timestamptz NOT NULL DEFAULT now(),

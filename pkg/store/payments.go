@@ -52,6 +52,7 @@ type Payment struct {
 	MerchantRequestID string
 	CheckoutRequestID string
 	PushAmbiguous     bool
+	PushStartedAt     *time.Time
 	PushedAt          *time.Time
 	LastQueriedAt     *time.Time
 	CreatedAt         time.Time
@@ -67,13 +68,13 @@ func NewPayments(db paymentsDB) *Payments { return &Payments{db: db} }
 const paymentColumns = `id::text, job_id, customer_id, phone, amount, description, status,
 	coalesce(failure_reason, ''), coalesce(review_reason, ''), coalesce(result_code, ''),
 	coalesce(result_desc, ''), coalesce(mpesa_receipt, ''), coalesce(merchant_request_id, ''),
-	coalesce(checkout_request_id, ''), push_ambiguous, pushed_at, last_queried_at, created_at, updated_at`
+	coalesce(checkout_request_id, ''), push_ambiguous, push_started_at, pushed_at, last_queried_at, created_at, updated_at`
 
 func scanPayment(row pgx.Row) (Payment, error) {
 	var p Payment
 	err := row.Scan(&p.ID, &p.JobID, &p.CustomerID, &p.Phone, &p.Amount, &p.Description, &p.Status,
 		&p.FailureReason, &p.ReviewReason, &p.ResultCode, &p.ResultDesc, &p.MpesaReceipt,
-		&p.MerchantRequestID, &p.CheckoutRequestID, &p.PushAmbiguous, &p.PushedAt, &p.LastQueriedAt,
+		&p.MerchantRequestID, &p.CheckoutRequestID, &p.PushAmbiguous, &p.PushStartedAt, &p.PushedAt, &p.LastQueriedAt,
 		&p.CreatedAt, &p.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Payment{}, ErrNotFound
@@ -168,6 +169,34 @@ func (s *Payments) transition(ctx context.Context, id string, from []PaymentStat
 		return Payment{}, ErrStaleTransition
 	}
 	return p, err
+}
+
+// BeginPush records, before the STK request is sent, that it is about to
+// be: pending with no push started -> push started. ErrStaleTransition means
+// the payment is no longer pending or a push was already started (whose
+// outcome is unknown): do not send.
+func (s *Payments) BeginPush(ctx context.Context, id string, at time.Time) (Payment, error) {
+	p, err := scanPayment(s.db.QueryRow(ctx, `
+		UPDATE payments SET push_started_at = $2, updated_at = $2
+		WHERE id::text = $1 AND status = 'pending' AND push_started_at IS NULL
+		RETURNING `+paymentColumns, id, at))
+	if errors.Is(err, ErrNotFound) {
+		return Payment{}, fmt.Errorf("begin push of payment %s: %w", id, ErrStaleTransition)
+	}
+	if err != nil {
+		return Payment{}, fmt.Errorf("begin push of payment %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// AbortPush undoes BeginPush after a request that certainly did not reach
+// Daraja, so a retry may send it.
+func (s *Payments) AbortPush(ctx context.Context, id string) error {
+	if _, err := s.db.Exec(ctx, `UPDATE payments SET push_started_at = NULL
+		WHERE id::text = $1 AND status = 'pending'`, id); err != nil {
+		return fmt.Errorf("abort push of payment %s: %w", id, err)
+	}
+	return nil
 }
 
 // MarkAwaiting records Daraja's acknowledgement: pending -> awaiting_callback.

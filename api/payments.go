@@ -1,0 +1,103 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+
+	"fundigo/pkg/logging"
+	"fundigo/pkg/mpesa"
+	"fundigo/pkg/store"
+	"fundigo/pkg/tasks"
+)
+
+// createPaymentRequest is the body of POST /v1/payments.
+type createPaymentRequest struct {
+	JobID       string `json:"job_id"`
+	CustomerID  string `json:"customer_id"`
+	Phone       string `json:"phone"`
+	Amount      *int64 `json:"amount"`
+	Description string `json:"description"`
+}
+
+const maxPaymentIDLen = 128
+
+func (r *createPaymentRequest) validate(maxAmount int64) (phone string, err error) {
+	var f Fields
+	r.JobID, r.CustomerID = strings.TrimSpace(r.JobID), strings.TrimSpace(r.CustomerID)
+	if r.JobID == "" || len(r.JobID) > maxPaymentIDLen {
+		f.Add("job_id", "required, at most 128 characters")
+	}
+	if r.CustomerID == "" || len(r.CustomerID) > maxPaymentIDLen {
+		f.Add("customer_id", "required, at most 128 characters")
+	}
+	phone, perr := mpesa.NormalizeMSISDN(r.Phone)
+	if perr != nil {
+		f.Add("phone", "must be a Kenyan mobile number: 07XXXXXXXX, 01XXXXXXXX, +2547…, 2547… or 2541…")
+	}
+	switch {
+	case r.Amount == nil:
+		f.Add("amount", "required")
+	case *r.Amount < 1 || *r.Amount > maxAmount:
+		f.Add("amount", "must be whole shillings between 1 and "+strconv.FormatInt(maxAmount, 10))
+	}
+	if utf8.RuneCountInString(r.Description) > 200 {
+		f.Add("description", "at most 200 characters")
+	}
+	return phone, f.Err()
+}
+
+// handleCreatePayment starts an STK Push: it commits a pending payment, then
+// enqueues its push task (task id = payment id) and answers 202 with the
+// payment. If the enqueue fails the payment is still committed and the
+// reconcile job drives it, so the 202 stands.
+func handleCreatePayment(pool *pgxpool.Pool, tc *asynq.Client, queue string, maxAmount int64, now func() time.Time) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var req createPaymentRequest
+		if err := bindStrict(c, &req); err != nil {
+			return err
+		}
+		phone, err := req.validate(maxAmount)
+		if err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		p, err := store.NewPayments(pool).Create(ctx, store.NewPayment{
+			ID: uuid.NewString(), JobID: req.JobID, CustomerID: req.CustomerID, Phone: phone,
+			Amount: *req.Amount, Description: req.Description, CreatedAt: now(),
+		})
+		if err != nil {
+			return err
+		}
+		log := zerologCtx(c).With().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldMSISDN, logging.MaskMSISDN(phone)).Logger()
+		t, err := tasks.NewSTKPush(p.ID, queue)
+		if err == nil {
+			_, err = tc.EnqueueContext(ctx, t)
+		}
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			log.Warn().Err(err).Msg("stk push enqueue failed; reconciliation will drive the payment")
+		}
+		log.Info().Msg("payment accepted")
+		return c.JSON(http.StatusAccepted, p.View())
+	}
+}
+
+// handleGetPayment answers the payment's current state (phone masked).
+func handleGetPayment(pool *pgxpool.Pool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p, err := store.NewPayments(pool).Get(c.Request().Context(), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, p.View())
+	}
+}
+

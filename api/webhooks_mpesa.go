@@ -1,0 +1,104 @@
+package api
+
+import (
+	"crypto/subtle"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+
+	"fundigo/pkg/events"
+	"fundigo/pkg/inbox"
+	"fundigo/pkg/logging"
+	"fundigo/pkg/mpesa"
+)
+
+// stkRoute names STK callbacks in the inbox and the quarantine.
+const stkRoute = "mpesa.stk"
+
+// stkAccepted is Daraja's expected acknowledgement.
+var stkAccepted = map[string]any{"ResultCode": 0, "ResultDesc": "Accepted"}
+
+// stkWebhook holds what the STK callback endpoint needs.
+type stkWebhook struct {
+	token         []byte
+	sources       sourceFilter
+	inbox         *inbox.Writer
+	pool          *pgxpool.Pool
+	quarantineCap int
+}
+
+// handleSTKCallback is POST /v1/webhooks/mpesa/stk/{token}. Answers:
+//
+//	404 wrong token · 403 refused source · 413 body over 64 KiB (not read) ·
+//	415 not JSON · 400 unparseable or no CheckoutRequestID (raw bytes
+//	quarantined) · 200 {"ResultCode":0,"ResultDesc":"Accepted"} once the raw
+//	body is committed to the inbox (also for an identical redelivery) ·
+//	503 if the commit failed.
+//
+// Daraja does not retry, so nothing is answered 200 before it is durable.
+func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		log := zerologCtx(c)
+		if len(w.token) == 0 || subtle.ConstantTimeCompare([]byte(c.Param("token")), w.token) != 1 {
+			return NewProblem(http.StatusNotFound, "no such route")
+		}
+		if src, ok := w.sources.allowed(req); !ok {
+			log.Warn().Str("source_ip", src).Msg("stk callback from refused source")
+			return NewProblem(http.StatusForbidden, "source address not allowed")
+		}
+		if req.ContentLength > mpesa.MaxCallbackBytes {
+			return NewProblem(http.StatusRequestEntityTooLarge, "the body is larger than 64 KiB")
+		}
+		ct := req.Header.Get(echo.HeaderContentType)
+		if !isJSONMediaType(ct) {
+			return NewProblem(http.StatusUnsupportedMediaType, "the body must be application/json")
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, mpesa.MaxCallbackBytes))
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return NewProblem(http.StatusRequestEntityTooLarge, "the body is larger than 64 KiB")
+		}
+		if err != nil {
+			return NewProblem(http.StatusBadRequest, "the body could not be read")
+		}
+		cb, err := mpesa.ParseCallback(body)
+		if err != nil {
+			if qerr := inbox.Quarantine(req.Context(), w.pool, w.quarantineCap, stkRoute, "unparseable stk callback", ct, body); qerr != nil {
+				log.Error().Err(qerr).Msg("quarantine of an unparseable stk callback failed")
+			} else {
+				log.Warn().Int("bytes", len(body)).Msg("unparseable stk callback quarantined")
+			}
+			return NewProblem(http.StatusBadRequest, "not an STK callback: Body.stkCallback.CheckoutRequestID and ResultCode are required")
+		}
+		res, err := w.inbox.Write(req.Context(), inbox.Entry{
+			Route: stkRoute, Key: cb.CheckoutRequestID, Body: body, RoutingKey: events.RoutingKeySTKCallbackReceived,
+		})
+		if err != nil {
+			log.Error().Err(err).Str(logging.FieldCheckoutRequestID, cb.CheckoutRequestID).Msg("stk callback not stored; answered 503")
+			return NewProblem(http.StatusServiceUnavailable, "the callback could not be stored").WithHeader("Retry-After", "1")
+		}
+		log.Info().Str(logging.FieldCheckoutRequestID, cb.CheckoutRequestID).Int64("inbox_id", res.ID).
+			Bool("duplicate", res.Duplicate).Str(logging.FieldResultCode, cb.ResultCode).Msg("stk callback stored")
+		return c.JSON(http.StatusOK, stkAccepted)
+	}
+}
+
+// newSTKWebhook builds the STK callback endpoint's dependencies from d. It
+// panics on a configuration the config package should have refused.
+func newSTKWebhook(d Deps) stkWebhook {
+	pc := d.Config.Payments
+	sources, err := newSourceFilter(pc.AllowedCIDRs, pc.TrustedProxies)
+	if err != nil {
+		panic("api: payments sources: " + err.Error())
+	}
+	w, err := inbox.NewWriter(d.Pool, inbox.WriterConfig{Window: pc.InboxWindow, Exchange: d.Config.AMQP.Exchange})
+	if err != nil {
+		panic("api: stk inbox: " + err.Error())
+	}
+	return stkWebhook{token: []byte(pc.CallbackToken.Reveal()), sources: sources, inbox: w,
+		pool: d.Pool, quarantineCap: pc.QuarantineCap}
+}

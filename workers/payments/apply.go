@@ -1,0 +1,217 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/rs/zerolog"
+
+	"fundigo/pkg/logging"
+	"fundigo/pkg/mpesa"
+	"fundigo/pkg/store"
+)
+
+// Callback outcomes recorded in payment_callbacks.outcome.
+const (
+	outcomePaid            = "paid"
+	outcomeFailed          = "failed"
+	outcomeNeedsReview     = "needs_review"
+	outcomeDuplicate       = "duplicate"        // same result already applied
+	outcomeReceiptRecorded = "receipt_recorded" // receipt added to a payment paid by query
+	outcomeIgnored         = "ignored"          // a late failure after money moved, or a payment under review
+	outcomeOrphan          = "orphan"
+)
+
+// applyNew applies a callback stored as inbox row inboxID, once: it claims
+// the row first, so a redelivery finds it claimed and changes nothing.
+// Callers run it in tx; it takes the CheckoutRequestID lock.
+func applyNew(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, inboxID int64, body []byte, receivedAt time.Time, cb *mpesa.STKCallback) (string, error) {
+	ps := store.NewPayments(tx)
+	if err := ps.LockCheckout(ctx, cb.CheckoutRequestID); err != nil {
+		return "", err
+	}
+	claimed, err := ps.ClaimCallback(ctx, inboxID, cb.CheckoutRequestID, cb.ResultCode)
+	if err != nil {
+		return "", err
+	}
+	if !claimed {
+		return outcomeDuplicate, nil
+	}
+	p, err := findPayment(ctx, d, ps, cb)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := ps.InsertOrphan(ctx, store.PaymentOrphan{InboxID: inboxID, CheckoutRequestID: cb.CheckoutRequestID,
+			Body: body, ReceivedAt: receivedAt}); err != nil {
+			return "", err
+		}
+		log.Warn().Msg("stk callback for unknown checkout request; kept as orphan")
+		return outcomeOrphan, ps.SetCallbackOutcome(ctx, inboxID, "", outcomeOrphan)
+	}
+	if err != nil {
+		return "", err
+	}
+	outcome, err := decide(ctx, d, tx, log, p, cb)
+	if err != nil {
+		return "", err
+	}
+	return outcome, ps.SetCallbackOutcome(ctx, inboxID, p.ID, outcome)
+}
+
+// applyOrphan applies an orphan whose payment just showed up. Its inbox row
+// was claimed when it was filed; the caller holds the CheckoutRequestID lock.
+func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o store.PaymentOrphan, cb *mpesa.STKCallback) error {
+	ps := store.NewPayments(tx)
+	p, err := ps.GetByCheckoutForUpdate(ctx, cb.CheckoutRequestID)
+	if err != nil {
+		return err
+	}
+	outcome, err := decide(ctx, d, tx, log, p, cb)
+	if err != nil {
+		return err
+	}
+	if err := ps.MatchOrphan(ctx, o.InboxID, p.ID, d.Now()); err != nil {
+		return err
+	}
+	log.Info().Str("outcome", outcome).Msg("orphan stk callback matched")
+	return ps.SetCallbackOutcome(ctx, o.InboxID, p.ID, outcome)
+}
+
+// findPayment finds the payment of cb by CheckoutRequestID or, for a success
+// callback, as the single ambiguous push (no CheckoutRequestID) with the same
+// phone and amount; it then links the id to that payment.
+func findPayment(ctx context.Context, d Deps, ps *store.Payments, cb *mpesa.STKCallback) (store.Payment, error) {
+	p, err := ps.GetByCheckoutForUpdate(ctx, cb.CheckoutRequestID)
+	if !errors.Is(err, store.ErrNotFound) || !cb.Success() {
+		return p, err
+	}
+	m := cb.Metadata
+	if !m.AmountOK || m.Amount <= 0 || m.Amount%100 != 0 || !mpesa.ValidMSISDN(m.PhoneNumber) {
+		return store.Payment{}, store.ErrNotFound
+	}
+	since := d.Now().Add(-2 * d.Config.FinalDeadline)
+	cands, err := ps.AmbiguousCandidates(ctx, m.PhoneNumber, m.Amount/100, since)
+	if err != nil {
+		return store.Payment{}, err
+	}
+	if len(cands) != 1 {
+		return store.Payment{}, store.ErrNotFound
+	}
+	return ps.LinkCheckout(ctx, cands[0].ID, cb.CheckoutRequestID, cb.MerchantRequestID, d.Now())
+}
+
+// decide applies cb to p (locked) and returns the outcome. The rules:
+//   - success on awaiting_callback: paid, unless the amount, phone or
+//     receipt is wrong, which is needs_review; the receipt goes to the ledger;
+//   - success on failed: needs_review (money moved after a failure);
+//   - success on paid: nothing if the same receipt, the receipt recorded if
+//     paid by query without one, needs_review if a different receipt;
+//   - failure on awaiting_callback: failed with the mapped reason;
+//   - failure on paid by query only (no receipt): needs_review (contradiction);
+//   - anything else: nothing changes.
+func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p store.Payment, cb *mpesa.STKCallback) (string, error) {
+	ps := store.NewPayments(tx)
+	now := d.Now()
+	log = log.With().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldResultCode, cb.ResultCode).Logger()
+	out := store.PaymentOutcome{ResultCode: cb.ResultCode, ResultDesc: cb.ResultDesc, At: now}
+
+	if !cb.Success() {
+		switch {
+		case p.Status == store.PaymentAwaitingCallback:
+			out.Reason = string(mpesa.ReasonFor(cb.ResultCode))
+			return transition(ctx, d, tx, log, ps.MarkFailed, p.ID, out, outcomeFailed)
+		case p.Status == store.PaymentPaid && p.MpesaReceipt == "":
+			out.Reason = "failure callback after stk query reported success"
+			return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
+		case p.Status == store.PaymentFailed:
+			return outcomeDuplicate, nil
+		default:
+			return outcomeIgnored, nil
+		}
+	}
+
+	m := cb.Metadata
+	out.Receipt = m.MpesaReceiptNumber
+	problems := successProblems(p, m)
+	sameReceiptAgain := false
+	if m.MpesaReceiptNumber != "" {
+		owner, inserted, err := ps.RecordReceipt(ctx, store.PaymentLedgerEntry{
+			Receipt: m.MpesaReceiptNumber, PaymentID: p.ID, CheckoutRequestID: cb.CheckoutRequestID,
+			AmountCents: m.Amount, TransactionDate: m.TransactionDate,
+		})
+		if err != nil {
+			return "", err
+		}
+		switch {
+		case owner != p.ID:
+			problems = append(problems, "receipt already recorded for another payment")
+		case !inserted:
+			sameReceiptAgain = true
+		}
+	}
+	switch p.Status {
+	case store.PaymentAwaitingCallback:
+		if len(problems) > 0 {
+			out.Reason = strings.Join(problems, "; ")
+			return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
+		}
+		return transition(ctx, d, tx, log, ps.MarkPaid, p.ID, out, outcomePaid)
+	case store.PaymentFailed:
+		out.Reason = strings.Join(append([]string{"success after failure (" + p.FailureReason + ")"}, problems...), "; ")
+		return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
+	case store.PaymentPaid:
+		switch {
+		case sameReceiptAgain || (m.MpesaReceiptNumber != "" && m.MpesaReceiptNumber == p.MpesaReceipt):
+			return outcomeDuplicate, nil
+		case p.MpesaReceipt == "" && len(problems) == 0:
+			return outcomeReceiptRecorded, ps.SetReceipt(ctx, p.ID, m.MpesaReceiptNumber, now)
+		default:
+			out.Reason = strings.Join(append([]string{"second success callback"}, problems...), "; ")
+			return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
+		}
+	default: // needs_review stays with the operator; the receipt is in the ledger
+		return outcomeIgnored, nil
+	}
+}
+
+// successProblems lists why a success callback cannot simply mark p paid.
+func successProblems(p store.Payment, m mpesa.Metadata) []string {
+	var problems []string
+	switch {
+	case !m.AmountOK:
+		problems = append(problems, "amount missing or unreadable")
+	case m.Amount <= 0:
+		problems = append(problems, "amount not positive")
+	case m.Amount != p.Amount*100:
+		problems = append(problems, fmt.Sprintf("amount mismatch: paid %d.%02d, expected %d", m.Amount/100, m.Amount%100, p.Amount))
+	}
+	if m.PhoneNumber != p.Phone {
+		problems = append(problems, "phone mismatch")
+	}
+	if m.MpesaReceiptNumber == "" {
+		problems = append(problems, "no receipt")
+	}
+	return problems
+}
+
+type markFunc func(ctx context.Context, id string, o store.PaymentOutcome) (store.Payment, error)
+
+// transition runs a conditional transition and writes its event; a stale
+// transition (someone got there first) is a duplicate.
+func transition(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, mark markFunc, id string, o store.PaymentOutcome, outcome string) (string, error) {
+	p, err := mark(ctx, id, o)
+	if errors.Is(err, store.ErrStaleTransition) {
+		return outcomeDuplicate, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	ev := log.Info()
+	if p.Status == store.PaymentNeedsReview {
+		ev = log.Warn().Str("review_reason", o.Reason)
+	}
+	ev.Str("status", string(p.Status)).Str("failure_reason", p.FailureReason).Msg("payment " + string(p.Status))
+	return outcome, emit(ctx, tx, d.Exchange, p)
+}

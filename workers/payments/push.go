@@ -1,0 +1,193 @@
+package payments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/rs/zerolog"
+
+	"fundigo/pkg/logging"
+	"fundigo/pkg/mpesa"
+	"fundigo/pkg/store"
+	"fundigo/pkg/tasks"
+)
+
+// handleSTKPush sends one payment's STK Push.
+//
+//   - not pending, or a push already started: nil (already done, or its
+//     outcome is unknown and must not be re-sent);
+//   - accepted: awaiting_callback with the ids; orphan callbacks that beat
+//     this write are applied now;
+//   - ambiguous (timeout after sending): awaiting_callback without ids,
+//     settled by a matching callback or the final deadline;
+//   - refused by Daraja: failed/rejected with the error code;
+//   - certainly not sent / Daraja busy: retried, failed/other on the last try.
+func handleSTKPush(d Deps) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var pl tasks.STKPushPayload
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.PaymentID == "" {
+			return tasks.Permanent(fmt.Errorf("decode %s payload: %v", tasks.TypeSTKPush, err))
+		}
+		log := d.Log.With().Str(logging.FieldPaymentID, pl.PaymentID).Logger()
+		ps := store.NewPayments(d.Pool)
+		p, err := ps.BeginPush(ctx, pl.PaymentID, d.Now())
+		if errors.Is(err, store.ErrStaleTransition) {
+			return settleStartedPush(ctx, d, log, pl.PaymentID)
+		}
+		if err != nil {
+			return err
+		}
+		res, err := d.STK.STKPush(ctx, mpesa.PushRequest{
+			Amount: p.Amount, PhoneNumber: p.Phone,
+			AccountReference: accountReference(p.JobID), TransactionDesc: transactionDesc(p.Description),
+		})
+		var apiErr *mpesa.APIError
+		switch {
+		case err == nil:
+			return recordAccepted(ctx, d, log, p, res)
+		case errors.Is(err, mpesa.ErrAmbiguous):
+			log.Warn().Err(err).Msg("stk push outcome unknown; waiting for callback or deadline")
+			return markAwaiting(ctx, d, log, p.ID, "", "", true)
+		case mpesa.Retryable(err):
+			if abortErr := ps.AbortPush(context.WithoutCancel(ctx), p.ID); abortErr != nil {
+				// The push is left "started": the retry will treat it as ambiguous. Safe.
+				return errors.Join(err, abortErr)
+			}
+			retried, _ := asynq.GetRetryCount(ctx)
+			maxRetry, _ := asynq.GetMaxRetry(ctx)
+			if retried < maxRetry {
+				log.Warn().Err(err).Int(logging.FieldAttempt, retried+1).Msg("stk push not sent; will retry")
+				return err
+			}
+			return markFailed(ctx, d, log, p.ID, store.PaymentOutcome{
+				Reason: string(mpesa.ReasonOther), ResultDesc: "daraja unavailable: " + err.Error(), At: d.Now()})
+		case errors.As(err, &apiErr):
+			return markFailed(ctx, d, log, p.ID, store.PaymentOutcome{
+				Reason: string(mpesa.ReasonRejected), ResultCode: apiErr.Code, ResultDesc: apiErr.Message, At: d.Now()})
+		default:
+			// Not classified by the client: treat as ambiguous, never re-send.
+			log.Warn().Err(err).Msg("stk push failed unclassified; treating as ambiguous")
+			return markAwaiting(ctx, d, log, p.ID, "", "", true)
+		}
+	}
+}
+
+// settleStartedPush handles a task that finds its payment not startable: if
+// it is still pending, an earlier attempt started the push and died (crash,
+// lost write) with an unknown outcome, so the payment waits as ambiguous.
+func settleStartedPush(ctx context.Context, d Deps, log zerolog.Logger, id string) error {
+	p, err := store.NewPayments(d.Pool).Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		log.Warn().Msg("stk push task for unknown payment; dropped")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if p.Status != store.PaymentPending {
+		return nil // already pushed
+	}
+	log.Warn().Msg("stk push started earlier with unknown outcome; not re-sending")
+	return markAwaiting(ctx, d, log, id, "", "", true)
+}
+
+// recordAccepted stores Daraja's ids and applies callbacks that arrived first.
+func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p store.Payment, res mpesa.PushResult) error {
+	// The push went out: this write must not be lost to a cancelled task.
+	ctx = context.WithoutCancel(ctx)
+	log = log.With().Str(logging.FieldCheckoutRequestID, res.CheckoutRequestID).Logger()
+	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
+		ps := store.NewPayments(tx)
+		if err := ps.LockCheckout(ctx, res.CheckoutRequestID); err != nil {
+			return err
+		}
+		if _, err := ps.MarkAwaiting(ctx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, false, d.Now()); err != nil {
+			if errors.Is(err, store.ErrStaleTransition) {
+				return nil
+			}
+			return err
+		}
+		log.Info().Msg("stk push accepted")
+		orphans, err := ps.OpenOrphans(ctx, res.CheckoutRequestID)
+		if err != nil {
+			return err
+		}
+		for _, o := range orphans {
+			cb, err := mpesa.ParseCallback(o.Body)
+			if err != nil {
+				continue // cannot happen: it was parsed before it became an orphan
+			}
+			if err := applyOrphan(ctx, d, tx, log, o, cb); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func markAwaiting(ctx context.Context, d Deps, log zerolog.Logger, id, merchantID, checkoutID string, ambiguous bool) error {
+	_, err := store.NewPayments(d.Pool).MarkAwaiting(context.WithoutCancel(ctx), id, merchantID, checkoutID, ambiguous, d.Now())
+	if errors.Is(err, store.ErrStaleTransition) {
+		return nil
+	}
+	if err == nil {
+		log.Info().Bool("ambiguous", ambiguous).Msg("payment awaiting callback")
+	}
+	return err
+}
+
+func markFailed(ctx context.Context, d Deps, log zerolog.Logger, id string, o store.PaymentOutcome) error {
+	ctx = context.WithoutCancel(ctx)
+	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
+		p, err := store.NewPayments(tx).MarkFailed(ctx, id, o)
+		if errors.Is(err, store.ErrStaleTransition) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		log.Info().Str("failure_reason", o.Reason).Str(logging.FieldResultCode, o.ResultCode).Msg("payment failed")
+		return emit(ctx, tx, d.Exchange, p)
+	})
+}
+
+// accountReference is what the customer sees in the prompt: the job id,
+// alphanumerics and dashes only, cut to Daraja's 12 characters.
+func accountReference(jobID string) string {
+	ref := strings.Map(func(r rune) rune {
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-') {
+			return r
+		}
+		return -1
+	}, jobID)
+	if len(ref) > mpesa.MaxAccountReference {
+		ref = ref[:mpesa.MaxAccountReference]
+	}
+	if ref == "" {
+		ref = "FundiGO"
+	}
+	return ref
+}
+
+// transactionDesc is the optional description cut to Daraja's 13 characters.
+func transactionDesc(desc string) string {
+	desc = strings.Map(func(r rune) rune {
+		if r < unicode.MaxASCII && unicode.IsPrint(r) {
+			return r
+		}
+		return -1
+	}, desc)
+	if desc == "" {
+		desc = "FundiGO job"
+	}
+	if len(desc) > mpesa.MaxTransactionDesc {
+		desc = desc[:mpesa.MaxTransactionDesc]
+	}
+	return desc
+}

@@ -1,0 +1,161 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
+	"github.com/rs/zerolog"
+
+	"fundigo/pkg/logging"
+	"fundigo/pkg/mpesa"
+	"fundigo/pkg/store"
+	"fundigo/pkg/tasks"
+)
+
+// reconcileBatch bounds the payments handled per run and step; the next
+// run (a minute later) continues.
+const reconcileBatch = 200
+
+// handleReconcile brings every payment to a final state even when its
+// callback never comes:
+//  1. pending past RedriveAfter: enqueue its push task again (task id =
+//     payment id, so a live task is not duplicated);
+//  2. awaiting_callback past QueryAfter: STK Push Query; a final answer is
+//     applied like a callback (paid has no receipt until a callback brings it);
+//  3. awaiting_callback past FinalDeadline with no answer: failed/expired;
+//  4. orphan callbacks unmatched past OrphanReportAfter: reported (logged at
+//     Error level, once).
+//
+// Errors for one payment do not stop the others; the run fails only if a
+// whole step could not run.
+func handleReconcile(d Deps) asynq.HandlerFunc {
+	return func(ctx context.Context, _ *asynq.Task) error {
+		log := d.Log.With().Str(logging.FieldTaskType, tasks.TypePaymentsReconcile).Logger()
+		var errs []error
+		errs = append(errs, redrivePending(ctx, d, log))
+		errs = append(errs, queryAwaiting(ctx, d, log))
+		errs = append(errs, reportOrphans(ctx, d, log))
+		return errors.Join(errs...)
+	}
+}
+
+func redrivePending(ctx context.Context, d Deps, log zerolog.Logger) error {
+	if d.Tasks == nil {
+		return nil
+	}
+	ps, err := store.NewPayments(d.Pool).StalePending(ctx, d.Now().Add(-d.Config.RedriveAfter), reconcileBatch)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		t, err := tasks.NewSTKPush(p.ID, d.Queues.Critical)
+		if err != nil {
+			return err
+		}
+		_, err = d.Tasks.EnqueueContext(ctx, t)
+		switch {
+		case errors.Is(err, asynq.ErrTaskIDConflict):
+			// Its task still exists (waiting, retrying or archived).
+		case err != nil:
+			return fmt.Errorf("re-drive payment %s: %w", p.ID, err)
+		default:
+			log.Warn().Str(logging.FieldPaymentID, p.ID).Msg("pending payment re-driven: its push task was lost")
+		}
+	}
+	return nil
+}
+
+func queryAwaiting(ctx context.Context, d Deps, log zerolog.Logger) error {
+	now := d.Now()
+	ps, err := store.NewPayments(d.Pool).StaleAwaiting(ctx, now.Add(-d.Config.QueryAfter), now.Add(-d.Config.QueryEvery), reconcileBatch)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range ps {
+		if err := reconcileOne(ctx, d, log.With().Str(logging.FieldPaymentID, p.ID).Logger(), p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		log.Warn().Err(errors.Join(errs...)).Int("failed", len(errs)).Msg("reconcile incomplete; next run retries")
+	}
+	return nil
+}
+
+func reconcileOne(ctx context.Context, d Deps, log zerolog.Logger, p store.Payment) error {
+	now := d.Now()
+	pastDeadline := p.PushedAt != nil && now.Sub(*p.PushedAt) >= d.Config.FinalDeadline
+	if p.CheckoutRequestID == "" { // ambiguous push: nothing to query with
+		if pastDeadline {
+			return expire(ctx, d, log, p, "no callback for an ambiguous push by the final deadline")
+		}
+		return store.NewPayments(d.Pool).TouchQueried(ctx, p.ID, now)
+	}
+	q, qerr := d.STK.STKQuery(ctx, p.CheckoutRequestID)
+	if qerr == nil && !q.Pending {
+		return applyQuery(ctx, d, log, p, q)
+	}
+	if qerr != nil {
+		log.Warn().Err(qerr).Msg("stk query failed")
+	}
+	if pastDeadline {
+		return expire(ctx, d, log, p, "no answer by the final deadline")
+	}
+	return store.NewPayments(d.Pool).TouchQueried(ctx, p.ID, now)
+}
+
+// applyQuery applies a final STK Query answer under the CheckoutRequestID
+// lock, exactly as a callback would move an awaiting payment.
+func applyQuery(ctx context.Context, d Deps, log zerolog.Logger, p store.Payment, q mpesa.QueryResult) error {
+	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
+		ps := store.NewPayments(tx)
+		if err := ps.LockCheckout(ctx, p.CheckoutRequestID); err != nil {
+			return err
+		}
+		if err := ps.TouchQueried(ctx, p.ID, d.Now()); err != nil {
+			return err
+		}
+		out := store.PaymentOutcome{ResultCode: q.ResultCode, ResultDesc: q.ResultDesc, At: d.Now()}
+		var err error
+		if mpesa.IsSuccess(q.ResultCode) {
+			_, err = transition(ctx, d, tx, log, ps.MarkPaid, p.ID, out, outcomePaid)
+		} else {
+			out.Reason = string(mpesa.ReasonFor(q.ResultCode))
+			_, err = transition(ctx, d, tx, log, ps.MarkFailed, p.ID, out, outcomeFailed)
+		}
+		return err
+	})
+}
+
+func expire(ctx context.Context, d Deps, log zerolog.Logger, p store.Payment, why string) error {
+	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
+		ps := store.NewPayments(tx)
+		if p.CheckoutRequestID != "" {
+			if err := ps.LockCheckout(ctx, p.CheckoutRequestID); err != nil {
+				return err
+			}
+		}
+		_, err := transition(ctx, d, tx, log, ps.MarkFailed, p.ID, store.PaymentOutcome{
+			Reason: string(mpesa.ReasonExpired), ResultDesc: why, At: d.Now()}, outcomeFailed)
+		return err
+	})
+}
+
+func reportOrphans(ctx context.Context, d Deps, log zerolog.Logger) error {
+	ps := store.NewPayments(d.Pool)
+	orphans, err := ps.UnreportedOrphans(ctx, d.Now().Add(-d.Config.OrphanReportAfter), reconcileBatch)
+	if err != nil || len(orphans) == 0 {
+		return err
+	}
+	ids := make([]int64, len(orphans))
+	for i, o := range orphans {
+		ids[i] = o.InboxID
+		log.Error().Int64("inbox_id", o.InboxID).Str(logging.FieldCheckoutRequestID, o.CheckoutRequestID).
+			Time("received_at", o.ReceivedAt).Msg("stk callback matches no payment; operator must reconcile")
+	}
+	return ps.MarkOrphansReported(ctx, ids, d.Now())
+}
