@@ -1,0 +1,64 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/amqpx/amqpxtest"
+	"fundigo/pkg/store/storetest"
+	"fundigo/pkg/tasks/taskstest"
+)
+
+func benchSchemas(t *testing.T) map[string]bool {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, storetest.URL())
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench\_%'`)
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	set := map[string]bool{}
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
+}
+
+func TestPostgresCommitBaseline(t *testing.T) {
+	t.Parallel()
+	before := benchSchemas(t)
+	res, err := PostgresCommit(context.Background(), storetest.URL(), 256, Options{Concurrency: 4, Count: 40})
+	require.NoError(t, err)
+	require.EqualValues(t, 40, res.Ops)
+	require.Zero(t, res.Errors)
+	require.NotNil(t, res.Latency)
+	for s := range benchSchemas(t) {
+		require.True(t, before[s], "scratch schema %s was left behind", s)
+	}
+}
+
+func TestAsynqNoopBaseline(t *testing.T) {
+	t.Parallel()
+	res, err := AsynqNoop(context.Background(), taskstest.RedisOpt(), 4, Options{Concurrency: 4, Count: 30})
+	require.NoError(t, err)
+	require.EqualValues(t, 30, res.Ops, res.FirstError)
+}
+
+func TestRabbitBaselines(t *testing.T) {
+	t.Parallel()
+	cfg := RabbitConfig{URL: amqpxtest.URL(), MessageBytes: 128, Consumers: 2, Prefetch: 8}
+	pub, cons, err := RabbitPublishConsume(context.Background(), cfg, Options{Concurrency: 4, Count: 30})
+	require.NoError(t, err)
+	require.EqualValues(t, 30, pub.Ops, pub.FirstError)
+	require.EqualValues(t, 30, cons.Ops, "every published message was consumed")
+	require.Equal(t, "batch", cons.Mode)
+
+	rt, err := RabbitRoundTrip(context.Background(), cfg, Options{Concurrency: 4, Count: 30})
+	require.NoError(t, err)
+	require.EqualValues(t, 30, rt.Ops, rt.FirstError)
+}
