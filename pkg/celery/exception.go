@@ -52,10 +52,12 @@ func (e *Exception) qualified() string {
 }
 
 // Builtin exceptions a handler raises for bad input or internal failures.
-func ValueError(msg string) *Exception          { return NewException("builtins", "ValueError", msg) }
-func TypeError(msg string) *Exception           { return NewException("builtins", "TypeError", msg) }
-func RuntimeError(msg string) *Exception        { return NewException("builtins", "RuntimeError", msg) }
-func NotImplementedError(msg string) *Exception { return NewException("builtins", "NotImplementedError", msg) }
+func ValueError(msg string) *Exception   { return NewException("builtins", "ValueError", msg) }
+func TypeError(msg string) *Exception    { return NewException("builtins", "TypeError", msg) }
+func RuntimeError(msg string) *Exception { return NewException("builtins", "RuntimeError", msg) }
+func NotImplementedError(msg string) *Exception {
+	return NewException("builtins", "NotImplementedError", msg)
+}
 
 // NotRegistered is what Celery stores for a task name no worker knows.
 func NotRegistered(task string) *Exception {
