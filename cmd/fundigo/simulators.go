@@ -27,6 +27,14 @@ func (s *simulators) close() {
 func startSimulators(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*simulators, error) {
 	s := &simulators{extra: map[string]any{}}
 	// mpesa
+	mpesaSim, stopMpesaSim, err := startInProcessMpesaSim(&cfg.Payments, log)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, stopMpesaSim)
+	if mpesaSim != nil {
+		s.extra["mpesa.sim"] = mpesaSim
+	}
 
 	// push
 

@@ -76,6 +76,9 @@ func buildWorkers(in *infra, extra map[string]any) (*workers.Server, error) {
 // registerDomains is the one list of domain workers (one block each).
 func registerDomains(w *workers.Server, in *infra, extra map[string]any) error {
 	// payments
+	if err := registerPayments(w, in); err != nil {
+		return err
+	}
 
 	// notifications
 

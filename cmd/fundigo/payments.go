@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+
+	"fundigo/pkg/mpesa"
+	"fundigo/workers"
+	"fundigo/workers/payments"
+)
+
+// registerPayments wires the payments worker: the Daraja client (against the
+// in-process simulator when FUNDIGO_MPESA_BASE_URL is empty and `all` did not
+// start one), the STK push and reconcile tasks and the callback consumer.
+func registerPayments(w *workers.Server, in *infra) error {
+	pc := in.cfg.Payments
+	_, stopSim, err := startInProcessMpesaSim(&pc, in.log)
+	if err != nil {
+		return err
+	}
+	w.AddRunner(func(ctx context.Context) error {
+		<-ctx.Done()
+		stopSim()
+		return nil
+	})
+	client, err := mpesa.NewClient(in.redis, mpesa.ClientConfig{
+		BaseURL: pc.MpesaBaseURL, ConsumerKey: pc.ConsumerKey.Reveal(), ConsumerSecret: pc.ConsumerSecret.Reveal(),
+		ShortCode: pc.ShortCode, Passkey: pc.Passkey.Reveal(), TransactionType: pc.TransactionType, PartyB: pc.PartyB,
+		CallbackURL: pc.EffectiveCallbackURL(in.cfg.HTTP.PublicURL), Timeout: pc.Timeout,
+		TokenKey: in.cfg.Redis.KeyPrefix + "mpesa:oauth",
+	})
+	if err != nil {
+		return err
+	}
+	deps := payments.Deps{
+		Log: in.log.With().Str("component", "payments").Logger(), Pool: in.pool, STK: client,
+		Tasks: in.tasks, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange,
+		QueuePrefix: in.cfg.AMQP.QueuePrefix, DeliveryLimit: in.cfg.AMQP.DeliveryLimit, Config: pc,
+	}
+	payments.Register(w.Mux(), deps)
+	w.AddConsumer(payments.Consumers(deps)...)
+	return nil
+}
