@@ -51,10 +51,19 @@ func (e *Exception) qualified() string {
 	return e.Module + "." + e.Error()
 }
 
-// Builtin exceptions a handler raises for bad input or internal failures.
-func ValueError(msg string) *Exception   { return NewException("builtins", "ValueError", msg) }
-func TypeError(msg string) *Exception    { return NewException("builtins", "TypeError", msg) }
+// ValueError is builtins.ValueError: an argument has the right type but a
+// bad value. Not retried.
+func ValueError(msg string) *Exception { return NewException("builtins", "ValueError", msg) }
+
+// TypeError is builtins.TypeError: a missing, extra or mistyped argument, as
+// Python raises for a bad call. Not retried.
+func TypeError(msg string) *Exception { return NewException("builtins", "TypeError", msg) }
+
+// RuntimeError is builtins.RuntimeError: an internal failure.
 func RuntimeError(msg string) *Exception { return NewException("builtins", "RuntimeError", msg) }
+
+// NotImplementedError is builtins.NotImplementedError: a Celery feature the
+// Go workers do not support (canvas, protocol v1).
 func NotImplementedError(msg string) *Exception {
 	return NewException("builtins", "NotImplementedError", msg)
 }
