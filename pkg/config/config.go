@@ -34,6 +34,7 @@ type Config struct {
 	Scheduler     Scheduler
 	Notifications Notifications
 	Payments      Payments
+	Celery        Celery
 }
 
 // HTTP configures the API listener.
@@ -192,6 +193,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Scheduler.validate()...)
 	errs = append(errs, c.Notifications.validate()...)
 	errs = append(errs, c.Payments.validate()...)
+	errs = append(errs, c.Celery.validate()...)
 	return errors.Join(errs...)
 }
 

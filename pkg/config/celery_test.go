@@ -1,0 +1,51 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCeleryDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(envMap(nil))
+	require.NoError(t, err)
+	c := cfg.Celery
+	require.False(t, c.Enabled, "off until an operator moves a queue over")
+	require.Equal(t, []string{"celery"}, c.Queues)
+	require.Equal(t, "celery.unknown", c.DeadLetterQueue)
+	require.Equal(t, 24*time.Hour, c.ResultExpires)
+	require.Equal(t, map[string]string{
+		"notifications.tasks.send_notification_async": "notifications.send",
+		"payments.tasks.process_payment_callback":     "payments.callback",
+		"ratings.tasks.update_technician_ratings":     "ratings.recompute_all",
+	}, c.Tasks)
+}
+
+func TestCeleryOverridesAndErrors(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(envMap(map[string]string{
+		"FUNDIGO_CELERY_ENABLED": "true",
+		"FUNDIGO_CELERY_QUEUES":  "celery,payments",
+		"FUNDIGO_CELERY_TASKS":   "billing.tasks.charge=payments.callback",
+	}))
+	require.NoError(t, err)
+	require.True(t, cfg.Celery.Enabled)
+	require.Equal(t, []string{"celery", "payments"}, cfg.Celery.Queues)
+	require.Equal(t, map[string]string{"billing.tasks.charge": "payments.callback"}, cfg.Celery.Tasks)
+
+	_, err = Load(envMap(map[string]string{
+		"FUNDIGO_CELERY_QUEUES":            "celery,bad queue",
+		"FUNDIGO_CELERY_DEAD_LETTER_QUEUE": "celery",
+		"FUNDIGO_CELERY_RESULT_URL":        "http://x",
+		"FUNDIGO_CELERY_CONCURRENCY":       "4",
+		"FUNDIGO_CELERY_PREFETCH":          "2",
+		"FUNDIGO_CELERY_RETRY_DELAY":       "-1s",
+	}))
+	require.Error(t, err)
+	for _, want := range []string{`invalid queue name "bad queue"`, "FUNDIGO_CELERY_DEAD_LETTER_QUEUE", "FUNDIGO_CELERY_RESULT_URL",
+		"FUNDIGO_CELERY_PREFETCH", "FUNDIGO_CELERY_RETRY_DELAY"} {
+		require.ErrorContains(t, err, want)
+	}
+}
