@@ -13,7 +13,7 @@ CREATE TABLE reviews (
     customer_id   text        NOT NULL CHECK (customer_id <> '' AND char_length(customer_id) <= 128),
     rating        smallint    NOT NULL CHECK (rating BETWEEN 1 AND 5),
     comment       text        NOT NULL DEFAULT '' CHECK (char_length(comment) <= 2000),
-    category      text        NOT NULL DEFAULT '' CHECK (char_length(category) <= 64),
+    category      text        COLLATE "C" NOT NULL DEFAULT '' CHECK (char_length(category) <= 64),
     created_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT reviews_job_id_key UNIQUE (job_id)
 );
@@ -36,7 +36,7 @@ CREATE TABLE technician_ratings (
     d5               integer       NOT NULL DEFAULT 0,
     -- Distinct non-empty review categories, sorted (C collation): a technician
     -- appears in the top list of every category it has been reviewed in.
-    categories       text[]        NOT NULL DEFAULT '{}',
+    categories       text[]        COLLATE "C" NOT NULL DEFAULT '{}',
     last_review_at   timestamptz   NOT NULL,
     updated_at       timestamptz   NOT NULL DEFAULT now()
 );
