@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -293,7 +294,7 @@ func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 func (b *bundle) leader(t *testing.T, rdb *redis.Client) string {
 	t.Helper()
 	v, err := rdb.Get(context.Background(), b.leaseKey).Result()
-	if err == redis.Nil {
+	if errors.Is(err, redis.Nil) {
 		return ""
 	}
 	require.NoError(t, err)

@@ -91,7 +91,7 @@ func logTarget(taskLog *zerolog.Logger, log zerolog.Logger, t tasks.MaintenanceC
 		return
 	}
 	if taskLog != nil && taskLog.GetLevel() != zerolog.Disabled {
-		log = taskLog.With().Str(logging.FieldComponent, "maintenance").Logger()
+		log = *taskLog // already carries component, task_id, task_type
 	}
 	log.Info().Str("rule", t.Name).Str("table", t.Table).Str("retention", t.Retention).
 		Int64("deleted", t.Deleted).Str("skipped", t.Skipped).Msg("retention applied")
