@@ -249,3 +249,28 @@ func DrainRate(ctx context.Context, name string, n int64, start StartConsumerFun
 	}
 	return res, nil
 }
+
+// RemoveRabbit deletes scratch queues, then scratch exchanges; each on its
+// own channel, since a failed delete closes the channel. Names that do not
+// exist are skipped.
+func RemoveRabbit(url string, queues, exchanges []string) error {
+	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second)})
+	if err != nil {
+		return fmt.Errorf("dial rabbitmq: %w", err)
+	}
+	defer conn.Close()
+	do := func(f func(ch *amqp.Channel) error) {
+		if ch, err := conn.Channel(); err == nil {
+			if f(ch) == nil {
+				_ = ch.Close()
+			}
+		}
+	}
+	for _, q := range queues {
+		do(func(ch *amqp.Channel) error { _, err := ch.QueueDelete(q, false, false, false); return err })
+	}
+	for _, x := range exchanges {
+		do(func(ch *amqp.Channel) error { return ch.ExchangeDelete(x, false, false) })
+	}
+	return nil
+}

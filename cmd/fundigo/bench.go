@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"fundigo/pkg/bench"
+	"fundigo/pkg/config"
+	"fundigo/pkg/logging"
+)
+
+// benchScenario is one `fundigo bench <name>`.
+type benchScenario struct {
+	short string
+	run   func(ctx context.Context, b *benchRun) error
+}
+
+// benchScenarios is the one list of scenarios.
+func benchScenarios() map[string]benchScenario {
+	return map[string]benchScenario{
+		"baselines": {"only the raw baselines: Postgres commits, RabbitMQ publish/consume/round trip, Asynq no-op", benchBaselines},
+		"tasks":     {"no-op Asynq and RabbitMQ round trips through pkg/tasks + workers and amqpx, vs raw", benchTasks},
+	}
+}
+
+// benchFlags are the command line of `fundigo bench`.
+type benchFlags struct {
+	opts              bench.Options
+	json              bool
+	target, apiKey    string
+	cpuprofile        string
+	logLevel          string
+	baselines         bool
+	workerConcurrency int
+	consumers         int
+	prefetch          int
+	messageBytes      int
+}
+
+func newBenchCmd(e env) *cobra.Command {
+	var f benchFlags
+	scenarios := benchScenarios()
+	names := make([]string, 0, len(scenarios))
+	for n := range scenarios {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var long strings.Builder
+	long.WriteString("Drive a load scenario and report throughput, latency percentiles, errors and the ratio to raw\n" +
+		"baselines measured in the same run. Scenarios:\n")
+	for _, n := range names {
+		fmt.Fprintf(&long, "  %-14s %s\n", n, scenarios[n].short)
+	}
+	long.WriteString("Every target and service must be on the loopback range.")
+	cmd := &cobra.Command{
+		Use:       "bench <scenario>",
+		Short:     "Benchmark a scenario against same-run baselines (see docs/BENCHMARKS.md)",
+		Long:      long.String(),
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		ValidArgs: names,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBench(cmd.Context(), e, f, args[0], scenarios[args[0]])
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.opts.Concurrency, "concurrency", 64, "closed loop: workers; open loop: most operations in flight")
+	fl.Float64Var(&f.opts.Rate, "rate", 0, "open loop: operations started per second (0: closed loop)")
+	fl.DurationVar(&f.opts.Duration, "duration", 10*time.Second, "how long each measured phase runs (0: bounded by --count)")
+	fl.Int64Var(&f.opts.Count, "count", 0, "operations per measured phase (0: bounded by --duration)")
+	fl.DurationVar(&f.opts.Warmup, "warmup", 2*time.Second, "unrecorded load before each measured phase")
+	fl.DurationVar(&f.opts.Timeout, "timeout", 30*time.Second, "per-operation timeout")
+	fl.BoolVar(&f.json, "json", false, "print the report as JSON")
+	fl.StringVar(&f.target, "target", "", "base URL of a running system (loopback only); empty: start one in-process")
+	fl.StringVar(&f.apiKey, "api-key", "", "X-API-Key for --target (a service key)")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of each scenario phase to FILE with the phase name inserted (cpu.prof → cpu.tasks.asynq_noop.prof)")
+	fl.StringVar(&f.logLevel, "log-level", "warn", "log level of the in-process system")
+	fl.BoolVar(&f.baselines, "baselines", true, "measure the raw baselines (false: scenario figures only, no ratios)")
+	fl.IntVar(&f.workerConcurrency, "worker-concurrency", 0, "Asynq server goroutines, ours and raw (0: FUNDIGO_WORKER_CONCURRENCY)")
+	fl.IntVar(&f.consumers, "consumers", 16, "AMQP handler goroutines per consumer, ours and raw")
+	fl.IntVar(&f.prefetch, "prefetch", 0, "AMQP prefetch, ours and raw (0: FUNDIGO_AMQP_PREFETCH)")
+	fl.IntVar(&f.messageBytes, "message-bytes", 512, "size of raw rows and messages (an STK callback is about 500-900 bytes)")
+	return cmd
+}
+
+// benchRun is the state of one invocation, shared by the scenario's phases.
+type benchRun struct {
+	flags    benchFlags
+	cfg      config.Config
+	log      zerolog.Logger
+	stderr   *os.File // non-nil when it is a terminal: progress bars go there
+	report   *bench.Report
+	redisOpt asynq.RedisConnOpt
+}
+
+func runBench(ctx context.Context, e env, f benchFlags, name string, sc benchScenario) error {
+	cfg, _, err := e.load()
+	if err != nil {
+		return err
+	}
+	if f.opts.Concurrency < 1 {
+		return errors.New("--concurrency must be at least 1")
+	}
+	if err := (bench.Options{Concurrency: f.opts.Concurrency, Rate: f.opts.Rate, Duration: f.opts.Duration, Count: f.opts.Count}).Validate(); err != nil {
+		return err
+	}
+	for _, u := range []string{cfg.Database.URL.Reveal(), cfg.Redis.URL.Reveal(), cfg.AMQP.URL.Reveal(), f.target} {
+		if u == "" {
+			continue
+		}
+		if err := bench.CheckLoopback(ctx, u); err != nil {
+			return err
+		}
+	}
+	if f.workerConcurrency == 0 {
+		f.workerConcurrency = cfg.Tasks.Concurrency
+	}
+	if f.prefetch == 0 {
+		f.prefetch = cfg.AMQP.Prefetch
+	}
+	log, err := logging.New(e.stderr, logging.Options{Level: f.logLevel, Format: cfg.Log.Format})
+	if err != nil {
+		return err
+	}
+	redisOpt, err := asynq.ParseRedisURI(cfg.Redis.URL.Reveal())
+	if err != nil {
+		return errors.New("parse FUNDIGO_REDIS_URL: invalid")
+	}
+	machine := bench.DescribeMachine(ctx, bench.Services{
+		DatabaseURL: cfg.Database.URL.Reveal(), RedisURL: cfg.Redis.URL.Reveal(), AMQPURL: cfg.AMQP.URL.Reveal(),
+	})
+	b := &benchRun{flags: f, cfg: cfg, log: log, redisOpt: redisOpt,
+		report: bench.NewReport(name, f.opts, machine, time.Now())}
+	if tty, ok := e.stderr.(*os.File); ok && bench.IsTerminal(tty) {
+		b.stderr = tty
+	}
+	runErr := sc.run(ctx, b)
+	if f.json {
+		if err := b.report.WriteJSON(e.stdout); err != nil {
+			return err
+		}
+	} else if err := b.report.WriteTable(e.stdout); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return fmt.Errorf("bench %s: %w", name, runErr)
+	}
+	return nil
+}
+
+// options are the load options of one phase, with a progress bar when
+// stderr is a terminal.
+func (b *benchRun) options(phase string) bench.Options {
+	o := b.flags.opts
+	if b.stderr != nil {
+		o.ProgressFunc = bench.NewProgressBar(b.stderr, phase, o)
+	}
+	return o
+}
+
+// measure runs one scenario phase (profiled when --cpuprofile is set) and
+// adds its result to the report, compared with baseline and checked against
+// target when they are given.
+func (b *benchRun) measure(ctx context.Context, name, unit, baseline string, target *bench.Target, op bench.OpFunc) (bench.Result, error) {
+	stop, err := b.profile(name)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	res, err := bench.Run(ctx, name, b.options(name), op)
+	stop()
+	res.Unit, res.Baseline, res.Target = unit, baseline, target
+	b.report.Add(res)
+	return res, err
+}
+
+// add records a result measured outside measure (baselines, batch timings).
+func (b *benchRun) add(res bench.Result, baseline string, target *bench.Target) {
+	res.Baseline, res.Target = baseline, target
+	b.report.Add(res)
+}
+
+// profile starts a CPU profile for phase when --cpuprofile is set.
+func (b *benchRun) profile(phase string) (stop func(), err error) {
+	if b.flags.cpuprofile == "" {
+		return func() {}, nil
+	}
+	ext := filepath.Ext(b.flags.cpuprofile)
+	path := strings.TrimSuffix(b.flags.cpuprofile, ext) + "." + phase + ext
+	if ext == "" {
+		path += ".prof"
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("start cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
+}
+
+// rabbitConfig shapes the raw RabbitMQ baselines like our consumers.
+func (b *benchRun) rabbitConfig() bench.RabbitConfig {
+	return bench.RabbitConfig{URL: b.cfg.AMQP.URL.Reveal(), MessageBytes: b.flags.messageBytes,
+		Consumers: b.flags.consumers, Prefetch: b.flags.prefetch}
+}
+
+// benchBaselines measures every raw baseline and nothing else.
+func benchBaselines(ctx context.Context, b *benchRun) error {
+	res, err := bench.PostgresCommit(ctx, b.cfg.Database.URL.Reveal(), b.flags.messageBytes, b.options("baseline.pg_commit"))
+	b.add(res, "", nil)
+	if err != nil {
+		return err
+	}
+	if err := b.rabbitBaselines(ctx, true); err != nil {
+		return err
+	}
+	res, err = bench.AsynqNoop(ctx, b.redisOpt, b.flags.workerConcurrency, b.options("baseline.asynq_noop"))
+	b.add(res, "", nil)
+	return err
+}
+
+// rabbitBaselines measures raw publish and consume, and (roundTrip) raw
+// publish → consume round trips.
+func (b *benchRun) rabbitBaselines(ctx context.Context, roundTrip bool) error {
+	pub, cons, err := bench.RabbitPublishConsume(ctx, b.rabbitConfig(), b.options("baseline.amqp_publish"))
+	b.add(pub, "", nil)
+	b.add(cons, "", nil)
+	if err != nil || !roundTrip {
+		return err
+	}
+	rt, err := bench.RabbitRoundTrip(ctx, b.rabbitConfig(), b.options("baseline.amqp_roundtrip"))
+	b.add(rt, "", nil)
+	return err
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/hibiken/asynq"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/bench"
+	"fundigo/pkg/tasks"
+	"fundigo/workers"
+)
+
+// benchTasks measures the plumbing's own ceiling: no-op Asynq round trips
+// through pkg/tasks queues and a workers.Server (its middleware, priority
+// queues and logging), and events through amqpx's Publisher and Consumer,
+// each right after its raw baseline.
+func benchTasks(ctx context.Context, b *benchRun) error {
+	return errors.Join(benchTasksAsynq(ctx, b), benchTasksAMQP(ctx, b))
+}
+
+func benchTasksAsynq(ctx context.Context, b *benchRun) error {
+	if b.flags.baselines {
+		res, err := bench.AsynqNoop(ctx, b.redisOpt, b.flags.workerConcurrency, b.options("baseline.asynq_noop"))
+		b.add(res, "", nil)
+		if err != nil {
+			return err
+		}
+	}
+	queues := tasks.NewQueues(bench.ScratchName("bench") + ":")
+	defer bench.DeleteAsynqQueues(b.redisOpt, queues.All()...)
+	w := workers.New(b.log, b.redisOpt, nil, workers.Config{Queues: queues, Concurrency: b.flags.workerConcurrency})
+	var waiters bench.Waiters
+	w.Mux().HandleFunc(bench.NoopTaskType, func(ctx context.Context, _ *asynq.Task) error {
+		id, _ := asynq.GetTaskID(ctx)
+		waiters.Done(id)
+		return nil
+	})
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	defer func() { stop(); <-done }()
+
+	client := asynq.NewClient(b.redisOpt)
+	defer client.Close()
+	_, err := b.measure(ctx, "tasks.asynq_noop", "round trip", "baseline.asynq_noop", &bench.Target{MinRatio: 0.9},
+		bench.AsynqRoundTrip(client, &waiters, queues.Default))
+	return err
+}
+
+func benchTasksAMQP(ctx context.Context, b *benchRun) error {
+	if b.flags.baselines {
+		if err := b.rabbitBaselines(ctx, false); err != nil {
+			return err
+		}
+	}
+	conn, err := amqpx.Dial(ctx, b.log, amqpx.ConnConfig{URL: b.cfg.AMQP.URL.Reveal(), Name: "fundigo-bench"})
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	pub, err := amqpx.NewPublisher(conn, amqpx.PublisherConfig{})
+	if err != nil {
+		return err
+	}
+	defer pub.Close(context.WithoutCancel(ctx))
+
+	const key = "bench.noop"
+	exchange, queue := bench.ScratchName("bench.events"), bench.ScratchName("bench.events.q")
+	defer func() {
+		_ = bench.RemoveRabbit(b.cfg.AMQP.URL.Reveal(), []string{queue, amqpx.DLQName(queue)}, []string{amqpx.DLXName(queue), exchange})
+	}()
+	spec := func(h amqpx.HandlerFunc) amqpx.ConsumerSpec {
+		return amqpx.ConsumerSpec{Queue: queue, Exchange: exchange, Bindings: []string{key},
+			Concurrency: b.flags.consumers, Prefetch: b.flags.prefetch, DeliveryLimit: b.cfg.AMQP.DeliveryLimit, Handler: h}
+	}
+	if err := conn.Declare(ctx, spec(nil).Topology()); err != nil {
+		return err
+	}
+
+	body := make([]byte, b.flags.messageBytes)
+	var seq, published atomic.Int64
+	if _, err := b.measure(ctx, "tasks.amqp_publish", "confirmed publish", "baseline.amqp_publish", &bench.Target{MinRatio: 0.9},
+		func(ctx context.Context) error {
+			id := strconv.FormatInt(seq.Add(1), 10)
+			err := pub.Publish(ctx, exchange, key, amqp.Publishing{MessageId: id, Body: body})
+			if err == nil {
+				published.Add(1)
+			}
+			return err
+		}); err != nil {
+		return err
+	}
+
+	stopProfile, err := b.profile("tasks.amqp_consume")
+	if err != nil {
+		return err
+	}
+	drain, err := bench.DrainRate(ctx, "tasks.amqp_consume", published.Load(), func(ctx context.Context, handled func()) (func(), error) {
+		return runConsumer(ctx, conn, b, spec(func(context.Context, amqp.Delivery) error { handled(); return nil }))
+	})
+	stopProfile()
+	drain.Unit, drain.Concurrency = "delivery", b.flags.consumers
+	b.add(drain, "baseline.amqp_consume", &bench.Target{MinRatio: 0.9})
+	if err != nil {
+		return err
+	}
+
+	if b.flags.baselines {
+		rt, err := bench.RabbitRoundTrip(ctx, b.rabbitConfig(), b.options("baseline.amqp_roundtrip"))
+		b.add(rt, "", nil)
+		if err != nil {
+			return err
+		}
+	}
+	var waiters bench.Waiters
+	wait, err := runConsumer(ctx, conn, b, spec(func(_ context.Context, d amqp.Delivery) error {
+		waiters.Done(d.MessageId)
+		return nil
+	}))
+	if err != nil {
+		return err
+	}
+	defer wait()
+	_, err = b.measure(ctx, "tasks.amqp_roundtrip", "round trip", "baseline.amqp_roundtrip", &bench.Target{MinRatio: 0.9},
+		func(ctx context.Context) error {
+			id := strconv.FormatInt(seq.Add(1), 10)
+			ch := waiters.Add(id)
+			if err := pub.Publish(ctx, exchange, key, amqp.Publishing{MessageId: id, Body: body}); err != nil {
+				waiters.Forget(id)
+				return err
+			}
+			return waiters.Wait(ctx, id, ch)
+		})
+	return err
+}
+
+// runConsumer runs an amqpx Consumer for spec until ctx ends; wait returns
+// once it stopped (after its handlers acked what they held).
+func runConsumer(ctx context.Context, conn *amqpx.Conn, b *benchRun, spec amqpx.ConsumerSpec) (wait func(), err error) {
+	c, err := amqpx.NewConsumer(conn, b.log, spec)
+	if err != nil {
+		return nil, fmt.Errorf("new consumer: %w", err)
+	}
+	cctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := c.Run(cctx); err != nil {
+			b.log.Error().Err(err).Msg("bench consumer stopped")
+		}
+	}()
+	return func() { stop(); <-done }, nil
+}

@@ -1,0 +1,168 @@
+package notifications
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/events"
+	"fundigo/pkg/store"
+)
+
+func paymentDelivery(t *testing.T, key string, body map[string]any) amqp.Delivery {
+	t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(t, err)
+	return amqp.Delivery{RoutingKey: key, Body: b, MessageId: key + ":" + body["id"].(string)}
+}
+
+func (b bundle) addDevice(t *testing.T, user, token, locale string) {
+	t.Helper()
+	_, _, err := store.NewDevices(b.w.Pool).Upsert(t.Context(), store.Device{Token: token, UserID: user, Platform: "expo", Locale: locale})
+	require.NoError(t, err)
+}
+
+// payment.paid notifies the customer and the technician in their devices'
+// languages, exactly once even when the event arrives twice, or twice at
+// the same moment.
+func TestPaymentPaidNotifiesOnceInLocale(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{serve: true})
+	b.addDevice(t, "cust-1", "ExponentPushToken[customer-en]", "en")
+	b.addDevice(t, "tech-9", "ExpoPushToken[technician-sw]", "sw")
+	d := paymentDelivery(t, events.RoutingKeyPaymentPaid, map[string]any{
+		"id": "pay-1", "job_id": "job-7", "customer_id": "cust-1", "technician_id": "tech-9",
+		"amount": 1500, "status": "paid", "mpesa_receipt": "SGH12XYZ9",
+	})
+	require.NoError(t, b.w.handlePayment(t.Context(), d))
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { require.NoError(t, b.w.handlePayment(t.Context(), d)) })
+	}
+	wg.Wait()
+
+	require.Eventually(t, func() bool {
+		return len(b.sim.Received("ExponentPushToken[customer-en]")) == 1 && len(b.sim.Received("ExpoPushToken[technician-sw]")) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	// Let any duplicate task run before counting.
+	require.Eventually(t, func() bool {
+		var open int
+		_ = b.w.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications WHERE status <> 'done'`).Scan(&open)
+		return open == 0
+	}, 10*time.Second, 20*time.Millisecond)
+
+	cust := b.sim.Received("ExponentPushToken[customer-en]")
+	require.Len(t, cust, 1)
+	require.Equal(t, "Payment received", cust[0].Title)
+	require.Equal(t, "We received KES 1,500 for your job. M-Pesa receipt SGH12XYZ9.", cust[0].Body)
+	require.Equal(t, "high", cust[0].Priority)
+	require.Equal(t, "payment-job-7", cust[0].CollapseID)
+	require.Equal(t, "pay-1", cust[0].Data["payment_id"])
+
+	tech := b.sim.Received("ExpoPushToken[technician-sw]")
+	require.Len(t, tech, 1)
+	require.Equal(t, "Kazi imelipiwa", tech[0].Title)
+	require.Contains(t, tech[0].Body, "KES 1,500")
+	require.Contains(t, tech[0].Body, "job-7")
+
+	var count int
+	require.NoError(t, b.w.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications`).Scan(&count))
+	require.Equal(t, 2, count)
+	require.Equal(t, 2, b.sim.Stats().Messages)
+}
+
+func TestPaymentFailedNotifiesCustomerWithReason(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addDevice(t, "cust-2", "ExponentPushToken[customer-sw]", "sw")
+	require.NoError(t, b.w.handlePayment(t.Context(), paymentDelivery(t, events.RoutingKeyPaymentFailed, map[string]any{
+		"id": "pay-2", "job_id": "job-8", "customer_id": "cust-2", "amount": 700,
+		"status": "failed", "failure_reason": "wrong_pin",
+	})))
+	var id string
+	require.NoError(t, b.w.Pool.QueryRow(t.Context(), `SELECT id::text FROM notifications`).Scan(&id))
+	b.drain(t, id)
+	got := b.sim.Received("ExponentPushToken[customer-sw]")
+	require.Len(t, got, 1)
+	require.Equal(t, "Malipo hayakukamilika", got[0].Title)
+	require.Contains(t, got[0].Body, "PIN ya M-Pesa haikuwa sahihi")
+	require.Contains(t, got[0].Body, "KES 700")
+}
+
+func TestPaymentEventWithoutTechnicianOrMalformed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	require.NoError(t, b.w.handlePayment(t.Context(), paymentDelivery(t, events.RoutingKeyPaymentPaid, map[string]any{
+		"id": "pay-3", "job_id": "job-9", "customer_id": "cust-3", "amount": 100, "mpesa_receipt": "R1",
+	})))
+	var count int
+	require.NoError(t, b.w.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications`).Scan(&count))
+	require.Equal(t, 1, count, "no technician_id: the customer only")
+
+	err := b.w.handlePayment(t.Context(), amqp.Delivery{RoutingKey: events.RoutingKeyPaymentPaid, Body: []byte(`{`)})
+	require.True(t, amqpx.IsPermanent(err))
+	err = b.w.handlePayment(t.Context(), paymentDelivery(t, events.RoutingKeyPaymentPaid, map[string]any{"id": "pay-4"}))
+	require.True(t, amqpx.IsPermanent(err), "no customer")
+}
+
+// notification.requested delivered twice is one notification, one message
+// per device.
+func TestRequestedEventTwice(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addDevices(t, 0, 3, "en", expoToken)
+	id := uuid.NewString()
+	body, err := json.Marshal(events.NotificationRequested{ID: id, SourceKey: "api:svc:key-1", UserIDs: users(0, 3), Title: "t", Body: "b"})
+	require.NoError(t, err)
+	d := amqp.Delivery{RoutingKey: events.RoutingKeyNotificationRequested, Body: body}
+	require.NoError(t, b.w.handleRequested(t.Context(), d))
+	b.drain(t, id)
+	require.NoError(t, b.w.handleRequested(t.Context(), d))
+	b.drain(t, id)
+	require.Equal(t, 3, b.sim.Stats().Messages)
+
+	bad := amqp.Delivery{RoutingKey: events.RoutingKeyNotificationRequested, Body: []byte(`{"id":"x","user_ids":[]}`)}
+	require.True(t, amqpx.IsPermanent(b.w.handleRequested(t.Context(), bad)))
+}
+
+// A worker that dies between claiming a batch and settling it: the batch is
+// never sent again (Expo may have it); after the stale-claim age it is
+// failed as outcome unknown and the notification completes.
+func TestDeadWorkerNeverResends(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addDevices(t, 0, 150, "en", expoToken)
+	id := uuid.NewString()
+	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{ID: id, UserIDs: users(0, 150), Title: "t", Body: "b"}))
+
+	// The "dead" worker's claim.
+	claimed, err := store.NewNotificationDeliveries(b.w.Pool).Claim(t.Context(), id, b.clock.Now(), 100)
+	require.NoError(t, err)
+	require.Len(t, claimed, 100)
+
+	// Asynq retries the task on another worker: only the other 50 go out.
+	b.drain(t, id)
+	require.Equal(t, 50, b.sim.Stats().Messages)
+	require.Equal(t, store.NotificationSending, b.status(t, id))
+	require.Equal(t, 100, b.counts(t, id).Queued)
+
+	b.runReceipts(t) // not stale yet
+	require.Equal(t, 100, b.counts(t, id).Queued)
+
+	b.clock.Add(11 * time.Minute)
+	b.runReceipts(t)
+	c := b.counts(t, id)
+	require.Equal(t, 100, c.Failed)
+	require.Equal(t, store.NotificationDone, b.status(t, id))
+	require.NoError(t, b.w.handleSend(t.Context(), sendTask(t, id)))
+	require.Equal(t, 50, b.sim.Stats().Messages, "the lost batch is never resent")
+	for _, d := range claimed {
+		require.Empty(t, b.sim.Received(d.DeviceToken))
+	}
+}

@@ -1,0 +1,155 @@
+package notifications
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/events"
+	"fundigo/pkg/store"
+)
+
+// A 10,000-user notification goes out in requests of at most 100, never over
+// the configured rate, survives injected 429s, deactivates dead tokens from
+// tickets and from receipts, and its counts add up.
+func TestTenThousandUsers(t *testing.T) {
+	t.Parallel()
+	const (
+		n       = 10000
+		ceiling = 1000 // notifications per second, shared through Redis
+	)
+	b := setup(t, options{ratePerSecond: ceiling, serve: true})
+	// Every 100th token is dead at once (error ticket); every 100th+50 dies
+	// after Expo accepted it (error receipt).
+	b.addDevices(t, 0, n, "en", func(i int) string {
+		switch i % 100 {
+		case 0:
+			return fmt.Sprintf("ExponentPushToken[Invalid%05d]", i)
+		case 50:
+			return fmt.Sprintf("ExponentPushToken[InvalidLater%05d]", i)
+		}
+		return expoToken(i)
+	})
+	b.sim.FailNext(3, http.StatusTooManyRequests, time.Second)
+
+	id := uuid.NewString()
+	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+		ID: id, UserIDs: users(0, n), Title: "Karibu", Body: "FundiGO is live in your area",
+	}))
+	require.Eventually(t, func() bool { return b.status(t, id) == store.NotificationDone },
+		90*time.Second, 100*time.Millisecond)
+
+	st := b.sim.Stats()
+	require.Equal(t, n, st.Messages, "every device got exactly one message")
+	require.Len(t, st.PerToken, n)
+	for tok, c := range st.PerToken {
+		require.Equal(t, 1, c, tok)
+	}
+	require.LessOrEqual(t, st.MaxRequestSize(), 100)
+	require.LessOrEqual(t, st.MaxPerSecond(), ceiling, "per second: %v", st.PerSecond)
+	t.Logf("messages per second at the simulator: %v", st.PerSecond)
+	require.Equal(t, 3, st.Rejected, "the injected 429s were retried")
+
+	c := b.counts(t, id)
+	require.Equal(t, store.NotificationCounts{
+		Devices: n, Sent: n - 100, InvalidTokens: 100, AwaitingReceipt: n - 100,
+	}, c)
+
+	// Receipts are fetched only for tickets older than 15 minutes.
+	b.runReceipts(t)
+	require.Zero(t, b.sim.Stats().ReceiptRequests)
+	b.clock.Add(16 * time.Minute)
+	b.runReceipts(t)
+	st = b.sim.Stats()
+	require.Equal(t, n-100, st.ReceiptIDs)
+	require.Equal(t, 10, st.ReceiptRequests, "batches of at most 1000 ids")
+	c = b.counts(t, id)
+	require.Equal(t, store.NotificationCounts{
+		Devices: n, Sent: n - 100, InvalidTokens: 200, Delivered: n - 200,
+	}, c)
+
+	// Both kinds of dead token are deactivated, and only those.
+	var inactive int
+	var wrong int
+	require.NoError(t, b.w.Pool.QueryRow(t.Context(), `
+		SELECT count(*) FILTER (WHERE NOT active),
+		       count(*) FILTER (WHERE active = (token LIKE '%Invalid%'))
+		FROM devices`).Scan(&inactive, &wrong))
+	require.Equal(t, 200, inactive)
+	require.Zero(t, wrong)
+
+	// A second notification skips the deactivated devices.
+	id2 := uuid.NewString()
+	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+		ID: id2, UserIDs: users(0, 300), Title: "Again", Body: "b",
+	}))
+	require.Eventually(t, func() bool { return b.status(t, id2) == store.NotificationDone },
+		30*time.Second, 50*time.Millisecond)
+	require.Equal(t, 294, b.counts(t, id2).Devices)
+	for i := range 300 {
+		if i%100 == 0 || i%100 == 50 {
+			continue
+		}
+		require.Len(t, b.sim.Received(expoToken(i)), 2)
+	}
+}
+
+// Answers that a retry cannot change fail the batch's rows for good; a
+// temporary refusal that outlasts the client's retries puts them back.
+func TestRequestFailures(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{maxAttempts: 2})
+	b.addDevices(t, 0, 150, "en", expoToken)
+	id := uuid.NewString()
+	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+		ID: id, UserIDs: users(0, 150), Title: "t", Body: "b",
+	}))
+
+	// 503 twice: the client gives up, the 100 claimed rows go back to pending
+	// and the task reports an error so Asynq retries it.
+	b.sim.FailNext(2, http.StatusServiceUnavailable, 0)
+	require.Error(t, b.w.handleSend(t.Context(), sendTask(t, id)))
+	c := b.counts(t, id)
+	require.Equal(t, 150, c.Queued)
+	require.Zero(t, b.sim.Stats().Messages)
+
+	// 400: not retried, those rows fail.
+	b.sim.FailNext(1, http.StatusBadRequest, 0)
+	require.NoError(t, b.w.handleSend(t.Context(), sendTask(t, id)))
+	c = b.counts(t, id)
+	require.Equal(t, 100, c.Failed)
+	require.Equal(t, 50, c.Queued)
+
+	b.drain(t, id)
+	c = b.counts(t, id)
+	require.Equal(t, store.NotificationCounts{Devices: 150, Sent: 50, Failed: 100, AwaitingReceipt: 50}, c)
+	require.Equal(t, store.NotificationDone, b.status(t, id))
+	var codes []string
+	rows, err := b.w.Pool.Query(t.Context(), `SELECT DISTINCT error FROM notification_deliveries WHERE status = 'failed'`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		codes = append(codes, s)
+	}
+	require.Equal(t, []string{"INTERNAL_SERVER_ERROR"}, codes)
+}
+
+// A message too big for Expo fails without being sent.
+func TestPayloadTooBig(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addDevices(t, 0, 2, "en", expoToken)
+	id := uuid.NewString()
+	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+		ID: id, UserIDs: users(0, 2), Title: "t", Body: strings.Repeat("x", 5000),
+	}))
+	b.drain(t, id)
+	require.Equal(t, store.NotificationCounts{Devices: 2, Failed: 2}, b.counts(t, id))
+	require.Zero(t, b.sim.Stats().SendRequests)
+}
