@@ -5,5 +5,6 @@ import "github.com/spf13/cobra"
 // addSubcommands registers the tool subcommands (simulators, operator tools,
 // benchmarks): one line each.
 func addSubcommands(root *cobra.Command, e env) {
+	root.AddCommand(newBenchCmd(e))
 	root.AddCommand(newMpesaSimCmd(e))
 }
