@@ -213,12 +213,14 @@ func (s *Ratings) namedArgs(p RatingParams, extra pgx.NamedArgs) pgx.NamedArgs {
 }
 
 // ratingEventsSQL writes one rating.updated outbox row (events.RatingUpdated
-// JSON) per row of "up"; it is the body of the "ev" CTE. A set-based insert
+// JSON) per row of "up"; it is the body of the "ev" CTE. The message id is
+// deterministic (technician + updated_at), as pkg/outbox asks. A set-based insert
 // rather than one outbox.Write per row, so a batch that changes thousands of
 // technicians stays one statement.
 const ratingEventsSQL = `
 	INSERT INTO outbox (message_id, exchange, routing_key, message_type, payload)
-	SELECT gen_random_uuid()::text, @exchange::text, @routing_key::text, @routing_key::text,
+	SELECT 'rating.updated:' || technician_id || ':' || to_char(updated_at AT TIME ZONE 'UTC', 'YYYYMMDD"T"HH24MISS.US'),
+	       @exchange::text, @routing_key::text, @routing_key::text,
 	       convert_to(json_build_object(
 	           'technician_id', technician_id,
 	           'count', review_count,
@@ -228,4 +230,5 @@ const ratingEventsSQL = `
 	           'categories', categories,
 	           'last_review_at', last_review_at,
 	           'updated_at', updated_at)::text, 'UTF8')
-	FROM up`
+	FROM up
+	ON CONFLICT (message_id) DO NOTHING`

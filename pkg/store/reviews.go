@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"fundigo/pkg/events"
 )
 
 // Review is one customer's review of the technician who did a job. There is
@@ -72,6 +74,15 @@ func (s *Reviews) GetByJob(ctx context.Context, jobID string) (Review, error) {
 func (r Review) SameContent(o Review) bool {
 	return r.JobID == o.JobID && r.TechnicianID == o.TechnicianID && r.CustomerID == o.CustomerID &&
 		r.Rating == o.Rating && r.Comment == o.Comment && r.Category == o.Category
+}
+
+// ReviewFromEvent converts a normalized, validated review (the body of
+// POST /v1/reviews or of a review.created event).
+func ReviewFromEvent(in events.ReviewCreated) Review {
+	return Review{
+		JobID: string(in.JobID), TechnicianID: string(in.TechnicianID), CustomerID: string(in.CustomerID),
+		Rating: in.Rating, Comment: in.Comment, Category: in.Category,
+	}
 }
 
 func scanReview(row pgx.Row) (Review, error) {

@@ -1,0 +1,40 @@
+package ratings
+
+import (
+	"github.com/hibiken/asynq"
+
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/events"
+	"fundigo/pkg/tasks"
+)
+
+// Register adds the ratings task handlers to mux. It panics on invalid deps
+// (a wiring bug at startup).
+func Register(mux *asynq.ServeMux, deps Deps) {
+	deps.setDefaults()
+	if err := deps.validate(); err != nil {
+		panic(err)
+	}
+	mux.Handle(tasks.TypeRatingsRecomputeTechnician, handleRecomputeTechnician(deps))
+	mux.Handle(tasks.TypeRatingsRecomputeAll, handleRecomputeAll(deps))
+}
+
+// ReviewsQueue is the AMQP queue of the review.created consumer.
+func ReviewsQueue(prefix string) string { return prefix + "ratings.reviews" }
+
+// Consumers returns the RabbitMQ consumers of the ratings domain: reviews
+// published by the Django app as review.created.
+func Consumers(deps Deps) []amqpx.ConsumerSpec {
+	deps.setDefaults()
+	if err := deps.validate(); err != nil {
+		panic(err)
+	}
+	return []amqpx.ConsumerSpec{{
+		Queue:         ReviewsQueue(deps.QueuePrefix),
+		Exchange:      deps.Exchange,
+		Bindings:      []string{events.RoutingKeyReviewCreated},
+		Concurrency:   deps.Concurrency,
+		DeliveryLimit: deps.DeliveryLimit,
+		Handler:       handleReviewCreated(deps),
+	}}
+}

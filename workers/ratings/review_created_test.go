@@ -1,0 +1,58 @@
+package ratings
+
+import (
+	"context"
+	"testing"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/store"
+	"fundigo/pkg/tasks/taskstest"
+)
+
+func TestReviewCreatedConsumer(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	handle := handleReviewCreated(b.deps)
+	reviews := store.NewReviews(b.pool)
+	insp := taskstest.Inspector(t)
+
+	// Integer ids (Django primary keys) are accepted; the category is normalized.
+	ok := `{"job_id": 42, "technician_id": 7, "customer_id": "c-1", "rating": 5, "comment": "safi", "category": " Plumbing "}`
+	require.NoError(t, handle(ctx, amqp.Delivery{Body: []byte(ok)}))
+	r, err := reviews.GetByJob(ctx, "42")
+	require.NoError(t, err)
+	require.Equal(t, "7", r.TechnicianID)
+	require.Equal(t, "plumbing", r.Category)
+	scheduled, err := insp.ListScheduledTasks(b.deps.Queues.Default)
+	require.NoError(t, err)
+	require.Len(t, scheduled, 1)
+
+	// A redelivery is a no-op (acked, still one review).
+	require.NoError(t, handle(ctx, amqp.Delivery{Body: []byte(ok)}))
+	var n int
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM reviews`).Scan(&n))
+	require.Equal(t, 1, n)
+
+	for name, body := range map[string]string{
+		"bad rating":       `{"job_id": "j2", "technician_id": "t", "customer_id": "c", "rating": 6}`,
+		"rating as string": `{"job_id": "j3", "technician_id": "t", "customer_id": "c", "rating": "5"}`,
+		"missing ids":      `{"rating": 3}`,
+		"unknown field":    `{"job_id": "j4", "technician_id": "t", "customer_id": "c", "rating": 3, "stars": 3}`,
+		"fractional id":    `{"job_id": 4.5, "technician_id": "t", "customer_id": "c", "rating": 3}`,
+		"not json":         `{`,
+		"conflicting":      `{"job_id": 42, "technician_id": 7, "customer_id": "c-1", "rating": 1}`,
+	} {
+		err := handle(ctx, amqp.Delivery{Body: []byte(body)})
+		require.Error(t, err, name)
+		require.True(t, amqpx.IsPermanent(err), "%s: %v", name, err)
+	}
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM reviews`).Scan(&n))
+	require.Equal(t, 1, n, "invalid reviews change nothing")
+	r, err = reviews.GetByJob(ctx, "42")
+	require.NoError(t, err)
+	require.Equal(t, 5, r.Rating, "the stored review is kept")
+}
