@@ -1,0 +1,285 @@
+package celerycompat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/rs/zerolog"
+
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/celery"
+	"fundigo/pkg/logging"
+)
+
+// Config sizes and tunes a Consumer. Zero values get the defaults below.
+type Config struct {
+	// Queues are the Celery queues to consume (default ["celery"]).
+	Queues []string
+	// DeadLetterQueue receives unknown and unrunnable tasks (default "celery.unknown").
+	DeadLetterQueue string
+	// Concurrency is the number of tasks run at once (default 8); Prefetch
+	// bounds unacked messages per queue (basic.qos, default 2×Concurrency).
+	Concurrency int
+	Prefetch    int
+	// TaskTimeout is the hard limit of a task whose message sets none (default 5m).
+	TaskTimeout time.Duration
+	// MaxRetries bounds retries of a failing task (default 3; negative: none).
+	MaxRetries int
+	// RetryDelay is the first retry's countdown, doubled per retry and capped
+	// at MaxRetryDelay, when the handler gives none (defaults 10s and 1h).
+	RetryDelay    time.Duration
+	MaxRetryDelay time.Duration
+	// HoldETA is how far ahead an eta may be and still be waited for in
+	// memory (default 2s); later ones are parked.
+	HoldETA time.Duration
+	// ParkQueue is the Asynq queue of parked ETA messages (required).
+	ParkQueue string
+	// RequeueDelay is the pause before a delivery that hit an infrastructure
+	// error is handed back to the broker (default 1s).
+	RequeueDelay time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if len(c.Queues) == 0 {
+		c.Queues = []string{"celery"}
+	}
+	if c.DeadLetterQueue == "" {
+		c.DeadLetterQueue = "celery.unknown"
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 8
+	}
+	if c.Prefetch == 0 {
+		c.Prefetch = 2 * c.Concurrency
+	}
+	if c.TaskTimeout == 0 {
+		c.TaskTimeout = 5 * time.Minute
+	}
+	if c.MaxRetries == 0 {
+		c.MaxRetries = 3
+	}
+	if c.RetryDelay == 0 {
+		c.RetryDelay = 10 * time.Second
+	}
+	if c.MaxRetryDelay == 0 {
+		c.MaxRetryDelay = time.Hour
+	}
+	if c.HoldETA == 0 {
+		c.HoldETA = 2 * time.Second
+	}
+	if c.RequeueDelay == 0 {
+		c.RequeueDelay = time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Validate reports every invalid field at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.ParkQueue == "" {
+		errs = append(errs, errors.New("park queue is empty"))
+	}
+	if c.Concurrency < 1 || c.Prefetch < c.Concurrency {
+		errs = append(errs, errors.New("concurrency must be at least 1 and prefetch at least concurrency"))
+	}
+	for _, q := range c.Queues {
+		if q == "" || q == c.DeadLetterQueue {
+			errs = append(errs, fmt.Errorf("queue %q: empty or the dead-letter queue", q))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are what a Consumer talks to.
+type Deps struct {
+	Log zerolog.Logger
+	// Conn is the connection to Django's Celery broker.
+	Conn *amqpx.Conn
+	// Publisher must be mandatory (amqpx.PublisherConfig{Mandatory: true}) on
+	// Conn: a retry, dead letter or parked message that reaches no queue
+	// must fail, not vanish.
+	Publisher *amqpx.Publisher
+	// Backend is Django's CELERY_RESULT_BACKEND.
+	Backend *celery.Backend
+	// Tasks parks ETA messages.
+	Tasks    *asynq.Client
+	Registry *Registry
+}
+
+// Consumer runs Celery tasks from RabbitMQ. Safe to Run once.
+type Consumer struct {
+	deps Deps
+	cfg  Config
+	log  zerolog.Logger
+	host string
+}
+
+// NewConsumer validates cfg and returns a Consumer.
+func NewConsumer(deps Deps, cfg Config) (*Consumer, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("celery consumer: %w", err)
+	}
+	if deps.Conn == nil || deps.Publisher == nil || deps.Backend == nil || deps.Tasks == nil || deps.Registry == nil {
+		return nil, errors.New("celery consumer: conn, publisher, backend, tasks and registry are required")
+	}
+	host, _ := os.Hostname()
+	return &Consumer{deps: deps, cfg: cfg, host: host,
+		log: deps.Log.With().Str(logging.FieldComponent, "celery").Logger()}, nil
+}
+
+// Run consumes until ctx ends, then stops intake, hands unstarted
+// deliveries back to the broker, lets running tasks finish and ack, and
+// returns nil. A lost channel or connection is not an error: Run resumes
+// once amqpx has reconnected.
+func (c *Consumer) Run(ctx context.Context) error {
+	bo := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.2,
+		Multiplier: 2, MaxInterval: 5 * time.Second}
+	bo.Reset()
+	c.log.Info().Strs("queues", c.cfg.Queues).Strs("tasks", c.deps.Registry.Tasks()).Msg("celery consumer started")
+	for {
+		started := time.Now()
+		err := c.session(ctx)
+		if ctx.Err() != nil {
+			c.log.Info().Msg("celery consumer stopped")
+			return nil
+		}
+		if time.Since(started) > time.Minute {
+			bo.Reset()
+		}
+		delay := bo.NextBackOff()
+		c.log.Warn().Err(err).Dur("retry_in", delay).Msg("celery consumer interrupted; resuming")
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// session declares the queues and consumes them on one channel until ctx
+// ends or the channel dies; it returns after every handler has returned.
+func (c *Consumer) session(ctx context.Context) error {
+	for _, q := range c.cfg.Queues {
+		if err := declareKombu(ctx, c.deps.Conn, c.log, q); err != nil {
+			return err
+		}
+	}
+	if err := declarePlain(ctx, c.deps.Conn, c.cfg.DeadLetterQueue); err != nil {
+		return err
+	}
+	ch, err := c.deps.Conn.Channel(ctx)
+	if err != nil {
+		return err
+	}
+	defer ch.Close() //nolint:errcheck // may already be closed by the broker
+	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
+	if err := ch.Qos(c.cfg.Prefetch, 0, false); err != nil {
+		return fmt.Errorf("set prefetch: %w", err)
+	}
+
+	merged := make(chan delivery)
+	var forwarders sync.WaitGroup
+	tags := make([]string, 0, len(c.cfg.Queues))
+	for _, q := range c.cfg.Queues {
+		tag := "fundigo-celery-" + uuid.NewString()
+		ds, err := ch.Consume(q, tag, false, false, false, false, nil)
+		if err != nil {
+			return fmt.Errorf("consume %s: %w", q, err)
+		}
+		tags = append(tags, tag)
+		forwarders.Go(func() {
+			for d := range ds {
+				merged <- delivery{Delivery: d, queue: q}
+			}
+		})
+	}
+	go func() {
+		forwarders.Wait()
+		close(merged)
+	}()
+
+	lost := make(chan struct{}) // closed when the channel died under the handlers
+	var handlers sync.WaitGroup
+	for range c.cfg.Concurrency {
+		handlers.Go(func() {
+			for d := range merged {
+				c.handle(ctx, lost, d)
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		handlers.Wait()
+		close(done)
+	}()
+
+	select {
+	case <-ctx.Done():
+		for _, tag := range tags {
+			if err := ch.Cancel(tag, false); err != nil {
+				c.log.Debug().Err(err).Msg("cancel celery consumer")
+			}
+		}
+		<-done
+		return nil
+	case amqpErr := <-closed:
+		close(lost)
+		<-done
+		if amqpErr == nil {
+			return errors.New("channel closed")
+		}
+		return amqpErr
+	case <-done:
+		return errors.New("consumer cancelled by the broker")
+	}
+}
+
+// delivery is a message and the queue it was consumed from (retries and
+// parked messages go back to that queue).
+type delivery struct {
+	amqp.Delivery
+	queue string
+}
+
+// handle processes d and acks it, or hands it back to the broker after
+// RequeueDelay when processing hit an infrastructure error. Once shutdown
+// began, a delivery not yet started is handed back at once.
+func (c *Consumer) handle(ctx context.Context, lost <-chan struct{}, d delivery) {
+	log := c.log.With().Str(logging.FieldQueue, d.queue).Logger()
+	if ctx.Err() != nil {
+		if err := d.Nack(false, true); err != nil {
+			log.Debug().Err(err).Msg("requeue at shutdown failed; the broker requeues it")
+		}
+		return
+	}
+	err := c.process(ctx, log, d)
+	if err == nil {
+		if ackErr := d.Ack(false); ackErr != nil {
+			log.Warn().Err(ackErr).Msg("ack failed; the task will be redelivered")
+		}
+		return
+	}
+	log.Warn().Err(err).Dur("retry_in", c.cfg.RequeueDelay).Msg("celery task not settled; requeueing")
+	select {
+	case <-time.After(c.cfg.RequeueDelay):
+	case <-ctx.Done():
+	case <-lost:
+		return // the broker requeues it by itself
+	}
+	if nackErr := d.Nack(false, true); nackErr != nil {
+		log.Warn().Err(nackErr).Msg("requeue failed; the broker requeues it when the channel closes")
+	}
+}
