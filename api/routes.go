@@ -22,8 +22,19 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	v1.POST("/webhooks/mpesa/stk/:token", handleSTKCallback(newSTKWebhook(d)))
 
 	// notifications
+	v1.POST("/devices", handleRegisterDevice(d.Pool), m.userOrService, m.limitUser)
+	v1.DELETE("/devices/:token", handleDeleteDevice(d.Pool), m.userOrService, m.limitUser)
+	v1.PUT("/users/:user_id/notification-preferences", handlePutPreferences(d.Pool), m.userOrService, m.limitUser)
+	v1.GET("/users/:user_id/notification-preferences", handleGetPreferences(d.Pool), m.userOrService, m.limitUser)
+	v1.POST("/notifications", handleCreateNotification(d.Pool, d.Config.AMQP.Exchange), m.service, m.idempotent)
+	v1.GET("/notifications/:id", handleGetNotification(d.Pool), m.service)
 
 	// ratings
+	rd := newReviewsDeps(d)
+	v1.POST("/reviews", handleCreateReview(rd), m.userOrService, m.limitUser)
+	v1.GET("/technicians/top", handleTopTechnicians(rd), m.userOrService, m.limitUser)
+	v1.GET("/technicians/:id/rating", handleGetTechnicianRating(rd), m.userOrService, m.limitUser)
+	v1.POST("/admin/ratings/recompute", handleRecomputeRatings(d.Pool, d.Tasks, d.Queues.Low), m.service, m.idempotent)
 
 	// scheduler
 	v1.GET("/admin/schedules", handleListSchedules(d.Pool), m.service)
