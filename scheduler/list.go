@@ -55,7 +55,8 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (string, error) {
 		}
 		now := s.clock.Now()
 		id := ManualTaskID(name)
-		outcome, msg := s.enqueue(ctx, e, id, Payload{Schedule: name, Tick: now.UTC(), Manual: true})
+		outcome, msg := s.enqueue(ctx, e, id, Payload{Schedule: name, Tick: now.UTC(), Manual: true},
+			max(e.retention, manualRetention))
 		if outcome != store.ScheduleEnqueued {
 			return "", fmt.Errorf("run schedule %s now: %s", name, msg)
 		}
@@ -66,6 +67,10 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (string, error) {
 	}
 	return "", fmt.Errorf("run schedule %s now: %w", name, ErrUnknownSchedule)
 }
+
+// manualRetention keeps a finished manual run long enough for an operator to
+// read its result with GET /v1/tasks/{id} (the API's manual runs do the same).
+const manualRetention = 24 * time.Hour
 
 // ManualTaskID is the task ID of an operator-triggered run of a schedule.
 func ManualTaskID(name string) string { return name + ":manual:" + uuid.NewString() }

@@ -72,21 +72,14 @@ func Middleware(pool *pgxpool.Pool, schedules []Schedule, log zerolog.Logger) as
 	}
 }
 
-// scheduleOf returns the schedule among names whose task IDs taskID has.
+// scheduleOf returns the schedule among names whose task IDs taskID has
+// (the longest match, should one name prefix another).
 func scheduleOf(names []string, taskID string) string {
+	best := ""
 	for _, n := range names {
-		if strings.HasPrefix(taskID, n+":") {
-			return n
+		if strings.HasPrefix(taskID, n+":") && len(n) > len(best) {
+			best = n
 		}
 	}
-	return ""
-}
-
-// MuxHandles reports, for Config.HasHandlerFunc, whether mux routes a task
-// type to a registered handler (rather than asynq's not-found handler).
-func MuxHandles(mux *asynq.ServeMux) func(taskType string) bool {
-	return func(taskType string) bool {
-		_, pattern := mux.Handler(asynq.NewTask(taskType, nil))
-		return pattern != ""
-	}
+	return best
 }

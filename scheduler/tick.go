@@ -73,7 +73,7 @@ func (s *Scheduler) handle(ctx context.Context, e entry, st *entryState, validUn
 			return // lost the lease meanwhile; the next leader handles the tick
 		}
 		t.TaskID = TickTaskID(e.Name, p.tick)
-		t.Outcome, t.Err = s.enqueue(ctx, e, t.TaskID, Payload{Schedule: e.Name, Tick: p.tick.UTC()})
+		t.Outcome, t.Err = s.enqueue(ctx, e, t.TaskID, Payload{Schedule: e.Name, Tick: p.tick.UTC()}, e.retention)
 		if t.Outcome != store.ScheduleEnqueued && t.Outcome != store.ScheduleDuplicate {
 			t.TaskID = ""
 		}
@@ -86,16 +86,17 @@ func (s *Scheduler) handle(ctx context.Context, e entry, st *entryState, validUn
 	st.next, st.failed = p.next, false
 }
 
-// enqueue enqueues one run of e under taskID. A task ID conflict means the
-// tick (or run) is already enqueued: a duplicate, not an error.
-func (s *Scheduler) enqueue(ctx context.Context, e entry, taskID string, p Payload) (store.ScheduleOutcome, string) {
+// enqueue enqueues one run of e under taskID, keeping the finished task (and
+// so its ID) for retention. A task ID conflict means the tick (or run) is
+// already enqueued: a duplicate, not an error.
+func (s *Scheduler) enqueue(ctx context.Context, e entry, taskID string, p Payload, retention time.Duration) (store.ScheduleOutcome, string) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return store.ScheduleError, fmt.Sprintf("encode payload: %v", err)
 	}
 	_, err = s.tasks.EnqueueContext(ctx, asynq.NewTask(e.TaskType, body),
 		asynq.Queue(e.Queue), asynq.TaskID(taskID), asynq.Timeout(e.Timeout),
-		asynq.MaxRetry(e.MaxRetry), asynq.Retention(e.retention))
+		asynq.MaxRetry(e.MaxRetry), asynq.Retention(retention))
 	switch {
 	case errors.Is(err, asynq.ErrTaskIDConflict):
 		return store.ScheduleDuplicate, ""
