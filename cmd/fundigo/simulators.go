@@ -37,6 +37,15 @@ func startSimulators(ctx context.Context, cfg *config.Config, log zerolog.Logger
 	}
 
 	// push
+	pushSim, stopPushSim, err := startInProcessPushSim(&cfg.Notifications, log)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.closers = append(s.closers, stopPushSim)
+	if pushSim != nil {
+		s.extra["push.sim"] = pushSim
+	}
 
 	return s, nil
 }

@@ -7,4 +7,5 @@ import "github.com/spf13/cobra"
 func addSubcommands(root *cobra.Command, e env) {
 	root.AddCommand(newBenchCmd(e))
 	root.AddCommand(newMpesaSimCmd(e))
+	root.AddCommand(newPushSimCmd(e))
 }

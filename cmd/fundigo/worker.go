@@ -81,6 +81,9 @@ func registerDomains(w *workers.Server, in *infra, extra map[string]any) error {
 	}
 
 	// notifications
+	if err := registerNotifications(w, in); err != nil {
+		return err
+	}
 
 	// ratings
 
