@@ -37,6 +37,7 @@ func benchScenarios() map[string]benchScenario {
 // benchFlags are the command line of `fundigo bench`.
 type benchFlags struct {
 	opts              bench.Options
+	rounds            int
 	json              bool
 	target, apiKey    string
 	cpuprofile        string
@@ -80,6 +81,7 @@ func newBenchCmd(e env) *cobra.Command {
 	fl.Int64Var(&f.opts.Count, "count", 0, "operations per measured phase (0: bounded by --duration)")
 	fl.DurationVar(&f.opts.Warmup, "warmup", 2*time.Second, "unrecorded load before each measured phase")
 	fl.DurationVar(&f.opts.Timeout, "timeout", 30*time.Second, "per-operation timeout")
+	fl.IntVar(&f.rounds, "rounds", 1, "run the scenario this many times (baseline and scenario alternating) and report medians")
 	fl.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fl.StringVar(&f.target, "target", "", "base URL of a running system (loopback only); empty: start one in-process")
 	fl.StringVar(&f.apiKey, "api-key", "", "X-API-Key for --target (a service key)")
@@ -99,7 +101,8 @@ type benchRun struct {
 	cfg      config.Config
 	log      zerolog.Logger
 	stderr   *os.File // non-nil when it is a terminal: progress bars go there
-	report   *bench.Report
+	report   *bench.Report // the current round's
+	round    string        // "2/3 ", for progress bars
 	redisOpt asynq.RedisConnOpt
 }
 
@@ -108,8 +111,8 @@ func runBench(ctx context.Context, e env, f benchFlags, name string, sc benchSce
 	if err != nil {
 		return err
 	}
-	if f.opts.Concurrency < 1 {
-		return errors.New("--concurrency must be at least 1")
+	if f.opts.Concurrency < 1 || f.rounds < 1 {
+		return errors.New("--concurrency and --rounds must be at least 1")
 	}
 	if err := (bench.Options{Concurrency: f.opts.Concurrency, Rate: f.opts.Rate, Duration: f.opts.Duration, Count: f.opts.Count}).Validate(); err != nil {
 		return err
@@ -139,17 +142,26 @@ func runBench(ctx context.Context, e env, f benchFlags, name string, sc benchSce
 	machine := bench.DescribeMachine(ctx, bench.Services{
 		DatabaseURL: cfg.Database.URL.Reveal(), RedisURL: cfg.Redis.URL.Reveal(), AMQPURL: cfg.AMQP.URL.Reveal(),
 	})
-	b := &benchRun{flags: f, cfg: cfg, log: log, redisOpt: redisOpt,
-		report: bench.NewReport(name, f.opts, machine, time.Now())}
+	b := &benchRun{flags: f, cfg: cfg, log: log, redisOpt: redisOpt}
 	if tty, ok := e.stderr.(*os.File); ok && bench.IsTerminal(tty) {
 		b.stderr = tty
 	}
-	runErr := sc.run(ctx, b)
+	var rounds []*bench.Report
+	var runErr error
+	for i := range f.rounds {
+		b.round = fmt.Sprintf("%d/%d ", i+1, f.rounds)
+		b.report = bench.NewReport(name, f.opts, machine, time.Now())
+		rounds = append(rounds, b.report)
+		if runErr = sc.run(ctx, b); runErr != nil {
+			break
+		}
+	}
+	report := bench.Median(rounds)
 	if f.json {
-		if err := b.report.WriteJSON(e.stdout); err != nil {
+		if err := report.WriteJSON(e.stdout); err != nil {
 			return err
 		}
-	} else if err := b.report.WriteTable(e.stdout); err != nil {
+	} else if err := report.WriteTable(e.stdout); err != nil {
 		return err
 	}
 	if runErr != nil {
@@ -163,7 +175,7 @@ func runBench(ctx context.Context, e env, f benchFlags, name string, sc benchSce
 func (b *benchRun) options(phase string) bench.Options {
 	o := b.flags.opts
 	if b.stderr != nil {
-		o.ProgressFunc = bench.NewProgressBar(b.stderr, phase, o)
+		o.ProgressFunc = bench.NewProgressBar(b.stderr, b.round+phase, o)
 	}
 	return o
 }
@@ -187,6 +199,21 @@ func (b *benchRun) measure(ctx context.Context, name, unit, baseline string, tar
 func (b *benchRun) add(res bench.Result, baseline string, target *bench.Target) {
 	res.Baseline, res.Target = baseline, target
 	b.report.Add(res)
+}
+
+// baseline measures one raw baseline with fn (profiled like a scenario
+// phase, so the two profiles can be compared) and adds its results.
+func (b *benchRun) baseline(phase string, fn func(opts bench.Options) ([]bench.Result, error)) error {
+	stop, err := b.profile(phase)
+	if err != nil {
+		return err
+	}
+	results, err := fn(b.options(phase))
+	stop()
+	for _, r := range results {
+		b.add(r, "", nil)
+	}
+	return err
 }
 
 // profile starts a CPU profile for phase when --cpuprofile is set.
@@ -221,29 +248,39 @@ func (b *benchRun) rabbitConfig() bench.RabbitConfig {
 
 // benchBaselines measures every raw baseline and nothing else.
 func benchBaselines(ctx context.Context, b *benchRun) error {
-	res, err := bench.PostgresCommit(ctx, b.cfg.Database.URL.Reveal(), b.flags.messageBytes, b.options("baseline.pg_commit"))
-	b.add(res, "", nil)
-	if err != nil {
-		return err
-	}
-	if err := b.rabbitBaselines(ctx, true); err != nil {
-		return err
-	}
-	res, err = bench.AsynqNoop(ctx, b.redisOpt, b.flags.workerConcurrency, b.options("baseline.asynq_noop"))
-	b.add(res, "", nil)
-	return err
+	return errors.Join(b.pgBaseline(ctx), b.rabbitBaselines(ctx, true), b.asynqBaseline(ctx))
+}
+
+func (b *benchRun) pgBaseline(ctx context.Context) error {
+	return b.baseline("baseline.pg_commit", func(o bench.Options) ([]bench.Result, error) {
+		res, err := bench.PostgresCommit(ctx, b.cfg.Database.URL.Reveal(), b.flags.messageBytes, o)
+		return []bench.Result{res}, err
+	})
+}
+
+func (b *benchRun) asynqBaseline(ctx context.Context) error {
+	return b.baseline("baseline.asynq_noop", func(o bench.Options) ([]bench.Result, error) {
+		res, err := bench.AsynqNoop(ctx, b.redisOpt, b.flags.workerConcurrency, o)
+		return []bench.Result{res}, err
+	})
 }
 
 // rabbitBaselines measures raw publish and consume, and (roundTrip) raw
 // publish → consume round trips.
 func (b *benchRun) rabbitBaselines(ctx context.Context, roundTrip bool) error {
-	pub, cons, err := bench.RabbitPublishConsume(ctx, b.rabbitConfig(), b.options("baseline.amqp_publish"))
-	b.add(pub, "", nil)
-	b.add(cons, "", nil)
+	err := b.baseline("baseline.amqp_publish", func(o bench.Options) ([]bench.Result, error) {
+		pub, cons, err := bench.RabbitPublishConsume(ctx, b.rabbitConfig(), o)
+		return []bench.Result{pub, cons}, err
+	})
 	if err != nil || !roundTrip {
 		return err
 	}
-	rt, err := bench.RabbitRoundTrip(ctx, b.rabbitConfig(), b.options("baseline.amqp_roundtrip"))
-	b.add(rt, "", nil)
-	return err
+	return b.rabbitRoundTripBaseline(ctx)
+}
+
+func (b *benchRun) rabbitRoundTripBaseline(ctx context.Context) error {
+	return b.baseline("baseline.amqp_roundtrip", func(o bench.Options) ([]bench.Result, error) {
+		res, err := bench.RabbitRoundTrip(ctx, b.rabbitConfig(), o)
+		return []bench.Result{res}, err
+	})
 }

@@ -26,9 +26,7 @@ func benchTasks(ctx context.Context, b *benchRun) error {
 
 func benchTasksAsynq(ctx context.Context, b *benchRun) error {
 	if b.flags.baselines {
-		res, err := bench.AsynqNoop(ctx, b.redisOpt, b.flags.workerConcurrency, b.options("baseline.asynq_noop"))
-		b.add(res, "", nil)
-		if err != nil {
+		if err := b.asynqBaseline(ctx); err != nil {
 			return err
 		}
 	}
@@ -112,9 +110,7 @@ func benchTasksAMQP(ctx context.Context, b *benchRun) error {
 	}
 
 	if b.flags.baselines {
-		rt, err := bench.RabbitRoundTrip(ctx, b.rabbitConfig(), b.options("baseline.amqp_roundtrip"))
-		b.add(rt, "", nil)
-		if err != nil {
+		if err := b.rabbitRoundTripBaseline(ctx); err != nil {
 			return err
 		}
 	}

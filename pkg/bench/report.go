@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,6 +23,8 @@ type Report struct {
 		Count       int64         `json:"count,omitempty"`
 		Warmup      time.Duration `json:"warmup_ns,omitempty"`
 	} `json:"options"`
+	// Rounds is how many rounds Median merged (0 or 1: a single round).
+	Rounds  int      `json:"rounds,omitempty"`
 	Results []Result `json:"results"`
 }
 
@@ -81,11 +84,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.Options.Count > 0 {
 		fmt.Fprintf(w, ", count %d", r.Options.Count)
 	}
+	if r.Rounds > 1 {
+		fmt.Fprintf(w, ", median of %d rounds", r.Rounds)
+	}
 	fmt.Fprintf(w, "\nmachine: %d CPUs, %.0f GiB, %s %s/%s; postgres %s, redis %s, rabbitmq %s\n\n",
 		m.CPUs, m.MemoryGiB, m.Go, m.OS, m.Arch, m.Postgres, m.Redis, m.RabbitMQ)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "result\tops/s\tp50\tp90\tp99\tmax\tops\terrors\tvs baseline\t")
+	fmt.Fprintln(tw, "result\tops/s\tspread\tp50\tp90\tp99\tmax\tops\terrors\tvs baseline\t")
 	for _, res := range r.Results {
 		lat := []string{"-", "-", "-", "-"}
 		if l := res.Latency; l != nil {
@@ -98,7 +104,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		case res.Baseline != "":
 			ratio = "n/a: no " + res.Baseline
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%d\t%d\t%s\t\n", res.Name, res.Throughput,
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%d\t%s\t\n", res.Name, res.Throughput, spread(res),
 			strings.Join(lat, "\t"), res.Ops, res.Errors, ratio)
 	}
 	if err := tw.Flush(); err != nil {
@@ -117,6 +123,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	_, err := fmt.Fprintln(w)
 	return err
+}
+
+// spread is the range of the rounds' throughputs around the median, as
+// "±N%" of the median; "-" for a single round.
+func spread(r Result) string {
+	if len(r.RoundRates) < 2 || r.Throughput == 0 {
+		return "-"
+	}
+	lo, hi := slices.Min(r.RoundRates), slices.Max(r.RoundRates)
+	return fmt.Sprintf("±%.0f%%", 100*(hi-lo)/2/r.Throughput)
 }
 
 func modeName(rate float64) string {

@@ -27,6 +27,10 @@ type Result struct {
 	Baseline string  `json:"baseline,omitempty"`
 	Ratio    float64 `json:"ratio,omitempty"`
 
+	// RoundRates is every round's throughput when the report is the
+	// Median of several rounds.
+	RoundRates []float64 `json:"round_ops_per_sec,omitempty"`
+
 	Target  *Target `json:"target,omitempty"`
 	Verdict string  `json:"verdict,omitempty"` // "met", or "missed: <why>"
 	Note    string  `json:"note,omitempty"`
