@@ -100,7 +100,7 @@ type benchRun struct {
 	flags    benchFlags
 	cfg      config.Config
 	log      zerolog.Logger
-	stderr   *os.File // non-nil when it is a terminal: progress bars go there
+	stderr   *os.File      // non-nil when it is a terminal: progress bars go there
 	report   *bench.Report // the current round's
 	round    string        // "2/3 ", for progress bars
 	redisOpt asynq.RedisConnOpt
