@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,7 +35,8 @@ const (
 // default primary keys are integers and a publisher may send them unquoted.
 type ExternalID string
 
-// UnmarshalJSON accepts a JSON string or a JSON integer.
+// UnmarshalJSON accepts a JSON string or a JSON integer; anything else is a
+// *json.UnmarshalTypeError, which decoders report with the field's name.
 func (id *ExternalID) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
@@ -47,10 +49,10 @@ func (id *ExternalID) UnmarshalJSON(b []byte) error {
 	}
 	var n json.Number
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("id: want a string or an integer")
+		return &json.UnmarshalTypeError{Value: "non-id", Type: reflect.TypeFor[string]()}
 	}
 	if _, err := n.Int64(); err != nil {
-		return fmt.Errorf("id: want a string or an integer, got %s", n)
+		return &json.UnmarshalTypeError{Value: "number " + n.String(), Type: reflect.TypeFor[string]()}
 	}
 	*id = ExternalID(n.String())
 	return nil
