@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func (b *bundle) start(t *testing.T, handlers map[string]celerycompat.HandlerFun
 	}
 	reg, err := celerycompat.NewRegistry(routes, handlers)
 	require.NoError(t, err)
-	c, err := celerycompat.NewConsumer(celerycompat.Deps{Log: zerolog.Nop(), Conn: b.conn, Publisher: b.pub,
+	c, err := celerycompat.NewConsumer(celerycompat.Deps{Log: testLog(t), Conn: b.conn, Publisher: b.pub,
 		Backend: b.backend, Tasks: b.tasks, Registry: reg}, b.cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -242,4 +243,13 @@ func add(_ context.Context, m *celery.Message) (any, error) {
 		sum += n
 	}
 	return sum, nil
+}
+
+// testLog writes the consumer's log to the test output when
+// FUNDIGO_TEST_VERBOSE is set.
+func testLog(t *testing.T) zerolog.Logger {
+	if os.Getenv("FUNDIGO_TEST_VERBOSE") == "" {
+		return zerolog.Nop()
+	}
+	return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()
 }

@@ -21,6 +21,12 @@ import (
 // in pkg/tasks, because only this package enqueues and handles it.
 const TypeDeliver = "celery:deliver"
 
+// HeaderParked marks a message republished by TypeDeliver with the id of
+// the park task that held it. Such a message is never parked again under the
+// same id: if the clocks of two hosts disagree and its eta still looks a
+// little ahead, it is waited for in memory.
+const HeaderParked = "x-fundigo-parked"
+
 // parked is TypeDeliver's payload: the message as it will be republished.
 type parked struct {
 	Queue           string          `json:"queue"`
@@ -37,6 +43,12 @@ type parked struct {
 // retries) finds its task already there.
 func parkTaskID(m *celery.Message) string {
 	return TypeDeliver + ":" + m.ID + ":" + strconv.Itoa(m.Retries)
+}
+
+// wasParked reports whether m is the republished copy of its own park task.
+func wasParked(m *celery.Message) bool {
+	id, _ := m.Extra[HeaderParked].(string)
+	return id == parkTaskID(m)
 }
 
 // park stores m in Asynq, due at its eta, and returns once Redis has it; the
@@ -56,8 +68,14 @@ func (c *Consumer) park(ctx context.Context, m *celery.Message, queue string) er
 	if err != nil {
 		return fmt.Errorf("park celery task %s: %w", m.ID, err)
 	}
+	// Asynq schedules by whole seconds (it runs a task once now.Unix()
+	// reaches the second of ProcessAt), so round up: never early.
+	due := m.ETA.Truncate(time.Second)
+	if due.Before(m.ETA) {
+		due = due.Add(time.Second)
+	}
 	task := asynq.NewTask(TypeDeliver, payload, asynq.TaskID(parkTaskID(m)), asynq.Queue(c.cfg.ParkQueue),
-		asynq.ProcessAt(m.ETA), asynq.MaxRetry(100), asynq.Timeout(time.Minute))
+		asynq.ProcessAt(due), asynq.MaxRetry(100), asynq.Timeout(time.Minute))
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), durableTimeout)
 	defer cancel()
 	_, err = c.deps.Tasks.EnqueueContext(pctx, task)
@@ -82,6 +100,9 @@ func Register(mux *asynq.ServeMux, pub *amqpx.Publisher) {
 		headers, err := decodeTable(p.Headers)
 		if err != nil {
 			return tasks.Permanent(fmt.Errorf("decode parked celery message %s: %w", p.CorrelationID, err))
+		}
+		if id, ok := asynq.GetTaskID(ctx); ok {
+			headers[HeaderParked] = id
 		}
 		err = pub.Publish(ctx, "", p.Queue, amqp.Publishing{ContentType: p.ContentType, ContentEncoding: p.ContentEncoding,
 			CorrelationId: p.CorrelationID, ReplyTo: p.ReplyTo, Priority: p.Priority, DeliveryMode: amqp.Persistent,

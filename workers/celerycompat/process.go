@@ -61,7 +61,7 @@ func (c *Consumer) process(ctx context.Context, log zerolog.Logger, d delivery) 
 	}
 	if !m.ETA.IsZero() && m.ETA.After(now) {
 		wait := m.ETA.Sub(now)
-		if wait > c.cfg.HoldETA {
+		if wait > c.cfg.HoldETA && !wasParked(m) {
 			if err := c.park(ctx, m, d.queue); err != nil {
 				return err
 			}

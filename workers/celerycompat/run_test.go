@@ -132,4 +132,3 @@ func TestRunResultNotEncodable(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "RuntimeError", exc.Type)
 }
-
