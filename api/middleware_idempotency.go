@@ -27,7 +27,8 @@ const staleClaim = 30 * time.Second
 //   - same key while the first request is still running: 409 (retry later);
 //   - the handler failed with 5xx: the claim is released so a retry runs again.
 //
-// Keys are scoped by principal and route, so two clients cannot collide.
+// Keys are scoped by principal, method and path, so two clients (or two
+// resources) cannot collide.
 // Requests without the header pass through unchanged.
 func idempotent(pool *pgxpool.Pool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -45,7 +46,9 @@ func idempotent(pool *pgxpool.Pool) echo.MiddlewareFunc {
 			}
 			c.Request().Body = io.NopCloser(bytes.NewReader(body))
 			sum := sha256.Sum256(body)
-			scope := principalName(c) + " " + c.Request().Method + " " + c.Path()
+			// The real path, not the route pattern: the same key on two resources
+			// (e.g. /admin/schedules/a/run and /b/run) must not replay each other.
+			scope := principalName(c) + " " + c.Request().Method + " " + c.Request().URL.Path
 			ctx := c.Request().Context()
 
 			replay, err := claimKey(ctx, pool, scope, key, sum[:])
