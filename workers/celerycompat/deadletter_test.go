@@ -1,0 +1,104 @@
+package celerycompat_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/celery"
+	"fundigo/workers/celerycompat"
+)
+
+func TestUnknownTaskIsDeadLetteredAndReplayable(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	var rec recorder
+	stop := b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+
+	m := newMessage(t, "billing.tasks.not_moved_yet", 1, 2)
+	b.send(t, m)
+	meta := b.waitState(t, m.ID, celery.StateFailure, 10*time.Second)
+	exc, err := meta.Exception()
+	require.NoError(t, err)
+	require.Equal(t, celery.NotRegistered("billing.tasks.not_moved_yet"), exc,
+		"AsyncResult.get() raises NotRegistered instead of hanging")
+	require.Eventually(t, func() bool { return b.ready(t, b.dlq) == 1 && b.ready(t, b.queue) == 0 },
+		5*time.Second, 20*time.Millisecond, "the message is kept, never dropped")
+
+	ctx := context.Background()
+	listed, err := celerycompat.ListDeadLetters(ctx, b.conn, b.dlq, 10)
+	require.NoError(t, err)
+	require.Len(t, listed, 1)
+	require.Equal(t, m.ID, listed[0].ID)
+	require.Equal(t, "billing.tasks.not_moved_yet", listed[0].Task)
+	require.Equal(t, b.queue, listed[0].Queue)
+	require.Contains(t, listed[0].Reason, "unknown task")
+	require.NotEmpty(t, listed[0].DeadLetteredAt)
+	require.Eventually(t, func() bool { return b.ready(t, b.dlq) == 1 }, 5*time.Second, 20*time.Millisecond,
+		"listing leaves the message in place")
+	stop()
+
+	// The task moves to Go: replaying runs it and its result replaces the FAILURE.
+	b.start(t, map[string]celerycompat.HandlerFunc{"billing.tasks.not_moved_yet": rec.wrap(add)})
+	other := newMessage(t, "billing.tasks.other", 1) // dead-lettered too, but not replayed below
+	b.send(t, other)
+	require.Eventually(t, func() bool { return b.ready(t, b.dlq) == 2 }, 10*time.Second, 20*time.Millisecond)
+	replayed, err := celerycompat.ReplayDeadLetters(ctx, b.conn, b.pub, b.dlq, 10,
+		func(d celerycompat.DeadLetter) bool { return d.Task == "billing.tasks.not_moved_yet" })
+	require.NoError(t, err)
+	require.Len(t, replayed, 1)
+	require.Equal(t, m.ID, replayed[0].ID)
+	meta = b.waitState(t, m.ID, celery.StateSuccess, 10*time.Second)
+	require.JSONEq(t, `3`, string(meta.Result))
+	require.Eventually(t, func() bool { return b.ready(t, b.dlq) == 1 }, 5*time.Second, 20*time.Millisecond,
+		"the unmatched dead letter stays")
+	for _, c := range rec.calls() {
+		require.NotContains(t, c.Extra, celerycompat.HeaderDeadLetterReason, "replay strips the dead-letter headers")
+	}
+}
+
+func TestUnrunnableMessagesAreDeadLettered(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	var rec recorder
+	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	ctx := context.Background()
+
+	pickled := "7d9a1b2c-3e4f-4a5b-8c6d-" + randomHex(6)
+	b.track(pickled)
+	require.NoError(t, b.pub.Publish(ctx, "", b.queue, amqp.Publishing{
+		ContentType: "application/x-python-serialize", ContentEncoding: "binary", CorrelationId: pickled,
+		Headers: amqp.Table{"task": "tests.add", "id": pickled, "retries": int32(0)}, Body: []byte{0x80, 0x04, 0x95},
+	}))
+	meta := b.waitState(t, pickled, celery.StateFailure, 10*time.Second)
+	exc, err := meta.Exception()
+	require.NoError(t, err)
+	require.Equal(t, "kombu.exceptions", exc.Module)
+	require.Equal(t, "ContentDisallowed", exc.Type)
+
+	chained := newMessage(t, "tests.add", 1)
+	chained.Embed.Chain = json.RawMessage(`[{"task": "tests.add", "args": [2], "kwargs": {}, "options": {}, "subtask_type": null, "immutable": false}]`)
+	b.send(t, chained)
+	meta = b.waitState(t, chained.ID, celery.StateFailure, 10*time.Second)
+	exc, err = meta.Exception()
+	require.NoError(t, err)
+	require.Equal(t, "NotImplementedError", exc.Type)
+	require.Contains(t, exc.Message[0], "chain")
+
+	// Not a Celery message at all: no id, no result, but still kept.
+	require.NoError(t, b.pub.Publish(ctx, "", b.queue, amqp.Publishing{ContentType: "text/plain", Body: []byte("hello")}))
+
+	require.Eventually(t, func() bool { return b.ready(t, b.dlq) == 3 && b.ready(t, b.queue) == 0 },
+		10*time.Second, 20*time.Millisecond)
+	require.Empty(t, rec.calls(), "nothing unrunnable reaches a handler")
+	listed, err := celerycompat.ListDeadLetters(ctx, b.conn, b.dlq, 10)
+	require.NoError(t, err)
+	require.Len(t, listed, 3)
+	require.Contains(t, listed[0].Reason, "content type")
+	require.Contains(t, listed[1].Reason, "canvas chain")
+	require.Contains(t, listed[2].Reason, "no task header")
+}
