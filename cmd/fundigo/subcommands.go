@@ -8,4 +8,5 @@ func addSubcommands(root *cobra.Command, e env) {
 	root.AddCommand(newBenchCmd(e))
 	root.AddCommand(newMpesaSimCmd(e))
 	root.AddCommand(newPushSimCmd(e))
+	root.AddCommand(newRatingsCmd(e))
 }

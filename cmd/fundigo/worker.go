@@ -86,6 +86,7 @@ func registerDomains(w *workers.Server, in *infra, extra map[string]any) error {
 	}
 
 	// ratings
+	registerRatings(w, in)
 
 	// maintenance
 	maintenance.Register(w.Mux(), maintenance.Deps{Log: in.log, Pool: in.pool, Retention: in.cfg.Scheduler.Retention})
