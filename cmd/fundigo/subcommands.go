@@ -9,4 +9,5 @@ func addSubcommands(root *cobra.Command, e env) {
 	root.AddCommand(newMpesaSimCmd(e))
 	root.AddCommand(newPushSimCmd(e))
 	root.AddCommand(newRatingsCmd(e))
+	root.AddCommand(newCeleryCmd(e))
 }

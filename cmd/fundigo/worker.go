@@ -91,5 +91,12 @@ func registerDomains(w *workers.Server, in *infra, extra map[string]any) error {
 	// maintenance
 	maintenance.Register(w.Mux(), maintenance.Deps{Log: in.log, Pool: in.pool, Retention: in.cfg.Scheduler.Retention})
 
+	// celery
+	if in.cfg.Celery.Enabled {
+		if err := registerCelery(w, in); err != nil {
+			return err
+		}
+	}
+
 	return nil
 }

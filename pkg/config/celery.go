@@ -21,7 +21,8 @@ type Celery struct {
 	// ResultURL is Django's CELERY_RESULT_BACKEND (a redis:// URL, database
 	// number included); empty uses FUNDIGO_REDIS_URL.
 	ResultURL Secret `env:"FUNDIGO_CELERY_RESULT_URL"`
-	// ResultExpires is result_expires: how long results live.
+	// ResultExpires is result_expires: how long results live; 0 stores them
+	// without expiry (result_expires=None).
 	ResultExpires time.Duration `env:"FUNDIGO_CELERY_RESULT_EXPIRES" envDefault:"24h"`
 	// ResultKeyPrefix is the result backend's global_keyprefix, if any.
 	ResultKeyPrefix string `env:"FUNDIGO_CELERY_RESULT_KEY_PREFIX"`
