@@ -55,7 +55,7 @@ type options struct {
 // nairobi is 23:00 in Africa/Nairobi (UTC+3) on a fixed day.
 var nairobiNight = time.Date(2026, 3, 10, 20, 0, 0, 0, time.UTC)
 
-func setup(t *testing.T, o options) bundle {
+func setup(t testing.TB, o options) bundle {
 	t.Helper()
 	if o.ratePerSecond == 0 {
 		o.ratePerSecond = 100000
@@ -90,7 +90,7 @@ func setup(t *testing.T, o options) bundle {
 
 // addDevices registers n users u<from>..u<from+n-1> with one Expo device
 // each; token(i) names the device.
-func (b bundle) addDevices(t *testing.T, from, n int, locale string, token func(i int) string) {
+func (b bundle) addDevices(t testing.TB, from, n int, locale string, token func(i int) string) {
 	t.Helper()
 	tokens := make([]string, n)
 	users := make([]string, n)
@@ -124,7 +124,7 @@ func (b bundle) counts(t *testing.T, id string) store.NotificationCounts {
 	return c
 }
 
-func (b bundle) status(t *testing.T, id string) string {
+func (b bundle) status(t testing.TB, id string) string {
 	t.Helper()
 	n, err := store.NewNotifications(b.w.Pool).Get(t.Context(), id)
 	require.NoError(t, err)
