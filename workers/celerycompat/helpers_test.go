@@ -253,3 +253,7 @@ func testLog(t *testing.T) zerolog.Logger {
 	}
 	return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()
 }
+
+func amqpxNewMandatory(b *bundle) (*amqpx.Publisher, error) {
+	return amqpx.NewPublisher(b.conn, amqpx.PublisherConfig{Mandatory: true})
+}
