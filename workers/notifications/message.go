@@ -58,7 +58,10 @@ func (r *renderer) render(locale string) (content, error) {
 func expoMessage(n store.Notification, d store.Delivery, c content) expo.Message {
 	m := expo.Message{
 		To: d.DeviceToken, Title: c.title, Body: c.body, Data: c.data,
-		Sound: "default", CollapseID: n.CollapseID, Priority: expo.PriorityNormal,
+		Sound: "default", CollapseID: n.CollapseID,
+		// "default" lets each platform pick (normal on Android, high on
+		// iOS); APNs priority 5 may hold a message for a long time.
+		Priority: expo.PriorityDefault,
 	}
 	if n.Priority == events.NotificationPriorityHigh {
 		m.Priority = expo.PriorityHigh
