@@ -60,9 +60,10 @@ func NewNotificationDeliveries(db notifDB) *NotificationDeliveries {
 	return &NotificationDeliveries{db: db}
 }
 
-// Insert adds deliveries; a (notification, device) pair that already has a
-// row is left as it is (that row's history wins). Returns how many were new.
-func (s *NotificationDeliveries) Insert(ctx context.Context, ds []Delivery) (int64, error) {
+// Insert adds deliveries written at now; a (notification, device) pair that
+// already has a row is left as it is (that row's history wins). Returns how
+// many were new.
+func (s *NotificationDeliveries) Insert(ctx context.Context, ds []Delivery, now time.Time) (int64, error) {
 	if len(ds) == 0 {
 		return 0, nil
 	}
@@ -76,10 +77,10 @@ func (s *NotificationDeliveries) Insert(ctx context.Context, ds []Delivery) (int
 			d.NotificationID, d.UserID, d.DeviceToken, d.Platform, d.Locale, d.Status, d.NotBefore
 	}
 	tag, err := s.db.Exec(ctx, `
-		INSERT INTO notification_deliveries (notification_id, user_id, device_token, platform, locale, status, not_before)
-		SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+		INSERT INTO notification_deliveries (notification_id, user_id, device_token, platform, locale, status, not_before, created_at)
+		SELECT u.*, $8::timestamptz FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) AS u
 		ON CONFLICT (notification_id, device_token) DO NOTHING`,
-		nid, uid, tok, plat, loc, st, nb)
+		nid, uid, tok, plat, loc, st, nb, now)
 	if err != nil {
 		return 0, fmt.Errorf("insert %d deliveries: %w", len(ds), err)
 	}
@@ -166,7 +167,7 @@ func (s *NotificationDeliveries) Release(ctx context.Context, ids []int64) error
 		return nil
 	}
 	_, err := s.db.Exec(ctx, `
-		UPDATE notification_deliveries SET status = 'pending', claimed_at = NULL
+		UPDATE notification_deliveries SET status = 'pending'
 		WHERE id = ANY($1) AND status = 'sending'`, ids)
 	if err != nil {
 		return fmt.Errorf("release %d deliveries: %w", len(ids), err)
@@ -222,11 +223,15 @@ func (s *NotificationDeliveries) FailStale(ctx context.Context, claimedBefore ti
 		RETURNING notification_id::text`, claimedBefore, reason)
 }
 
-// DueDeferred lists notifications with deferred deliveries due at now.
-func (s *NotificationDeliveries) DueDeferred(ctx context.Context, now time.Time, limit int) ([]string, error) {
+// Stalled lists notifications with deliveries that should be on their way
+// but may have no task left to send them: deferred ones due at now, and
+// pending ones written (or released) before pendingBefore.
+func (s *NotificationDeliveries) Stalled(ctx context.Context, now, pendingBefore time.Time, limit int) ([]string, error) {
 	return s.notificationIDs(ctx, `
 		SELECT DISTINCT notification_id::text FROM notification_deliveries
-		WHERE status = 'deferred' AND not_before <= $1 LIMIT $2`, now, limit)
+		WHERE (status = 'deferred' AND not_before <= $1)
+		   OR (status = 'pending' AND coalesce(claimed_at, created_at) < $2)
+		LIMIT $3`, now, pendingBefore, limit)
 }
 
 // PendingCount counts the claimable deliveries of a notification (pending,

@@ -39,7 +39,7 @@ func (w *worker) fanOut(ctx context.Context, n store.Notification) error {
 		}
 		deliveries := store.NewNotificationDeliveries(w.Pool)
 		for chunk := range slices.Chunk(rows, insertBatch) {
-			if _, err := deliveries.Insert(ctx, chunk); err != nil {
+			if _, err := deliveries.Insert(ctx, chunk, now); err != nil {
 				return fmt.Errorf("fan out notification %s: %w", n.ID, err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"fundigo/pkg/events"
 	"fundigo/pkg/store"
+	"fundigo/pkg/tasks/taskstest"
 )
 
 // A 10,000-user notification goes out in requests of at most 100, never over
@@ -152,4 +153,31 @@ func TestPayloadTooBig(t *testing.T) {
 	b.drain(t, id)
 	require.Equal(t, store.NotificationCounts{Devices: 2, Failed: 2}, b.counts(t, id))
 	require.Zero(t, b.sim.Stats().SendRequests)
+}
+
+// Pending deliveries nobody tried for a stale-claim period (their tasks were
+// lost, or ran out of retries while Expo was down) get new send tasks from
+// the receipts run.
+func TestStalledPendingResumed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addDevices(t, 0, 3, "en", expoToken)
+	id := uuid.NewString()
+	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{ID: id, UserIDs: users(0, 3), Title: "t", Body: "b"}))
+	insp := taskstest.Inspector(t)
+	pending := func() int {
+		tasks, err := insp.ListPendingTasks(b.w.Queues.Default)
+		require.NoError(t, err)
+		return len(tasks)
+	}
+	require.Equal(t, 1, pending(), "the fan-out's send task")
+
+	b.runReceipts(t)
+	require.Equal(t, 1, pending(), "not stalled yet")
+	b.clock.Add(11 * time.Minute)
+	b.runReceipts(t)
+	require.Equal(t, 2, pending(), "a new send task for the stalled rows")
+	b.drain(t, id)
+	require.Equal(t, store.NotificationDone, b.status(t, id))
+	require.Equal(t, 3, b.sim.Stats().Messages)
 }

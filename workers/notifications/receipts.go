@@ -37,7 +37,7 @@ func (w *worker) handleReceipts(ctx context.Context, _ *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	due, err := w.resumeDeferred(ctx, start)
+	due, err := w.resumeStalled(ctx, start)
 	if err != nil {
 		return err
 	}
@@ -147,12 +147,14 @@ func (w *worker) failStale(ctx context.Context, start time.Time) (int, error) {
 	return len(ids), nil
 }
 
-// resumeDeferred queues sends for deferred deliveries whose quiet window has
-// ended. Their own delayed tasks normally do this; this catches tasks lost
-// with Redis data, and clocks that disagree.
-func (w *worker) resumeDeferred(ctx context.Context, start time.Time) (int, error) {
+// resumeStalled queues sends for deferred deliveries whose quiet window has
+// ended and for pending ones nobody tried for a stale-claim period. Their
+// own tasks normally do this; this catches tasks lost with Redis data, tasks
+// that ran out of retries while the provider was down, and clocks that
+// disagree. Extra tasks are harmless: rows are claimed once.
+func (w *worker) resumeStalled(ctx context.Context, start time.Time) (int, error) {
 	deliveries := store.NewNotificationDeliveries(w.Pool)
-	ids, err := deliveries.DueDeferred(ctx, start, 1000)
+	ids, err := deliveries.Stalled(ctx, start, start.Add(-w.StaleClaim), 1000)
 	if err != nil {
 		return 0, err
 	}
