@@ -37,19 +37,19 @@ type Received struct {
 // Stats are the simulator's counters. Only accepted requests (answered 200)
 // count in Messages, PerSecond and RequestSizes.
 type Stats struct {
-	SendRequests    int            // Expo send requests answered 200
-	Rejected        int            // Expo send requests answered 4xx/5xx
-	Gzipped         int            // Expo send requests with a gzip body
-	Messages        int            // Expo messages that got a ticket
-	TicketErrors    int            // of which error tickets
-	PerToken        map[string]int // Expo and FCM messages per token
-	PerSecond       map[int64]int  // Expo messages per Unix second of arrival
-	RequestSizes    []int          // messages per accepted Expo request, in order
-	ReceiptRequests int
-	ReceiptIDs      int
-	FCMMessages     int // FCM messages accepted
-	FCMRejected     int // FCM requests answered with an error
-	TokenRequests   int // OAuth token grants issued
+	SendRequests    int            `json:"send_requests"` // Expo send requests answered 200
+	Rejected        int            `json:"rejected"`      // Expo send requests answered 4xx/5xx
+	Gzipped         int            `json:"gzipped"`       // Expo send requests with a gzip body
+	Messages        int            `json:"messages"`      // Expo messages that got a ticket
+	TicketErrors    int            `json:"ticket_errors"` // of which error tickets
+	PerToken        map[string]int `json:"per_token"`     // Expo and FCM messages per token
+	PerSecond       map[int64]int  `json:"per_second"`    // Expo messages per Unix second of arrival
+	RequestSizes    []int          `json:"request_sizes"` // messages per accepted Expo request, in order
+	ReceiptRequests int            `json:"receipt_requests"`
+	ReceiptIDs      int            `json:"receipt_ids"`
+	FCMMessages     int            `json:"fcm_messages"`   // FCM messages accepted
+	FCMRejected     int            `json:"fcm_rejected"`   // FCM requests answered with an error
+	TokenRequests   int            `json:"token_requests"` // OAuth token grants issued
 }
 
 // MaxPerSecond is the highest PerSecond value.
