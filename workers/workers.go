@@ -78,6 +78,16 @@ func (s *Server) AddConsumer(specs ...amqpx.ConsumerSpec) {
 	s.consumers = append(s.consumers, specs...)
 }
 
+// ConsumerQueues lists the queues of the consumers added so far, so a tool
+// that ran a throwaway Server (fundigo bench) can delete what it declared.
+func (s *Server) ConsumerQueues() []string {
+	qs := make([]string, len(s.consumers))
+	for i, c := range s.consumers {
+		qs[i] = c.Queue
+	}
+	return qs
+}
+
 // AddRunner adds another long-running component (e.g. the outbox relay) that
 // lives and stops with the worker pools. fn must return after ctx is done.
 func (s *Server) AddRunner(fn func(ctx context.Context) error) { s.runners = append(s.runners, fn) }

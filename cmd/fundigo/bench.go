@@ -30,6 +30,8 @@ type benchScenario struct {
 func benchScenarios() map[string]benchScenario {
 	return map[string]benchScenario{
 		"baselines": {"only the raw baselines: Postgres commits, RabbitMQ publish/consume/round trip, Asynq no-op", benchBaselines},
+		"webhooks":  {"STK callbacks to the API: durable (committed) ack rate and latency, vs raw single-row commits", benchWebhooks},
+		"payments":  {"create payment → STK push → simulator → callback → paid event: end-to-end rate and latency", benchPayments},
 		"tasks":     {"no-op Asynq and RabbitMQ round trips through pkg/tasks + workers and amqpx, vs raw", benchTasks},
 	}
 }
@@ -40,6 +42,7 @@ type benchFlags struct {
 	rounds            int
 	json              bool
 	target, apiKey    string
+	callbackToken     string
 	cpuprofile        string
 	logLevel          string
 	baselines         bool
@@ -47,6 +50,7 @@ type benchFlags struct {
 	consumers         int
 	prefetch          int
 	messageBytes      int
+	simDelay          time.Duration
 }
 
 func newBenchCmd(e env) *cobra.Command {
@@ -85,6 +89,7 @@ func newBenchCmd(e env) *cobra.Command {
 	fl.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fl.StringVar(&f.target, "target", "", "base URL of a running system (loopback only); empty: start one in-process")
 	fl.StringVar(&f.apiKey, "api-key", "", "X-API-Key for --target (a service key)")
+	fl.StringVar(&f.callbackToken, "callback-token", "", "STK webhook path token of --target (FUNDIGO_MPESA_CALLBACK_TOKEN)")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of each scenario phase to FILE with the phase name inserted (cpu.prof → cpu.tasks.asynq_noop.prof)")
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log level of the in-process system")
 	fl.BoolVar(&f.baselines, "baselines", true, "measure the raw baselines (false: scenario figures only, no ratios)")
@@ -92,6 +97,7 @@ func newBenchCmd(e env) *cobra.Command {
 	fl.IntVar(&f.consumers, "consumers", 16, "AMQP handler goroutines per consumer, ours and raw")
 	fl.IntVar(&f.prefetch, "prefetch", 0, "AMQP prefetch, ours and raw (0: FUNDIGO_AMQP_PREFETCH)")
 	fl.IntVar(&f.messageBytes, "message-bytes", 512, "size of raw rows and messages (an STK callback is about 500-900 bytes)")
+	fl.DurationVar(&f.simDelay, "sim-delay", time.Millisecond, "in-process Daraja simulator: how long the simulated customer takes to answer")
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/amqpx/amqpxtest"
@@ -61,4 +62,24 @@ func TestRabbitBaselines(t *testing.T) {
 	rt, err := RabbitRoundTrip(context.Background(), cfg, Options{Concurrency: 4, Count: 30})
 	require.NoError(t, err)
 	require.EqualValues(t, 30, rt.Ops, rt.FirstError)
+}
+
+func TestListenSeesEventsWithoutTakingThem(t *testing.T) {
+	t.Parallel()
+	ns := amqpxtest.Names(t)
+	exchange := ns.Exchange("events")
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan string, 10)
+	wait, err := Listen(ctx, amqpxtest.URL(), exchange, []string{"payment.*"}, func(d amqp.Delivery) { got <- d.RoutingKey + " " + d.MessageId })
+	require.NoError(t, err)
+	conn, err := amqp.Dial(amqpxtest.URL())
+	require.NoError(t, err)
+	defer conn.Close()
+	ch, err := conn.Channel()
+	require.NoError(t, err)
+	require.NoError(t, ch.Publish(exchange, "review.created", false, false, amqp.Publishing{MessageId: "r1"}))
+	require.NoError(t, ch.Publish(exchange, "payment.paid", false, false, amqp.Publishing{MessageId: "p1"}))
+	require.Equal(t, "payment.paid p1", <-got, "only bound keys arrive")
+	cancel()
+	wait()
 }
