@@ -40,15 +40,17 @@ var (
 
 // MessageError is the error of one ticket or receipt.
 type MessageError struct {
-	Code    string // details.error, e.g. DeviceNotRegistered; may be empty
-	Message string // Expo's human-readable message
+	Code string // details.error, e.g. DeviceNotRegistered; may be empty
+	// Message is Expo's human-readable message. It usually quotes the push
+	// token, so Error leaves it out: the error is safe to log.
+	Message string
 }
 
 func (e *MessageError) Error() string {
 	if e.Code == "" {
-		return "expo: " + e.Message
+		return "expo: message error"
 	}
-	return fmt.Sprintf("expo: %s: %s", e.Code, e.Message)
+	return "expo: " + e.Code
 }
 
 // Is lets errors.Is match the sentinels above by code.

@@ -74,3 +74,11 @@ func TestTicketAndReceiptErrors(t *testing.T) {
 	require.Error(t, noCode)
 	require.NotErrorIs(t, noCode, expo.ErrDeviceNotRegistered)
 }
+
+func TestMessageErrorOmitsToken(t *testing.T) {
+	t.Parallel()
+	err := expo.Ticket{Status: "error", Message: `"ExponentPushToken[secret]" is not a registered push notification recipient`,
+		Details: &expo.Details{Error: expo.CodeDeviceNotRegistered}}.Err()
+	require.NotContains(t, err.Error(), "secret")
+	require.Contains(t, err.Error(), expo.CodeDeviceNotRegistered)
+}
