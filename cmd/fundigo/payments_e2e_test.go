@@ -44,6 +44,12 @@ func startPaymentsE2E(t *testing.T) *paymentsE2E {
 		"FUNDIGO_PAYMENTS_FINAL_DEADLINE":  "1h",
 	})
 	stop, logs := startAll(t, getenv, base)
+	return startPaymentsE2EOn(t, getenv, base, logs, stop)
+}
+
+// startPaymentsE2EOn wraps a running `fundigo all` for payment assertions.
+func startPaymentsE2EOn(t *testing.T, getenv func(string) string, base string, logs *lockedBuffer, stop func() error) *paymentsE2E {
+	t.Helper()
 	pool, err := pgxpool.New(context.Background(), getenv("FUNDIGO_DATABASE_URL"))
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
@@ -96,11 +102,17 @@ func (e *paymentsE2E) createPayment(t *testing.T, phone string, amount int) stri
 func (e *paymentsE2E) waitStatus(t *testing.T, id, want string) map[string]any {
 	t.Helper()
 	var last map[string]any
-	require.Eventually(t, func() bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		_, last = e.call(t, http.MethodGet, "/v1/payments/"+id, nil, nil)
-		return last["status"] == want
-	}, 30*time.Second, 50*time.Millisecond, "payment %s never reached %s: %v", id, want, last)
-	return last
+		if last["status"] == want {
+			return last
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("payment %s never reached %s: %v", id, want, last)
+		}
+		time.Sleep(50 * time.Millisecond) // polling with a deadline
+	}
 }
 
 // reconcile enqueues a reconciliation run now (the scheduler's tick is a minute).
