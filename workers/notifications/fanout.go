@@ -112,7 +112,9 @@ func (w *worker) enqueueSends(ctx context.Context, notificationID string, now ti
 		if !at.After(now) {
 			continue // counted as pending above
 		}
-		if err := w.enqueue(ctx, notificationID, count, at); err != nil {
+		// A second late, so a worker whose clock trails Redis's still finds
+		// the rows due when the task runs.
+		if err := w.enqueue(ctx, notificationID, count, at.Add(time.Second)); err != nil {
 			return err
 		}
 	}
