@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // ClaimCallback records that inbox row inboxID is being applied. It returns
@@ -94,4 +96,22 @@ func (s *Payments) MarkOrphansReported(ctx context.Context, inboxIDs []int64, at
 		return fmt.Errorf("mark orphans reported: %w", err)
 	}
 	return nil
+}
+
+// UnappliedCallbacks returns inbox rows of route received before
+// receivedBefore that no payment_callbacks row claims: stored callbacks whose
+// notice never reached the worker.
+func (s *Payments) UnappliedCallbacks(ctx context.Context, route string, receivedBefore time.Time, limit int) ([]int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT i.id FROM inbox i
+		WHERE i.route = $1 AND i.received_at < $2
+		  AND NOT EXISTS (SELECT 1 FROM payment_callbacks c WHERE c.inbox_id = i.id)
+		ORDER BY i.id LIMIT $3`, route, receivedBefore, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list unapplied callbacks: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("list unapplied callbacks: %w", err)
+	}
+	return ids, nil
 }

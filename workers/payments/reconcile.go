@@ -26,7 +26,9 @@ const reconcileBatch = 200
 //  2. awaiting_callback past QueryAfter: STK Push Query; a final answer is
 //     applied like a callback (paid has no receipt until a callback brings it);
 //  3. awaiting_callback past FinalDeadline with no answer: failed/expired;
-//  4. orphan callbacks unmatched past OrphanReportAfter: reported (logged at
+//  4. stored callbacks never applied (their notice was lost, e.g. published
+//     before the consumer's queue existed) past QueryAfter: applied now;
+//  5. orphan callbacks unmatched past OrphanReportAfter: reported (logged at
 //     Error level, once).
 //
 // Errors for one payment do not stop the others; the run fails only if a
@@ -37,6 +39,7 @@ func handleReconcile(d Deps) asynq.HandlerFunc {
 		var errs []error
 		errs = append(errs, redrivePending(ctx, d, log))
 		errs = append(errs, queryAwaiting(ctx, d, log))
+		errs = append(errs, applyForgotten(ctx, d, log))
 		errs = append(errs, reportOrphans(ctx, d, log))
 		return errors.Join(errs...)
 	}
@@ -158,4 +161,19 @@ func reportOrphans(ctx context.Context, d Deps, log zerolog.Logger) error {
 			Time("received_at", o.ReceivedAt).Msg("stk callback matches no payment; operator must reconcile")
 	}
 	return ps.MarkOrphansReported(ctx, ids, d.Now())
+}
+
+func applyForgotten(ctx context.Context, d Deps, log zerolog.Logger) error {
+	ids, err := store.NewPayments(d.Pool).UnappliedCallbacks(ctx, "mpesa.stk", d.Now().Add(-d.Config.QueryAfter), reconcileBatch)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := applyInboxRow(ctx, d, id); err != nil {
+			log.Warn().Err(err).Int64("inbox_id", id).Msg("stored stk callback still not applied")
+			continue
+		}
+		log.Warn().Int64("inbox_id", id).Msg("stored stk callback applied by reconciliation: its notice was lost")
+	}
+	return nil
 }
