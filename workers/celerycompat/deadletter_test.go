@@ -61,6 +61,24 @@ func TestUnknownTaskIsDeadLetteredAndReplayable(t *testing.T) {
 	}
 }
 
+func TestReplayOfStillUnknownTaskDoesNotLoop(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": add})
+	m := newMessage(t, "billing.tasks.not_moved_yet")
+	b.send(t, m)
+	require.Eventually(t, func() bool { return b.ready(t, b.dlq) == 1 }, 10*time.Second, 20*time.Millisecond)
+
+	// The worker still does not know the task: each replayed copy is
+	// dead-lettered again at once, and must not be picked up by the same replay.
+	replayed, err := celerycompat.ReplayDeadLetters(context.Background(), b.conn, b.pub, b.dlq, 100,
+		func(celerycompat.DeadLetter) bool { return true })
+	require.NoError(t, err)
+	require.Len(t, replayed, 1)
+	require.Eventually(t, func() bool { return b.ready(t, b.dlq) == 1 && b.ready(t, b.queue) == 0 },
+		10*time.Second, 20*time.Millisecond, "the message is back in the dead-letter queue, once")
+}
+
 func TestUnrunnableMessagesAreDeadLettered(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})

@@ -64,8 +64,10 @@ func ListDeadLetters(ctx context.Context, conn *amqpx.Conn, queue string, limit 
 // ReplayDeadLetters moves up to limit messages of queue for which match
 // returns true back to the queue they came from (headers as received, minus
 // the dead-letter ones), each acked only after the broker confirmed its
-// republish. Messages that do not match stay where they are. It returns the
-// replayed messages.
+// republish. Messages that do not match stay where they are. Only the
+// messages already there when it starts are looked at: one that a worker
+// dead-letters again while the replay runs (its task is still unknown) waits
+// for the next replay instead of looping. It returns the replayed messages.
 func ReplayDeadLetters(ctx context.Context, conn *amqpx.Conn, pub *amqpx.Publisher, queue string, limit int,
 	match func(DeadLetter) bool) ([]DeadLetter, error) {
 	ch, err := conn.Channel(ctx)
@@ -73,8 +75,12 @@ func ReplayDeadLetters(ctx context.Context, conn *amqpx.Conn, pub *amqpx.Publish
 		return nil, err
 	}
 	defer ch.Close() //nolint:errcheck // closing requeues the unmatched ones
+	q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("check dead-letter queue %s: %w", queue, err)
+	}
 	var replayed []DeadLetter
-	for len(replayed) < limit {
+	for seen := 0; seen < q.Messages && len(replayed) < limit; seen++ {
 		d, ok, err := ch.Get(queue, false)
 		if err != nil {
 			return replayed, fmt.Errorf("read dead-letter queue %s: %w", queue, err)
