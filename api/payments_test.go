@@ -1,0 +1,110 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestCreatePaymentAcceptsEveryPhoneSpelling(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	for _, phone := range []string{"0712345678", "0112345678", "+254712345678", "254712345678", "254112345678", "0712 345-678"} {
+		t.Run(phone, func(t *testing.T) {
+			t.Parallel()
+			r := s.do(t, http.MethodPost, "/v1/payments", map[string]any{
+				"job_id": "job-1", "customer_id": "cust-1", "phone": phone, "amount": 1500,
+			}, serviceAuth())
+			require.Equal(t, http.StatusAccepted, r.Code, string(r.Body))
+			p := r.JSON(t)
+			require.Equal(t, "pending", p["status"])
+			require.Regexp(t, `^254[17]\*\*\*\*\d{4}$`, p["phone"])
+			require.Equal(t, float64(1500), p["amount"])
+			id := p["id"].(string)
+
+			var stored string
+			require.NoError(t, s.deps.Pool.QueryRow(context.Background(), `SELECT phone FROM payments WHERE id = $1`, id).Scan(&stored))
+			require.Regexp(t, `^254[17]\d{8}$`, stored)
+			// The push task exists under the payment's id.
+			info, err := s.deps.Inspector.GetTaskInfo(s.deps.Queues.Critical, id)
+			require.NoError(t, err)
+			require.Equal(t, "mpesa:stk_push", info.Type)
+
+			got := s.do(t, http.MethodGet, "/v1/payments/"+id, nil, serviceAuth())
+			require.Equal(t, http.StatusOK, got.Code)
+			g := got.JSON(t)
+			require.Equal(t, p["phone"], g["phone"])
+			for _, k := range []string{"failure_reason", "result_code", "result_desc", "mpesa_receipt", "merchant_request_id", "checkout_request_id"} {
+				require.Contains(t, g, k)
+				require.Nil(t, g[k])
+			}
+		})
+	}
+}
+
+func TestCreatePaymentValidation(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, func(d *Deps) { d.Config.Payments.MaxAmount = 70000 })
+	valid := func() map[string]any {
+		return map[string]any{"job_id": "j", "customer_id": "c", "phone": "0712345678", "amount": 10}
+	}
+	tests := []struct {
+		name   string
+		mutate func(m map[string]any)
+		field  string
+	}{
+		{"landline", func(m map[string]any) { m["phone"] = "0202345678" }, "phone"},
+		{"short phone", func(m map[string]any) { m["phone"] = "071234567" }, "phone"},
+		{"foreign phone", func(m map[string]any) { m["phone"] = "+255712345678" }, "phone"},
+		{"zero amount", func(m map[string]any) { m["amount"] = 0 }, "amount"},
+		{"over configured max", func(m map[string]any) { m["amount"] = 70001 }, "amount"},
+		{"decimal amount", func(m map[string]any) { m["amount"] = 10.5 }, "amount"},
+		{"amount as string", func(m map[string]any) { m["amount"] = "10" }, "amount"},
+		{"missing amount", func(m map[string]any) { delete(m, "amount") }, "amount"},
+		{"missing job", func(m map[string]any) { delete(m, "job_id") }, "job_id"},
+		{"missing customer", func(m map[string]any) { m["customer_id"] = " " }, "customer_id"},
+		{"unknown field", func(m map[string]any) { m["currency"] = "KES" }, "currency"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			body := valid()
+			tt.mutate(body)
+			r := s.do(t, http.MethodPost, "/v1/payments", body, serviceAuth())
+			require.Equal(t, http.StatusUnprocessableEntity, r.Code, string(r.Body))
+			errs := r.JSON(t)["errors"].([]any)
+			fields := []string{}
+			for _, e := range errs {
+				fields = append(fields, e.(map[string]any)["field"].(string))
+			}
+			require.Contains(t, fields, tt.field)
+		})
+	}
+	var n int
+	require.NoError(t, s.deps.Pool.QueryRow(context.Background(), `SELECT count(*) FROM payments`).Scan(&n))
+	require.Zero(t, n, "bad input changes nothing")
+}
+
+func TestCreatePaymentIdempotencyAndAuth(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	body := map[string]any{"job_id": "j", "customer_id": "c", "phone": "0712345678", "amount": 10}
+	first := s.do(t, http.MethodPost, "/v1/payments", body, serviceAuth("Idempotency-Key", "pay-1"))
+	require.Equal(t, http.StatusAccepted, first.Code)
+	again := s.do(t, http.MethodPost, "/v1/payments", body, serviceAuth("Idempotency-Key", "pay-1"))
+	require.Equal(t, http.StatusAccepted, again.Code)
+	require.Equal(t, first.JSON(t)["id"], again.JSON(t)["id"])
+	body["amount"] = 11
+	conflict := s.do(t, http.MethodPost, "/v1/payments", body, serviceAuth("Idempotency-Key", "pay-1"))
+	require.Equal(t, http.StatusConflict, conflict.Code)
+	var n int
+	require.NoError(t, s.deps.Pool.QueryRow(context.Background(), `SELECT count(*) FROM payments`).Scan(&n))
+	require.Equal(t, 1, n)
+
+	require.Equal(t, http.StatusUnauthorized, s.do(t, http.MethodPost, "/v1/payments", body, nil).Code)
+	require.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, "/v1/payments/00000000-0000-0000-0000-000000000000", nil, serviceAuth()).Code)
+	require.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, "/v1/payments/not-a-uuid", nil, serviceAuth()).Code)
+	require.NotContains(t, s.logs.String(), "254712345678")
+}

@@ -1,0 +1,69 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const webhookToken = "api-test-callback-token-0123456789"
+
+func webhookServer(t *testing.T) *testServer {
+	t.Helper()
+	return newTestServer(t, func(d *Deps) { d.Config.Payments.CallbackToken = webhookToken })
+}
+
+func TestSTKWebhookAnswers503WhenTheCommitFails(t *testing.T) {
+	t.Parallel()
+	s := webhookServer(t)
+	body, err := os.ReadFile("../pkg/mpesa/testdata/success.json")
+	require.NoError(t, err)
+	_, err = s.deps.Pool.Exec(context.Background(), `ALTER TABLE inbox ADD CONSTRAINT refuse_all CHECK (false) NOT VALID`)
+	require.NoError(t, err)
+	r := s.do(t, http.MethodPost, "/v1/webhooks/mpesa/stk/"+webhookToken, body, nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.Code)
+	require.NotContains(t, string(r.Body), "Accepted")
+}
+
+func TestSTKWebhookStoresBeforeAnswering(t *testing.T) {
+	t.Parallel()
+	s := webhookServer(t)
+	body, err := os.ReadFile("../pkg/mpesa/testdata/failure_1032.json")
+	require.NoError(t, err)
+	r := s.do(t, http.MethodPost, "/v1/webhooks/mpesa/stk/"+webhookToken, body, nil)
+	require.Equal(t, http.StatusOK, r.Code)
+	require.JSONEq(t, `{"ResultCode":0,"ResultDesc":"Accepted"}`, string(r.Body))
+	var stored []byte
+	require.NoError(t, s.deps.Pool.QueryRow(context.Background(), `SELECT body FROM inbox`).Scan(&stored))
+	require.Equal(t, body, stored, "raw bytes kept verbatim")
+	require.NotContains(t, s.logs.String(), webhookToken)
+}
+
+func TestSTKWebhookRefusesOversizedChunkedBody(t *testing.T) {
+	t.Parallel()
+	s := webhookServer(t)
+	// No Content-Length: the cap applies while reading.
+	pr, pw := io.Pipe()
+	go func() {
+		_, _ = pw.Write([]byte(`{"Body":{"stkCallback":{"CheckoutRequestID":"ws_CO_1","pad":"`))
+		_, _ = pw.Write(bytes.Repeat([]byte("a"), 70<<10))
+		_ = pw.CloseWithError(io.EOF)
+	}()
+	req := httptest.NewRequest(http.MethodPost, "/v1/webhooks/mpesa/stk/"+webhookToken, pr)
+	req.ContentLength = -1
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	s.e.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
+	var n int
+	require.NoError(t, s.deps.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbox_quarantine`).Scan(&n))
+	require.Zero(t, n)
+	require.False(t, strings.Contains(rec.Body.String(), "Accepted"))
+}
