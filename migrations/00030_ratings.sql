@@ -53,10 +53,11 @@ CREATE TABLE rating_globals (
     refreshed_at  timestamptz   NOT NULL DEFAULT now()
 );
 
--- Full recompute runs. The cursor is the last technician_id of the last
--- committed batch; it advances in the same transaction as the batch's
--- upsert, so a run that dies resumes exactly after its last finished batch
--- with the same global mean and prior weight.
+-- Full recompute runs. The cursor is the last technician_id of the
+-- contiguous prefix of committed keyset batches; it advances right after
+-- each batch commits. A run that dies resumes after the cursor with the same
+-- global mean and prior weight; a batch that committed without its advance
+-- is redone, which is idempotent (nothing changed, nothing written).
 CREATE TABLE rating_recompute_runs (
     id                     uuid          PRIMARY KEY DEFAULT gen_random_uuid(),
     status                 text          NOT NULL DEFAULT 'running'

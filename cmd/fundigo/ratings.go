@@ -74,7 +74,11 @@ func newRatingsRecomputeCmd(e env) *cobra.Command {
 			deps := ratingsDeps(in)
 			ctx := deps.Log.WithContext(cmd.Context())
 			if technician != "" {
-				r, changed, err := ratings.RecomputeTechnician(ctx, deps, technician)
+				_, changed, err := ratings.RecomputeTechnician(ctx, deps, technician)
+				if err != nil {
+					return err
+				}
+				r, err := store.NewRatings(in.pool, cfg.AMQP.Exchange).Get(ctx, technician)
 				if err != nil {
 					return err
 				}

@@ -17,6 +17,9 @@ type Ratings struct {
 	// BatchSize is how many technicians one keyset batch of the full
 	// recompute covers (one statement, one transaction).
 	BatchSize int `env:"FUNDIGO_RATINGS_BATCH_SIZE" envDefault:"5000"`
+	// Parallelism is how many batches of the full recompute run at once
+	// (each on its own connection); the run's cursor still advances in order.
+	Parallelism int `env:"FUNDIGO_RATINGS_PARALLELISM" envDefault:"2"`
 	// CacheTTL bounds how long a cached GET /v1/technicians/{id}/rating lives
 	// even if an invalidation were lost.
 	CacheTTL time.Duration `env:"FUNDIGO_RATINGS_CACHE_TTL" envDefault:"10m"`
@@ -34,6 +37,9 @@ func (c Ratings) validate() []error {
 	}
 	if c.BatchSize < 1 || c.BatchSize > 1_000_000 {
 		errs = append(errs, errors.New("FUNDIGO_RATINGS_BATCH_SIZE must be between 1 and 1000000"))
+	}
+	if c.Parallelism < 1 || c.Parallelism > 64 {
+		errs = append(errs, errors.New("FUNDIGO_RATINGS_PARALLELISM must be between 1 and 64"))
 	}
 	if c.CacheTTL <= 0 {
 		errs = append(errs, errors.New("FUNDIGO_RATINGS_CACHE_TTL must be positive"))

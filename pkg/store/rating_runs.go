@@ -119,67 +119,89 @@ func (l *RecomputeLock) StartOrResume(ctx context.Context, taskID string, priorW
 	return run, false, nil
 }
 
-// BatchResult is what one keyset batch did.
+// BatchResult is what one keyset batch did: technicians in (After, UpTo].
 type BatchResult struct {
-	Technicians int64    // technicians aggregated (0: the run has no more)
+	After, UpTo string
+	Technicians int64    // technicians aggregated (0: nothing in the range)
 	Reviews     int64    // reviews they have
 	Changed     []string // technicians whose numbers changed (events written)
-	Cursor      string   // the run's cursor after the batch
 }
 
-// RunBatch recomputes the next run.BatchSize technicians after run.Cursor in
-// one statement and one transaction: aggregate, upsert, outbox rows for the
-// changed ones, and the run's cursor and counters advance — so a crash
-// either keeps the whole batch or none of it. run is updated in place. When
-// the cursor in the database is not run.Cursor (another process advanced
-// it) nothing is written and ErrStaleTransition is returned.
-func (l *RecomputeLock) RunBatch(ctx context.Context, run *RecomputeRun) (BatchResult, error) {
-	sql := `WITH agg AS (` + ratingAggSQL + `
-			WHERE technician_id > @cursor
-			GROUP BY technician_id ORDER BY technician_id LIMIT @batch_size),
-		` + ratingUpsertSQL + `,
-		stats AS (SELECT max(technician_id) AS last_id, count(*) AS techs, coalesce(sum(n), 0) AS reviews FROM agg),
-		run AS (
-			UPDATE rating_recompute_runs r SET
-			       cursor_technician_id = stats.last_id,
-			       processed_technicians = r.processed_technicians + stats.techs,
-			       processed_reviews = r.processed_reviews + stats.reviews,
-			       changed_technicians = r.changed_technicians + (SELECT count(*) FROM up),
-			       batches = r.batches + 1, updated_at = now()
-			FROM stats
-			WHERE r.id = @run_id::uuid AND r.status = 'running' AND r.cursor_technician_id = @cursor
-			      AND stats.techs > 0
-			RETURNING r.id)
-		SELECT coalesce(stats.last_id, ''), stats.techs, stats.reviews,
-		       array(SELECT technician_id FROM up), (SELECT count(*) FROM run)
-		FROM stats`
-	var res BatchResult
-	var advanced int64
-	err := WithTx(ctx, l.conn, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, sql, l.r.namedArgs(run.Params, pgx.NamedArgs{
-			"cursor": run.Cursor, "batch_size": run.BatchSize, "run_id": run.ID,
-		})).Scan(&res.Cursor, &res.Technicians, &res.Reviews, &res.Changed, &advanced)
-		if err != nil {
-			return err
-		}
-		if res.Technicians > 0 && advanced == 0 {
-			return ErrStaleTransition
-		}
-		return nil
-	})
+// NextBoundary returns the n-th distinct technician id after `after` (or
+// the last one when fewer remain; "" when none remain): the upper end of
+// the next keyset batch. One index-only range scan of the batch's reviews.
+func (s *Ratings) NextBoundary(ctx context.Context, after string, n int) (string, error) {
+	var upTo string
+	err := s.pool.QueryRow(ctx, `
+		SELECT coalesce(max(technician_id), '') FROM (
+			SELECT DISTINCT technician_id FROM reviews WHERE technician_id > $1
+			ORDER BY technician_id LIMIT $2) b`, after, n).Scan(&upTo)
 	if err != nil {
-		return BatchResult{}, fmt.Errorf("recompute ratings batch after %q (run %s): %w", run.Cursor, run.ID, err)
+		return "", fmt.Errorf("next ratings batch boundary after %q: %w", after, err)
 	}
-	if res.Technicians == 0 {
-		res.Cursor = run.Cursor
-		return res, nil
+	return upTo, nil
+}
+
+// RecomputeRange recomputes the technicians in (after, upTo] in one
+// statement (its own transaction): aggregate, upsert, and one rating.updated
+// outbox row per changed technician. Idempotent: rerunning a committed range
+// finds nothing changed and writes nothing, which is what makes a resumed
+// run safe when a batch committed but the run's cursor had not advanced.
+func (s *Ratings) RecomputeRange(ctx context.Context, after, upTo string, p RatingParams) (BatchResult, error) {
+	sql := `WITH agg AS (` + ratingAggSQL + `
+			WHERE technician_id > @after AND technician_id <= @up_to
+			GROUP BY technician_id),
+		` + ratingUpsertSQL + `
+		SELECT (SELECT count(*) FROM agg), (SELECT coalesce(sum(n), 0) FROM agg),
+		       array(SELECT technician_id FROM up)`
+	res := BatchResult{After: after, UpTo: upTo}
+	err := s.pool.QueryRow(ctx, sql, s.namedArgs(p, pgx.NamedArgs{"after": after, "up_to": upTo})).
+		Scan(&res.Technicians, &res.Reviews, &res.Changed)
+	if err != nil {
+		return BatchResult{}, fmt.Errorf("recompute ratings of technicians (%q, %q]: %w", after, upTo, err)
 	}
-	run.Cursor = res.Cursor
+	return res, nil
+}
+
+// Advance moves the run's cursor over a committed batch that starts at the
+// cursor, adding its counts. ErrStaleTransition when the cursor is not
+// res.After (another process moved it, or batches were advanced out of
+// order). run is updated in place.
+func (l *RecomputeLock) Advance(ctx context.Context, run *RecomputeRun, res BatchResult) error {
+	if run.Cursor != res.After {
+		return fmt.Errorf("advance rating recompute run %s from %q at %q: %w", run.ID, res.After, run.Cursor, ErrStaleTransition)
+	}
+	tag, err := l.conn.Exec(ctx, `
+		UPDATE rating_recompute_runs SET cursor_technician_id = $3,
+		       processed_technicians = processed_technicians + $4, processed_reviews = processed_reviews + $5,
+		       changed_technicians = changed_technicians + $6, batches = batches + 1, updated_at = now()
+		WHERE id = $1::uuid AND status = 'running' AND cursor_technician_id = $2`,
+		run.ID, res.After, res.UpTo, res.Technicians, res.Reviews, len(res.Changed))
+	if err != nil {
+		return fmt.Errorf("advance rating recompute run %s to %q: %w", run.ID, res.UpTo, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("advance rating recompute run %s from %q: %w", run.ID, res.After, ErrStaleTransition)
+	}
+	run.Cursor = res.UpTo
 	run.ProcessedTechnicians += res.Technicians
 	run.ProcessedReviews += res.Reviews
 	run.ChangedTechnicians += int64(len(res.Changed))
 	run.Batches++
-	return res, nil
+	return nil
+}
+
+// RunBatch runs the next batch of the run sequentially: boundary, range
+// recompute, advance. done=true when no technician is left after the cursor.
+func (l *RecomputeLock) RunBatch(ctx context.Context, run *RecomputeRun) (res BatchResult, done bool, err error) {
+	upTo, err := l.r.NextBoundary(ctx, run.Cursor, run.BatchSize)
+	if err != nil || upTo == "" {
+		return BatchResult{}, err == nil, err
+	}
+	if res, err = l.r.RecomputeRange(ctx, run.Cursor, upTo, run.Params); err != nil {
+		return BatchResult{}, false, err
+	}
+	return res, false, l.Advance(ctx, run, res)
 }
 
 // Finish marks the run finished (or failed with runErr).

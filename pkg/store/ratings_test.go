@@ -148,9 +148,9 @@ func runAll(t *testing.T, r *store.Ratings, c, batch int) store.RecomputeRun {
 	run, _, err := l.StartOrResume(ctx, "task-1", c, batch)
 	require.NoError(t, err)
 	for {
-		res, err := l.RunBatch(ctx, &run)
+		_, done, err := l.RunBatch(ctx, &run)
 		require.NoError(t, err)
-		if res.Technicians == 0 {
+		if done {
 			break
 		}
 	}
@@ -252,7 +252,7 @@ func TestRecomputeResumesAfterCrash(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, resumed)
 	for range 3 {
-		_, err := l.RunBatch(ctx, &run)
+		_, _, err := l.RunBatch(ctx, &run)
 		require.NoError(t, err)
 	}
 	// While the lock is held nobody else can run.
@@ -265,7 +265,7 @@ func TestRecomputeResumesAfterCrash(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	cursor := run.Cursor
-	_, err = l.RunBatch(cctx, &run)
+	_, _, err = l.RunBatch(cctx, &run)
 	require.Error(t, err)
 	require.Equal(t, cursor, run.Cursor)
 	l.Unlock(ctx)
@@ -285,9 +285,9 @@ func TestRecomputeResumesAfterCrash(t *testing.T) {
 	require.Equal(t, 10, run2.Params.PriorWeight)
 	require.Equal(t, int64(21), run2.ProcessedTechnicians)
 	for {
-		res, err := l2.RunBatch(ctx, &run2)
+		_, done, err := l2.RunBatch(ctx, &run2)
 		require.NoError(t, err)
-		if res.Technicians == 0 {
+		if done {
 			break
 		}
 	}
@@ -304,7 +304,7 @@ func TestRecomputeResumesAfterCrash(t *testing.T) {
 	require.Equal(t, 1, latest.Resumes)
 }
 
-func TestRunBatchRejectsStaleCursor(t *testing.T) {
+func TestAdvanceRejectsStaleCursor(t *testing.T) {
 	t.Parallel()
 	b := setupRatings(t)
 	ctx := context.Background()
@@ -316,14 +316,27 @@ func TestRunBatchRejectsStaleCursor(t *testing.T) {
 	run, _, err := l.StartOrResume(ctx, "t", 10, 3)
 	require.NoError(t, err)
 	stale := run
-	_, err = l.RunBatch(ctx, &run)
+	first, _, err := l.RunBatch(ctx, &run)
 	require.NoError(t, err)
+	require.Equal(t, int64(3), first.Technicians)
 	require.Equal(t, 3, b.outboxCount(t))
-	_, err = b.pool.Exec(ctx, `UPDATE technician_ratings SET review_count = review_count + 100`)
+
+	// Advancing from the old cursor again (a second process, or batches
+	// out of order) is refused; the run is untouched.
+	require.ErrorIs(t, l.Advance(ctx, &stale, first), store.ErrStaleTransition)
+	// A batch that does not start at the cursor is refused too.
+	require.ErrorIs(t, l.Advance(ctx, &run, store.BatchResult{After: "tech-009", UpTo: "zzz"}), store.ErrStaleTransition)
+	latest, err := b.ratings.LatestRun(ctx)
 	require.NoError(t, err)
-	_, err = l.RunBatch(ctx, &stale) // still at the old cursor
-	require.ErrorIs(t, err, store.ErrStaleTransition)
-	require.Equal(t, 3, b.outboxCount(t), "the stale batch wrote nothing")
+	require.Equal(t, first.UpTo, latest.Cursor)
+	require.Equal(t, 1, latest.Batches)
+
+	// Redoing a committed range is idempotent: nothing changed, no event.
+	again, err := b.ratings.RecomputeRange(ctx, first.After, first.UpTo, run.Params)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), again.Technicians)
+	require.Empty(t, again.Changed)
+	require.Equal(t, 3, b.outboxCount(t))
 }
 
 func TestTopTechnicians(t *testing.T) {

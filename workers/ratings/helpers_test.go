@@ -42,7 +42,7 @@ func setup(t *testing.T) *bundle {
 		Queues:    taskstest.Queues(t),
 		Exchange:  "test.events",
 		Config: config.Ratings{
-			PriorWeight: 10, Debounce: 500 * time.Millisecond, BatchSize: 7,
+			PriorWeight: 10, Debounce: 500 * time.Millisecond, BatchSize: 7, Parallelism: 3,
 			CacheTTL: time.Minute, TopCacheTTL: time.Minute,
 		},
 	}

@@ -3,11 +3,14 @@ package ratings
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
@@ -16,6 +19,8 @@ import (
 // Progress of a full recompute: the task result (GET /v1/tasks/{id}), the
 // progress log lines and the CLI's progress bar. Counts cover the whole run,
 // including batches finished before a resume; RatePerSec covers this attempt.
+// ChangedTechnicians counts the changes the run's batches wrote; a batch
+// redone after a crash finds its changes already written and counts none.
 type Progress struct {
 	RunID                string  `json:"run_id,omitempty"`
 	Status               string  `json:"status"` // running | finished | busy
@@ -64,17 +69,22 @@ func progressOf(run store.RecomputeRun, resumed bool, status string, start time.
 
 // RecomputeAll runs (or resumes) the full recompute to the end: it takes the
 // recompute lock, refreshes the global mean when starting a new run, then
-// runs keyset batches of Config.BatchSize technicians, each one statement in
-// one transaction that also advances the run's cursor. report (may be nil) is
-// called at the start and after every batch. If ctx ends or a batch fails,
-// the error is returned and the run stays resumable from its last committed
-// batch. If another process holds the lock, it returns Status "busy" at once.
+// recomputes keyset batches of Config.BatchSize technicians, up to
+// Config.Parallelism at once, each one statement in its own transaction
+// (aggregate, upsert, outbox rows for changed technicians). The run's cursor
+// advances over committed batches in key order, so it always marks a
+// contiguous prefix. report (may be nil) is called at the start and after
+// every advance. If ctx ends or a batch fails, the error is returned and the
+// run stays resumable from its cursor (a batch that committed beyond it is
+// redone, idempotently). If another process holds the lock, it returns
+// Status "busy" at once.
 func RecomputeAll(ctx context.Context, d Deps, taskID string, report func(Progress)) (Progress, error) {
 	d.setDefaults()
 	if report == nil {
 		report = func(Progress) {}
 	}
-	lock, ok, err := d.ratings().LockRecompute(ctx)
+	ratings := d.ratings()
+	lock, ok, err := ratings.LockRecompute(ctx)
 	if err != nil {
 		return Progress{}, err
 	}
@@ -92,27 +102,43 @@ func RecomputeAll(ctx context.Context, d Deps, taskID string, report func(Progre
 	start, startReviews := d.Now(), run.ProcessedReviews
 	prog := func(status string) Progress { return progressOf(run, resumed, status, start, startReviews, d.Now()) }
 	report(prog(StatusRunning))
+
+	results, wait, stop := runBatches(ctx, ratings, run, max(1, d.Config.Parallelism))
 	cache := d.cache()
-	for {
-		if err := ctx.Err(); err != nil {
-			return prog(StatusRunning), fmt.Errorf("rating recompute run %s interrupted after batch %d: %w", run.ID, run.Batches, err)
+	pending := map[int]store.BatchResult{}
+	next := 0
+	var advanceErr error
+	for r := range results {
+		pending[r.seq] = r.res
+		for advanceErr == nil {
+			res, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			if advanceErr = ctx.Err(); advanceErr != nil {
+				break
+			}
+			if advanceErr = lock.Advance(ctx, &run, res); advanceErr != nil {
+				break
+			}
+			if err := cache.Invalidate(ctx, res.Changed...); err != nil {
+				// The numbers are committed; a stale entry lives at most CacheTTL.
+				zerolog.Ctx(ctx).Warn().Err(err).Str("run_id", run.ID).Msg("rating cache invalidation failed")
+			}
+			p := prog(StatusRunning)
+			report(p)
+			if d.AfterBatchFunc != nil {
+				d.AfterBatchFunc(p)
+			}
 		}
-		res, err := lock.RunBatch(ctx, &run)
-		if err != nil {
-			return prog(StatusRunning), err
+		if advanceErr != nil {
+			stop()
 		}
-		if res.Technicians == 0 {
-			break
-		}
-		if err := cache.Invalidate(ctx, res.Changed...); err != nil {
-			// The numbers are committed; a stale entry lives at most CacheTTL.
-			zerolog.Ctx(ctx).Warn().Err(err).Str("run_id", run.ID).Msg("rating cache invalidation failed")
-		}
-		p := prog(StatusRunning)
-		report(p)
-		if d.AfterBatchFunc != nil {
-			d.AfterBatchFunc(p)
-		}
+	}
+	if err := errors.Join(advanceErr, wait()); err != nil {
+		return prog(StatusRunning), fmt.Errorf("rating recompute run %s stopped after batch %d: %w", run.ID, run.Batches, err)
 	}
 	if err := lock.Finish(ctx, &run, nil); err != nil {
 		return prog(StatusRunning), err
@@ -120,6 +146,75 @@ func RecomputeAll(ctx context.Context, d Deps, taskID string, report func(Progre
 	p := prog(StatusFinished)
 	report(p)
 	return p, nil
+}
+
+type batchResult struct {
+	seq int
+	res store.BatchResult
+}
+
+// runBatches plans keyset batches after run.Cursor (one goroutine, in key
+// order) and recomputes them on `parallel` goroutines. Results arrive in
+// any order, tagged with their sequence number; the channel closes when all
+// batches are done or the work stopped (ctx ended, stop called, an error).
+// wait returns the first error once everything has exited.
+func runBatches(ctx context.Context, ratings *store.Ratings, run store.RecomputeRun, parallel int) (results <-chan batchResult, wait func() error, stop func()) {
+	ctx, stop = context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	type job struct {
+		seq         int
+		after, upTo string
+	}
+	jobs := make(chan job)
+	out := make(chan batchResult, parallel)
+	g.Go(func() error {
+		defer close(jobs)
+		after := run.Cursor
+		for seq := 0; ; seq++ {
+			upTo, err := ratings.NextBoundary(gctx, after, run.BatchSize)
+			if err != nil || upTo == "" {
+				return err
+			}
+			select {
+			case jobs <- job{seq, after, upTo}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			after = upTo
+		}
+	})
+	var workers sync.WaitGroup
+	for range parallel {
+		workers.Add(1)
+		g.Go(func() error {
+			defer workers.Done()
+			for j := range jobs {
+				res, err := ratings.RecomputeRange(gctx, j.after, j.upTo, run.Params)
+				if err != nil {
+					return err
+				}
+				select {
+				case out <- batchResult{j.seq, res}:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		workers.Wait()
+		close(out)
+		close(done)
+	}()
+	wait = func() error {
+		err := g.Wait()
+		<-done
+		stop()
+		return err
+	}
+	return out, wait, stop
 }
 
 // handleRecomputeAll runs RecomputeAll as an Asynq task: progress goes to

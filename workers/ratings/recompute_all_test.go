@@ -50,10 +50,17 @@ func TestRecomputeAllResumesAfterKill(t *testing.T) {
 	require.Equal(t, 9, p.Batches)
 	require.Equal(t, int64(60), p.ProcessedTechnicians, "no technician twice")
 	require.Equal(t, int64(400), p.ProcessedReviews)
-	require.Equal(t, int64(60), p.ChangedTechnicians)
+	// Batches that committed beyond the cursor before the kill (3 run in
+	// parallel) are redone and find nothing to change, so "changed" may
+	// count fewer; but every technician has exactly one event.
+	require.GreaterOrEqual(t, p.ChangedTechnicians, int64(28))
+	require.LessOrEqual(t, p.ChangedTechnicians, int64(60))
 	require.Equal(t, 100.0, p.Percent)
 	b.requireReference(t)
-	require.Equal(t, 60, b.outboxCount(t, ""))
+	require.Equal(t, 60, b.outboxCount(t, ""), "one rating.updated per technician, none twice")
+	var distinct int
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(DISTINCT convert_from(payload, 'UTF8')::jsonb->>'technician_id') FROM outbox`).Scan(&distinct))
+	require.Equal(t, 60, distinct)
 
 	// Nothing changed since: a new run publishes no event.
 	p, err = RecomputeAll(context.Background(), b.deps, "attempt-3", nil)
