@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -248,10 +247,9 @@ func add(_ context.Context, m *celery.Message) (any, error) {
 	return sum, nil
 }
 
-// testLog writes the consumer's log to the test output when
-// FUNDIGO_TEST_VERBOSE is set.
+// testLog writes the consumer's log to the test output under go test -v.
 func testLog(t *testing.T) zerolog.Logger {
-	if os.Getenv("FUNDIGO_TEST_VERBOSE") == "" {
+	if !testing.Verbose() {
 		return zerolog.Nop()
 	}
 	return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()

@@ -94,8 +94,11 @@ func (c *Consumer) park(ctx context.Context, m *celery.Message, queue string) er
 func Register(mux *asynq.ServeMux, pub *amqpx.Publisher) {
 	mux.HandleFunc(TypeDeliver, func(ctx context.Context, t *asynq.Task) error {
 		var p parked
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.Queue == "" {
-			return tasks.Permanent(fmt.Errorf("decode parked celery message: %v", err))
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return tasks.Permanent(fmt.Errorf("decode parked celery message: %w", err))
+		}
+		if p.Queue == "" {
+			return tasks.Permanent(errors.New("parked celery message names no queue"))
 		}
 		headers, err := decodeTable(p.Headers)
 		if err != nil {

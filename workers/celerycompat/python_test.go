@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -231,9 +232,8 @@ func TestPythonTaskSurvivesKilledWorker(t *testing.T) {
 	b := setup(t, options{})
 	prefix := taskstest.Prefix(t)
 
-	child := exec.Command(os.Args[0], "-test.run=^TestChildWorker$", "-test.v")
-	child.Env = append(os.Environ(), "CELERYCOMPAT_CHILD_QUEUE="+b.queue, "CELERYCOMPAT_CHILD_DLQ="+b.dlq,
-		"CELERYCOMPAT_CHILD_PARK="+b.asynqQ.Default, "CELERYCOMPAT_CHILD_PREFIX="+prefix)
+	child := exec.Command(os.Args[0], "-test.run=^TestChildWorker$", "-test.v", "--",
+		childMarker, b.queue, b.dlq, b.asynqQ.Default, prefix)
 	var childLog bytes.Buffer
 	child.Stdout, child.Stderr = &childLog, &childLog
 	require.NoError(t, child.Start())
@@ -316,14 +316,20 @@ func subscribeResults(t *testing.T, b *bundle, id string) func() []string {
 	}
 }
 
+// childMarker is the first argument after "--" that makes TestChildWorker
+// act (the arguments follow it: queue, dead-letter queue, park queue,
+// Redis key prefix).
+const childMarker = "celerycompat-child-worker"
+
 // TestChildWorker is the Go worker process TestPythonTaskSurvivesKilledWorker
 // kills: it starts tests.slow, marks it started and never finishes.
 func TestChildWorker(t *testing.T) {
-	queue := os.Getenv("CELERYCOMPAT_CHILD_QUEUE")
-	if queue == "" {
+	args := flag.Args()
+	if len(args) != 5 || args[0] != childMarker {
 		t.Skip("helper process for TestPythonTaskSurvivesKilledWorker")
 	}
-	b := &bundle{queue: queue, dlq: os.Getenv("CELERYCOMPAT_CHILD_DLQ")}
+	queue, park, prefix := args[1], args[3], args[4]
+	b := &bundle{queue: queue, dlq: args[2]}
 	b.conn = amqpxtest.Conn(t, testLog(t))
 	pub, err := amqpxNewMandatory(b)
 	require.NoError(t, err)
@@ -332,8 +338,7 @@ func TestChildWorker(t *testing.T) {
 	b.backend = celery.NewBackend(b.rdb, celery.BackendConfig{})
 	b.tasks = taskstest.Client(t)
 	b.cfg = celerycompat.Config{Queues: []string{queue}, DeadLetterQueue: b.dlq,
-		ParkQueue: os.Getenv("CELERYCOMPAT_CHILD_PARK"), Concurrency: 1, Prefetch: 1}
-	prefix := os.Getenv("CELERYCOMPAT_CHILD_PREFIX")
+		ParkQueue: park, Concurrency: 1, Prefetch: 1}
 	b.start(t, map[string]celerycompat.HandlerFunc{
 		"tests.slow": func(ctx context.Context, m *celery.Message) (any, error) {
 			if err := b.rdb.Set(ctx, prefix+"started:"+m.ID, "1", time.Minute).Err(); err != nil {
