@@ -60,8 +60,8 @@ func handleSTKPush(d Deps) asynq.HandlerFunc {
 				return errors.Join(err, abortErr)
 			}
 			retried, _ := asynq.GetRetryCount(ctx)
-			maxRetry, _ := asynq.GetMaxRetry(ctx)
-			if retried < maxRetry {
+			maxRetry, known := asynq.GetMaxRetry(ctx)
+			if !known || retried < maxRetry {
 				log.Warn().Err(err).Int(logging.FieldAttempt, retried+1).Msg("stk push not sent; will retry")
 				return err
 			}
