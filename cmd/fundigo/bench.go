@@ -29,10 +29,12 @@ type benchScenario struct {
 // benchScenarios is the one list of scenarios.
 func benchScenarios() map[string]benchScenario {
 	return map[string]benchScenario{
-		"baselines": {"only the raw baselines: Postgres commits, RabbitMQ publish/consume/round trip, Asynq no-op", benchBaselines},
-		"webhooks":  {"STK callbacks to the API: durable (committed) ack rate and latency, vs raw single-row commits", benchWebhooks},
-		"payments":  {"create payment → STK push → simulator → callback → paid event: end-to-end rate and latency", benchPayments},
-		"tasks":     {"no-op Asynq and RabbitMQ round trips through pkg/tasks + workers and amqpx, vs raw", benchTasks},
+		"baselines":     {"only the raw baselines: Postgres commits, RabbitMQ publish/consume/round trip, Asynq no-op", benchBaselines},
+		"webhooks":      {"STK callbacks to the API: durable (committed) ack rate and latency, vs raw single-row commits", benchWebhooks},
+		"payments":      {"create payment → STK push → simulator → callback → paid event: end-to-end rate and latency", benchPayments},
+		"notifications": {"notification requests fanned out to the push simulator: accept rate and delivered messages/s", benchNotifications},
+		"ratings":       {"seed reviews, then time the full recompute (POST /v1/admin/ratings/recompute) vs one set-based SQL statement", benchRatings},
+		"tasks":         {"no-op Asynq and RabbitMQ round trips through pkg/tasks + workers and amqpx, vs raw", benchTasks},
 	}
 }
 
@@ -51,6 +53,11 @@ type benchFlags struct {
 	prefetch          int
 	messageBytes      int
 	simDelay          time.Duration
+	users, fanout     int
+	expoRate          int
+	pushSimURL        string
+	reviews           int
+	technicians       int
 }
 
 func newBenchCmd(e env) *cobra.Command {
@@ -98,6 +105,12 @@ func newBenchCmd(e env) *cobra.Command {
 	fl.IntVar(&f.prefetch, "prefetch", 0, "AMQP prefetch, ours and raw (0: FUNDIGO_AMQP_PREFETCH)")
 	fl.IntVar(&f.messageBytes, "message-bytes", 512, "size of raw rows and messages (an STK callback is about 500-900 bytes)")
 	fl.DurationVar(&f.simDelay, "sim-delay", time.Millisecond, "in-process Daraja simulator: how long the simulated customer takes to answer")
+	fl.IntVar(&f.users, "users", 10000, "notifications: users with one Expo device each")
+	fl.IntVar(&f.fanout, "fanout", 100, "notifications: users per notification request")
+	fl.IntVar(&f.expoRate, "expo-rate", 1000000, "notifications: the in-process system's Expo rate limit per second")
+	fl.StringVar(&f.pushSimURL, "push-sim-url", "", "notifications with --target: base URL of the push simulator it sends to")
+	fl.IntVar(&f.reviews, "reviews", 200000, "ratings: reviews to seed")
+	fl.IntVar(&f.technicians, "technicians", 5000, "ratings: technicians the reviews are spread over")
 	return cmd
 }
 
