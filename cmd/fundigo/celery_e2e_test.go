@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/amqpx/amqpxtest"
+	"fundigo/pkg/tasks/taskstest"
+)
+
+// TestCeleryDropInEndToEnd runs `fundigo all` with the Celery drop-in on and
+// a real Celery client (Debian's python3-celery) calling the Django tasks:
+// their results come back through AsyncResult, the notification is visible
+// in the API, and an unknown task lands in the dead-letter queue that
+// `fundigo celery dlq list|replay` operate on.
+func TestCeleryDropInEndToEnd(t *testing.T) {
+	t.Parallel()
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import celery, redis").CombinedOutput(); err != nil {
+		t.Skipf("skipping: /usr/bin/python3 cannot import celery (%v: %s); apt-get install -y python3-celery python3-redis (.ci/run does)",
+			err, bytes.TrimSpace(out))
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	queue := "celery_" + hex.EncodeToString(b)
+	t.Cleanup(func() { deleteCeleryQueues(t, queue) })
+	getenv, base := testEnv(t, map[string]string{
+		"FUNDIGO_CELERY_ENABLED":           "true",
+		"FUNDIGO_CELERY_QUEUES":            queue,
+		"FUNDIGO_CELERY_DEAD_LETTER_QUEUE": queue + ".unknown",
+		"FUNDIGO_CELERY_RESULT_URL":        taskstest.URL(),
+	})
+	startAll(t, getenv, base)
+
+	py := func(scenario string, extra ...string) map[string]any {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "/usr/bin/python3", "celery_driver.py", scenario)
+		cmd.Dir = "../../workers/celerycompat/testdata"
+		cmd.Env = append(os.Environ(), "CELERY_BROKER_URL="+amqpxtest.URL(), "CELERY_RESULT_BACKEND="+taskstest.URL(),
+			"CELERY_QUEUE="+queue, "CELERY_GET_TIMEOUT=30", "PYTHONDONTWRITEBYTECODE=1")
+		cmd.Env = append(cmd.Env, extra...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		require.NoError(t, cmd.Run(), "%s", &stderr)
+		var out map[string]any
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &out), "%s", &stdout)
+		return out
+	}
+
+	callback := `{"Body": {"stkCallback": {"MerchantRequestID": "29115-1", "CheckoutRequestID": "ws_CO_e2e_celery",
+		"ResultCode": 1032, "ResultDesc": "Request cancelled by user"}}}`
+	out := py("native", "STK_CALLBACK="+callback)
+	for _, task := range []string{"notification", "payment", "ratings"} {
+		require.Equal(t, "SUCCESS", out[task].(map[string]any)["state"], "%s: %v", task, out[task])
+	}
+	id := out["notification"].(map[string]any)["result"].(map[string]any)["notification_id"].(string)
+	req, err := http.NewRequest(http.MethodGet, base+"/v1/notifications/"+id, nil)
+	require.NoError(t, err)
+	req.Header.Set("X-API-Key", e2eKey)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the Celery-made notification is the API's")
+
+	unknown := py("unknown")
+	require.Equal(t, "NotRegistered", unknown["exc_class"])
+	cli := func(args ...string) (string, string) {
+		t.Helper()
+		// The command's logger writes stderr from amqpx's goroutines too.
+		var stdout, stderr lockedBuffer
+		require.NoError(t, run(context.Background(), args, getenv, &stdout, &stderr), "%s", stderr.String())
+		return stdout.String(), stderr.String()
+	}
+	listed, _ := cli("celery", "dlq", "list", "--json")
+	require.Contains(t, listed, unknown["id"])
+	require.Contains(t, listed, "unknown task billing.tasks.not_moved_yet")
+	_, replayed := cli("celery", "dlq", "replay", "--id", unknown["id"].(string))
+	require.Contains(t, replayed, "replayed 1 message(s)")
+	// Still unknown to the worker, so it comes back to the dead-letter queue once.
+	require.Eventually(t, func() bool {
+		listed, _ := cli("celery", "dlq", "list", "--json")
+		return strings.Count(listed, unknown["id"].(string)) == 1
+	}, 15*time.Second, 100*time.Millisecond)
+}
+
+func deleteCeleryQueues(t *testing.T, queue string) {
+	conn, err := amqp.Dial(amqpxtest.URL())
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer conn.Close() //nolint:errcheck // test cleanup
+	for _, q := range []string{queue, queue + ".unknown"} {
+		if ch, err := conn.Channel(); err == nil {
+			_, _ = ch.QueueDelete(q, false, false, false)
+			_ = ch.Close()
+		}
+	}
+	if ch, err := conn.Channel(); err == nil {
+		_ = ch.ExchangeDelete(queue, false, false)
+		_ = ch.Close()
+	}
+}
