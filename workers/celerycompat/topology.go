@@ -45,11 +45,21 @@ func declareKombu(ctx context.Context, conn *amqpx.Conn, log zerolog.Logger, que
 }
 
 // declarePlain declares a durable queue with no arguments (the dead-letter
-// queue), which a Python tool can read like any Celery queue.
+// queue), which a Python tool can read like any Celery queue; one that an
+// operator created with arguments is used as it is.
 func declarePlain(ctx context.Context, conn *amqpx.Conn, queue string) error {
-	return withChannel(ctx, conn, func(ch *amqp.Channel) error {
+	err := withChannel(ctx, conn, func(ch *amqp.Channel) error {
 		if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
 			return fmt.Errorf("declare queue %s: %w", queue, err)
+		}
+		return nil
+	})
+	if !isRefusal(err) {
+		return err
+	}
+	return withChannel(ctx, conn, func(ch *amqp.Channel) error {
+		if _, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil); err != nil {
+			return fmt.Errorf("check queue %s: %w", queue, err)
 		}
 		return nil
 	})
