@@ -160,7 +160,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 			bo.Reset()
 		}
 		delay := bo.NextBackOff()
-		c.log.Warn().Err(err).Dur("retry_in", delay).Msg("celery consumer interrupted; resuming")
+		ev := c.log.Warn()
+		if isRefusal(err) {
+			ev = c.log.Error() // the broker refuses (permissions, queue settings): a human must act
+		}
+		ev.Err(err).Dur("retry_in", delay).Msg("celery consumer interrupted; resuming")
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
