@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/amqpx/amqpxtest"
+	"fundigo/pkg/bench"
+	"fundigo/pkg/store/storetest"
+	"fundigo/pkg/tasks/taskstest"
+)
+
+// benchEnv points the bench at the test services.
+func benchEnv(k string) string {
+	return map[string]string{
+		"FUNDIGO_DATABASE_URL": storetest.URL(),
+		"FUNDIGO_REDIS_URL":    taskstest.URL(),
+		"FUNDIGO_AMQP_URL":     amqpxtest.URL(),
+		"FUNDIGO_LOG_LEVEL":    "warn",
+	}[k]
+}
+
+// runBenchJSON runs `fundigo bench` with args and decodes its JSON report.
+func runBenchJSON(t *testing.T, args ...string) (bench.Report, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"bench", "--json", "--warmup", "0", "--duration", "0", "--log-level", "error"}, args...),
+		benchEnv, &out, &errOut)
+	var rep bench.Report
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), "stdout: %s\nstderr: %s", out.String(), errOut.String())
+	return rep, err
+}
+
+func result(t *testing.T, rep bench.Report, name string) bench.Result {
+	t.Helper()
+	r, ok := rep.Get(name)
+	require.True(t, ok, "no result %s in %+v", name, rep.Results)
+	return r
+}
+
+func TestBenchRefusesTargetsOutsideLoopback(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"bench", "webhooks", "--target", "http://10.1.2.3:8080", "--api-key", "k", "--count", "1"},
+		benchEnv, &out, &out)
+	require.ErrorIs(t, err, bench.ErrNotLoopback)
+	err = run(context.Background(), []string{"bench", "tasks", "--count", "1"}, func(k string) string {
+		if k == "FUNDIGO_AMQP_URL" {
+			return "amqp://guest:guest@192.0.2.10:5672/"
+		}
+		return benchEnv(k)
+	}, &out, &out)
+	require.ErrorIs(t, err, bench.ErrNotLoopback, "service URLs must be local too")
+	require.Error(t, run(context.Background(), []string{"bench", "nonsense"}, benchEnv, &out, &out))
+}
+
+func TestBenchTasks(t *testing.T) {
+	t.Parallel()
+	rep, err := runBenchJSON(t, "tasks", "--count", "40", "--concurrency", "4", "--worker-concurrency", "4", "--consumers", "2")
+	require.NoError(t, err)
+	for _, name := range []string{"tasks.asynq_noop", "tasks.amqp_publish", "tasks.amqp_consume", "tasks.amqp_roundtrip"} {
+		r := result(t, rep, name)
+		require.Zero(t, r.Errors, "%s: %s", name, r.FirstError)
+		require.Positive(t, r.Ratio, "%s compared with its same-run baseline", name)
+		require.NotEmpty(t, r.Verdict)
+	}
+	require.EqualValues(t, 40, result(t, rep, "tasks.asynq_noop").Ops)
+	require.EqualValues(t, 40, result(t, rep, "baseline.asynq_noop").Ops)
+}
+
+// TestBenchInProcessScenarios drives each scenario that starts a whole
+// system in-process, briefly, and checks that its scratch schema is gone
+// afterwards.
+func TestBenchInProcessScenarios(t *testing.T) {
+	t.Parallel()
+	before := benchSchemaNames(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"webhooks", "--count", "30", "--concurrency", "4"}, "webhooks.stk_ack"},
+		{[]string{"payments", "--count", "6", "--concurrency", "3"}, "payments.e2e_paid"},
+		{[]string{"notifications", "--count", "5", "--concurrency", "2", "--users", "30", "--fanout", "10"}, "notifications.push_delivered"},
+		{[]string{"ratings", "--count", "1", "--reviews", "2000", "--technicians", "50"}, "ratings.full_recompute"},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			t.Parallel()
+			rep, err := runBenchJSON(t, append(tc.args, "--baselines=false")...)
+			require.NoError(t, err)
+			r := result(t, rep, tc.want)
+			require.Zero(t, r.Errors, r.FirstError)
+			require.Positive(t, r.Ops)
+		})
+	}
+	t.Cleanup(func() {
+		for s := range benchSchemaNames(t) {
+			require.True(t, before[s], "scratch schema %s left behind", s)
+		}
+	})
+}
+
+func benchSchemaNames(t *testing.T) map[string]bool {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, storetest.URL())
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench\_%'`)
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	set := map[string]bool{}
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
+}
