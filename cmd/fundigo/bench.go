@@ -98,7 +98,7 @@ func newBenchCmd(e env) *cobra.Command {
 	fl.StringVar(&f.apiKey, "api-key", "", "X-API-Key for --target (a service key)")
 	fl.StringVar(&f.callbackToken, "callback-token", "", "STK webhook path token of --target (FUNDIGO_MPESA_CALLBACK_TOKEN)")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of each scenario phase to FILE with the phase name inserted (cpu.prof → cpu.tasks.asynq_noop.prof)")
-	fl.StringVar(&f.logLevel, "log-level", "warn", "log level of the in-process system")
+	fl.StringVar(&f.logLevel, "log-level", "error", "log level of the in-process system (its per-request logs would measure the terminal)")
 	fl.BoolVar(&f.baselines, "baselines", true, "measure the raw baselines (false: scenario figures only, no ratios)")
 	fl.IntVar(&f.workerConcurrency, "worker-concurrency", 0, "Asynq server goroutines, ours and raw (0: FUNDIGO_WORKER_CONCURRENCY)")
 	fl.IntVar(&f.consumers, "consumers", 16, "AMQP handler goroutines per consumer, ours and raw")

@@ -26,6 +26,9 @@ type Machine struct {
 	Postgres   string  `json:"postgres"`
 	Redis      string  `json:"redis"`
 	RabbitMQ   string  `json:"rabbitmq"`
+	// LoadAvg is /proc/loadavg's 1, 5 and 15 minute load when the run
+	// started: on a shared machine, the context every figure needs.
+	LoadAvg string `json:"load_avg"`
 }
 
 // Services are the URLs of the infrastructure a run uses.
@@ -50,6 +53,7 @@ func DescribeMachine(ctx context.Context, s Services) Machine {
 		Postgres:   postgresVersion(ctx, s.DatabaseURL),
 		Redis:      redisVersion(ctx, s.RedisURL),
 		RabbitMQ:   rabbitVersion(s.AMQPURL),
+		LoadAvg:    loadAvg(),
 	}
 }
 
@@ -114,4 +118,16 @@ func rabbitVersion(url string) string {
 		return v
 	}
 	return unknown
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return unknown
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return unknown
+	}
+	return strings.Join(f[:3], " ")
 }

@@ -87,8 +87,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.Rounds > 1 {
 		fmt.Fprintf(w, ", median of %d rounds", r.Rounds)
 	}
-	fmt.Fprintf(w, "\nmachine: %d CPUs, %.0f GiB, %s %s/%s; postgres %s, redis %s, rabbitmq %s\n\n",
-		m.CPUs, m.MemoryGiB, m.Go, m.OS, m.Arch, m.Postgres, m.Redis, m.RabbitMQ)
+	fmt.Fprintf(w, "\nmachine: %d CPUs, %.0f GiB, load %s, %s %s/%s; postgres %s, redis %s, rabbitmq %s\n\n",
+		m.CPUs, m.MemoryGiB, m.LoadAvg, m.Go, m.OS, m.Arch, m.Postgres, m.Redis, m.RabbitMQ)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "result\tops/s\tspread\tp50\tp90\tp99\tmax\tops\terrors\tvs baseline\t")
