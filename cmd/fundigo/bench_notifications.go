@@ -84,6 +84,7 @@ func benchNotifications(ctx context.Context, b *benchRun) error {
 	}
 	saved := b.flags.opts.Warmup
 	b.flags.opts.Warmup = 0
+	cpu := bench.StartCPU()
 	start := time.Now()
 	accept, err := b.measure(ctx, "notifications.api_accept", "request of "+strconv.Itoa(fanout)+" users", "baseline.pg_commit", nil, notify)
 	b.flags.opts.Warmup = saved
@@ -93,6 +94,7 @@ func benchNotifications(ctx context.Context, b *benchRun) error {
 	want := int(accept.Ops) * fanout
 	got, err := waitDelivered(ctx, delivered, want, before)
 	res := bench.Timed("notifications.push_delivered", int64(got), time.Since(start))
+	cpu.Stop(&res)
 	res.Unit = "push message"
 	res.Note = fmt.Sprintf("%d of %d messages reached the push simulator; Expo rate limit set to %d/s", got, want, b.flags.expoRate)
 	b.add(res, "baseline.pg_commit", &bench.Target{MinRate: 20000})

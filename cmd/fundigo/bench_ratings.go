@@ -60,6 +60,7 @@ func benchRatings(ctx context.Context, b *benchRun) error {
 	if err != nil {
 		return err
 	}
+	cpu := bench.StartCPU()
 	start := time.Now()
 	body, err := c.do(ctx, http.MethodPost, route, nil, http.StatusAccepted, nil)
 	if err != nil {
@@ -81,6 +82,7 @@ func benchRatings(ctx context.Context, b *benchRun) error {
 	elapsed := time.Since(start)
 	stopProfile()
 	res := bench.Timed("ratings.full_recompute", int64(n), elapsed)
+	cpu.Stop(&res)
 	res.Unit = "review"
 	res.Note = fmt.Sprintf("%d reviews over %d technicians; API call to finished run", n, techs)
 	if err != nil {

@@ -227,6 +227,7 @@ func DrainRate(ctx context.Context, name string, n int64, start StartConsumerFun
 	all := make(chan struct{})
 	cctx, stop := context.WithTimeout(ctx, 5*time.Minute)
 	defer stop()
+	cpu := StartCPU()
 	began := time.Now()
 	wait, err := start(cctx, func() {
 		if count.Add(1) == n {
@@ -244,6 +245,7 @@ func DrainRate(ctx context.Context, name string, n int64, start StartConsumerFun
 	stop()
 	wait()
 	res := Timed(name, min(count.Load(), n), elapsed)
+	cpu.Stop(&res)
 	if count.Load() < n {
 		return res, fmt.Errorf("drain %s: consumed %d of %d: %w", name, count.Load(), n, cctx.Err())
 	}

@@ -91,7 +91,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		m.CPUs, m.MemoryGiB, m.LoadAvg, m.Go, m.OS, m.Arch, m.Postgres, m.Redis, m.RabbitMQ)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "result\tops/s\tspread\tp50\tp90\tp99\tmax\tops\terrors\tvs baseline\t")
+	fmt.Fprintln(tw, "result\tops/s\tspread\tp50\tp90\tp99\tmax\tops\terrors\tcpu/op\tvs baseline\t")
 	for _, res := range r.Results {
 		lat := []string{"-", "-", "-", "-"}
 		if l := res.Latency; l != nil {
@@ -104,8 +104,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		case res.Baseline != "":
 			ratio = "n/a: no " + res.Baseline
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%d\t%s\t\n", res.Name, res.Throughput, spread(res),
-			strings.Join(lat, "\t"), res.Ops, res.Errors, ratio)
+		cpu := "-"
+		if res.CPUPerOp > 0 {
+			cpu = fmtDur(res.CPUPerOp)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%d\t%s\t%s\t\n", res.Name, res.Throughput, spread(res),
+			strings.Join(lat, "\t"), res.Ops, res.Errors, cpu, ratio)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

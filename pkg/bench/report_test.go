@@ -102,3 +102,17 @@ func TestWaiters(t *testing.T) {
 	require.ErrorIs(t, w.Wait(ctx, "c", ch), context.Canceled)
 	require.False(t, w.Done("c"), "a waiter that gave up is forgotten")
 }
+
+func TestCPUMeter(t *testing.T) {
+	t.Parallel()
+	m := StartCPU()
+	for processCPU() == m.start { //nolint:revive // burn CPU until the counter moves
+	}
+	r := Result{Ops: 4}
+	m.Stop(&r)
+	require.Positive(t, r.CPU)
+	require.Equal(t, r.CPU/4, r.CPUPerOp)
+	empty := Result{}
+	StartCPU().Stop(&empty)
+	require.Zero(t, empty.CPUPerOp, "no operations, no per-operation cost")
+}

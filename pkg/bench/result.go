@@ -19,6 +19,10 @@ type Result struct {
 	Elapsed     time.Duration `json:"elapsed_ns"`
 	Throughput  float64       `json:"ops_per_sec"` // successful operations per second
 	Latency     *Latency      `json:"latency,omitempty"`
+	// CPU is the CPU time this process (system under test when in-process,
+	// and the load generator) used during the phase; CPUPerOp = CPU / Ops.
+	CPU      time.Duration `json:"cpu_ns,omitempty"`
+	CPUPerOp time.Duration `json:"cpu_per_op_ns,omitempty"`
 	// Unit names what one operation is ("webhook", "round trip", "review").
 	Unit string `json:"unit,omitempty"`
 

@@ -124,6 +124,7 @@ func execute(ctx context.Context, opts Options, op OpFunc) (Result, error) {
 		hists[i] = newHistogram()
 	}
 
+	cpu := StartCPU()
 	start := time.Now()
 	progressDone := r.reportProgress(start)
 	var wg sync.WaitGroup
@@ -161,6 +162,7 @@ func execute(ctx context.Context, opts Options, op OpFunc) (Result, error) {
 	if r.firstErr != nil {
 		res.FirstError = r.firstErr.Error()
 	}
+	cpu.Stop(&res)
 	return res, ctx.Err()
 }
 
