@@ -166,4 +166,3 @@ func waitReady(ctx context.Context, base string, workersDone <-chan error) error
 		}
 	}
 }
-
