@@ -19,7 +19,11 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	v1.POST("/payments", handleCreatePayment(d.Pool, d.Tasks, d.Queues.Critical, d.Config.Payments.MaxAmount, d.Now),
 		m.service, m.limitPayment, m.idempotent)
 	v1.GET("/payments/:id", handleGetPayment(d.Pool), m.service)
-	v1.POST("/webhooks/mpesa/stk/:token", handleSTKCallback(newSTKWebhook(d)))
+	stk := handleSTKCallback(newSTKWebhook(d))
+	v1.POST("/webhooks/mpesa/stk/:token", stk)
+	// The same handler under a path Safaricom accepts: Daraja refuses callback
+	// URLs containing "mpesa" (any case), so this alias is what we register.
+	v1.POST("/webhooks/daraja/stk/:token", stk)
 
 	// notifications
 	v1.POST("/devices", handleRegisterDevice(d.Pool), m.userOrService, m.limitUser)

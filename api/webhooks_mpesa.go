@@ -15,8 +15,7 @@ import (
 	"fundigo/pkg/mpesa"
 )
 
-// stkRoute names STK callbacks in the inbox and the quarantine.
-const stkRoute = "mpesa.stk"
+const stkRoute = mpesa.InboxRouteSTK
 
 // stkAccepted is Daraja's expected acknowledgement.
 var stkAccepted = map[string]any{"ResultCode": 0, "ResultDesc": "Accepted"}

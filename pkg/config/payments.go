@@ -63,12 +63,15 @@ type Payments struct {
 // UsesSimulator reports whether Daraja is the built-in simulator.
 func (c Payments) UsesSimulator() bool { return c.MpesaBaseURL == "" }
 
-// EffectiveCallbackURL is the URL Daraja is told to call back.
+// EffectiveCallbackURL is the URL Daraja is told to call back. It uses the
+// /v1/webhooks/daraja/stk alias: Daraja rejects callback URLs that contain
+// "mpesa" in any case, so the documented /v1/webhooks/mpesa/stk path cannot be
+// registered with Safaricom as is (both paths are served).
 func (c Payments) EffectiveCallbackURL(publicURL string) string {
 	if c.CallbackURL != "" {
 		return c.CallbackURL.Reveal()
 	}
-	return strings.TrimRight(publicURL, "/") + "/v1/webhooks/mpesa/stk/" + c.CallbackToken.Reveal()
+	return strings.TrimRight(publicURL, "/") + "/v1/webhooks/daraja/stk/" + c.CallbackToken.Reveal()
 }
 
 func (c Payments) validate() []error {

@@ -14,6 +14,11 @@ import (
 // are well under 1 KiB; the cap bounds memory per request.
 const MaxCallbackBytes = 64 << 10
 
+// InboxRouteSTK names STK callbacks in the webhook inbox and the quarantine;
+// every path that stores a callback (the webhook, the Celery drop-in) and
+// every reader (the payments worker, reconciliation) uses it.
+const InboxRouteSTK = "mpesa.stk"
+
 // ErrInvalidCallback is returned by ParseCallback when the body is not an STK
 // callback: not JSON, too large, too deep, or without
 // Body.stkCallback.CheckoutRequestID / ResultCode.

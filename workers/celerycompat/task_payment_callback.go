@@ -11,10 +11,7 @@ import (
 	"fundigo/pkg/mpesa"
 )
 
-// stkRoute must equal the STK webhook's inbox route (api/webhooks_mpesa.go),
-// so a callback handed over by Celery is applied, and deduplicated, exactly
-// like one Daraja posted.
-const stkRoute = "mpesa.stk"
+const stkRoute = mpesa.InboxRouteSTK
 
 // processPaymentCallback is process_payment_callback(callback_data): the
 // Daraja STK callback (the dict Django parsed, or its JSON text) goes into

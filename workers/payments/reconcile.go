@@ -164,7 +164,7 @@ func reportOrphans(ctx context.Context, d Deps, log zerolog.Logger) error {
 }
 
 func applyForgotten(ctx context.Context, d Deps, log zerolog.Logger) error {
-	ids, err := store.NewPayments(d.Pool).UnappliedCallbacks(ctx, "mpesa.stk", d.Now().Add(-d.Config.QueryAfter), reconcileBatch)
+	ids, err := store.NewPayments(d.Pool).UnappliedCallbacks(ctx, mpesa.InboxRouteSTK, d.Now().Add(-d.Config.QueryAfter), reconcileBatch)
 	if err != nil {
 		return err
 	}
