@@ -126,8 +126,32 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, c := range consumers {
 		g.Go(func() error { return c.Run(gctx) })
 	}
+	// Runners (the outbox relay) start only once every consumer queue is
+	// declared and bound: an event published before its queue exists would be
+	// dropped by the exchange, so in a fresh deployment the relay must not
+	// run ahead of the bindings it feeds.
+	declared := make(chan struct{})
+	g.Go(func() error {
+		for _, spec := range s.consumers {
+			if err := s.conn.Declare(gctx, spec.Topology()); err != nil {
+				if gctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("declare %s: %w", spec.Queue, err)
+			}
+		}
+		close(declared)
+		return nil
+	})
 	for _, r := range s.runners {
-		g.Go(func() error { return r(gctx) })
+		g.Go(func() error {
+			select {
+			case <-declared:
+			case <-gctx.Done():
+				return nil
+			}
+			return r(gctx)
+		})
 	}
 	g.Go(func() error {
 		<-gctx.Done()

@@ -9,9 +9,12 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/amqpx/amqpxtest"
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 	"fundigo/pkg/tasks/taskstest"
@@ -76,4 +79,38 @@ func TestRunClassifiesErrorsAndDrains(t *testing.T) {
 	require.EqualValues(t, 1, slowDone.Load(), "in-flight task finished before Run returned")
 	_, _ = logw.Write(nil) // all writers are done: Run returned
 	require.Contains(t, logs.String(), "task failed permanently")
+}
+
+func TestRunnersStartAfterConsumerQueuesExist(t *testing.T) {
+	t.Parallel()
+	log := zerolog.Nop()
+	conn := amqpxtest.Conn(t, log)
+	ns := amqpxtest.Names(t)
+	queue, exchange := ns.Queue("orders"), ns.Exchange("events")
+	s := New(log, taskstest.RedisOpt(), conn, Config{Queues: taskstest.Queues(t), Concurrency: 1})
+	s.AddConsumer(amqpx.ConsumerSpec{Queue: queue, Exchange: exchange, Bindings: []string{"order.*"},
+		Handler: func(context.Context, amqp.Delivery) error { return nil }})
+
+	seen := make(chan error, 1)
+	s.AddRunner(func(ctx context.Context) error {
+		ch, err := conn.Channel(ctx)
+		if err == nil {
+			_, err = ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+			_ = ch.Close()
+		}
+		seen <- err
+		<-ctx.Done()
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	select {
+	case err := <-seen:
+		require.NoError(t, err, "the consumer's queue exists when the runner starts")
+	case <-time.After(30 * time.Second):
+		t.Fatal("runner never started")
+	}
+	cancel()
+	require.NoError(t, <-done)
 }
