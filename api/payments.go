@@ -26,6 +26,9 @@ type createPaymentRequest struct {
 	Phone       string `json:"phone"`
 	Amount      *int64 `json:"amount"`
 	Description string `json:"description"`
+	// TechnicianID is optional: the job's technician, told by payment.paid
+	// that the job is funded. Blank means not given.
+	TechnicianID string `json:"technician_id"`
 }
 
 const maxPaymentIDLen = 128
@@ -52,6 +55,10 @@ func (r *createPaymentRequest) validate(maxAmount int64) (phone string, err erro
 	if utf8.RuneCountInString(r.Description) > 200 {
 		f.Add("description", "at most 200 characters")
 	}
+	r.TechnicianID = strings.TrimSpace(r.TechnicianID)
+	if utf8.RuneCountInString(r.TechnicianID) > maxPaymentIDLen || strings.ContainsRune(r.TechnicianID, 0) {
+		f.Add("technician_id", "optional, at most 128 characters, no NUL")
+	}
 	return phone, f.Err()
 }
 
@@ -72,7 +79,7 @@ func handleCreatePayment(pool *pgxpool.Pool, tc *asynq.Client, queue string, max
 		ctx := c.Request().Context()
 		p, err := store.NewPayments(pool).Create(ctx, store.NewPayment{
 			ID: uuid.NewString(), JobID: req.JobID, CustomerID: req.CustomerID, Phone: phone,
-			Amount: *req.Amount, Description: req.Description, CreatedAt: now(),
+			Amount: *req.Amount, Description: req.Description, TechnicianID: req.TechnicianID, CreatedAt: now(),
 		})
 		if err != nil {
 			return err
@@ -100,4 +107,3 @@ func handleGetPayment(pool *pgxpool.Pool) echo.HandlerFunc {
 		return c.JSON(http.StatusOK, p.View())
 	}
 }
-

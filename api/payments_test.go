@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -66,6 +67,9 @@ func TestCreatePaymentValidation(t *testing.T) {
 		{"missing job", func(m map[string]any) { delete(m, "job_id") }, "job_id"},
 		{"missing customer", func(m map[string]any) { m["customer_id"] = " " }, "customer_id"},
 		{"unknown field", func(m map[string]any) { m["currency"] = "KES" }, "currency"},
+		{"technician too long", func(m map[string]any) { m["technician_id"] = strings.Repeat("t", 129) }, "technician_id"},
+		{"technician with NUL", func(m map[string]any) { m["technician_id"] = "tech\x00-1" }, "technician_id"},
+		{"technician not a string", func(m map[string]any) { m["technician_id"] = 7 }, "technician_id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,4 +111,87 @@ func TestCreatePaymentIdempotencyAndAuth(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, "/v1/payments/00000000-0000-0000-0000-000000000000", nil, serviceAuth()).Code)
 	require.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, "/v1/payments/not-a-uuid", nil, serviceAuth()).Code)
 	require.NotContains(t, s.logs.String(), "254712345678")
+}
+
+// technician_id is optional: trimmed, stored, echoed by POST and GET, left
+// out when absent or blank, and part of the body an Idempotency-Key covers.
+func TestCreatePaymentTechnicianID(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	create := func(t *testing.T, tech any, headers map[string]string) testResponse {
+		t.Helper()
+		body := map[string]any{"job_id": "j-" + t.Name(), "customer_id": "c", "phone": "0712345678", "amount": 10}
+		if tech != nil {
+			body["technician_id"] = tech
+		}
+		return s.do(t, http.MethodPost, "/v1/payments", body, headers)
+	}
+	stored := func(t *testing.T, id string) *string {
+		t.Helper()
+		var v *string
+		require.NoError(t, s.deps.Pool.QueryRow(context.Background(),
+			`SELECT technician_id FROM payments WHERE id = $1`, id).Scan(&v))
+		return v
+	}
+	long := strings.Repeat("é", 128) // 128 characters, 256 bytes
+
+	for _, tc := range []struct {
+		name string
+		in   any
+		want string // "" = absent
+	}{
+		{"present", "tech-7", "tech-7"},
+		{"trimmed", "  tech-7\t", "tech-7"},
+		{"128 characters", long, long},
+		{"blank is absent", "   ", ""},
+		{"empty is absent", "", ""},
+		{"not sent", nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := create(t, tc.in, serviceAuth())
+			require.Equal(t, http.StatusAccepted, r.Code, string(r.Body))
+			id := r.JSON(t)["id"].(string)
+			got := s.do(t, http.MethodGet, "/v1/payments/"+id, nil, serviceAuth())
+			require.Equal(t, http.StatusOK, got.Code)
+			for _, m := range []map[string]any{r.JSON(t), got.JSON(t)} {
+				if tc.want == "" {
+					require.NotContains(t, m, "technician_id")
+					continue
+				}
+				require.Equal(t, tc.want, m["technician_id"])
+			}
+			if tc.want == "" {
+				require.Nil(t, stored(t, id), "absent is NULL, never ''")
+			} else {
+				require.Equal(t, tc.want, *stored(t, id))
+			}
+		})
+	}
+
+	t.Run("too long", func(t *testing.T) {
+		t.Parallel()
+		r := create(t, long+"x", serviceAuth())
+		require.Equal(t, http.StatusUnprocessableEntity, r.Code, string(r.Body))
+		require.Contains(t, string(r.Body), `"technician_id"`)
+	})
+
+	t.Run("idempotency key covers it", func(t *testing.T) {
+		t.Parallel()
+		first := create(t, "tech-7", serviceAuth("Idempotency-Key", "tech-pay-1"))
+		require.Equal(t, http.StatusAccepted, first.Code, string(first.Body))
+		again := create(t, "tech-7", serviceAuth("Idempotency-Key", "tech-pay-1"))
+		require.Equal(t, http.StatusAccepted, again.Code)
+		require.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+		require.JSONEq(t, string(first.Body), string(again.Body))
+		require.Equal(t, "tech-7", again.JSON(t)["technician_id"])
+		for _, other := range []any{"tech-8", nil} {
+			r := create(t, other, serviceAuth("Idempotency-Key", "tech-pay-1"))
+			require.Equal(t, http.StatusConflict, r.Code, "technician %v: %s", other, r.Body)
+		}
+		var n int
+		require.NoError(t, s.deps.Pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM payments WHERE job_id = $1`, "j-"+t.Name()).Scan(&n))
+		require.Equal(t, 1, n, "a replay creates no second payment")
+	})
 }

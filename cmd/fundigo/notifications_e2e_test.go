@@ -17,8 +17,9 @@ import (
 
 // The issue's end-to-end acceptance: devices registered in English and
 // Swahili, a payment through the STK simulator, and the customer's and the
-// technician's notifications arriving at the push simulator in the right
-// language exactly once, also when the payment event is delivered again.
+// technician's (the payment names the job's technician) notifications
+// arriving at the push simulator in the right language exactly once, also
+// when the payment event is delivered again.
 func TestNotificationsEndToEnd(t *testing.T) {
 	t.Parallel()
 	sim := exposim.New(exposim.Options{})
@@ -41,28 +42,51 @@ func TestNotificationsEndToEnd(t *testing.T) {
 		require.Equal(t, http.StatusCreated, code, "%v", body)
 	}
 
-	id := e.createPayment(t, "0708374149", 1500) // customer cust-1
+	// The payment names its job's technician, so the real payment.paid event
+	// (outbox → RabbitMQ) tells both the customer and the technician.
+	code, created := e.call(t, http.MethodPost, "/v1/payments", map[string]any{
+		"job_id": "job-e2e-notify", "customer_id": "cust-1", "technician_id": " tech-1 ",
+		"phone": "0708374149", "amount": 1500,
+	}, nil)
+	require.Equal(t, http.StatusAccepted, code, "%v", created)
+	require.Equal(t, "tech-1", created["technician_id"])
+	id := created["id"].(string)
 	p := e.waitStatus(t, id, "paid")
-	require.Eventually(t, func() bool { return len(sim.Received(custToken)) == 1 }, 30*time.Second, 50*time.Millisecond)
+	require.Equal(t, "tech-1", p["technician_id"])
+	ev := e.publishedEvent(t, "payment.paid", id)
+	require.Equal(t, "tech-1", ev["technician_id"], "the event carries the technician")
+
+	require.Eventually(t, func() bool {
+		return len(sim.Received(custToken)) == 1 && len(sim.Received(techToken)) == 1
+	}, 30*time.Second, 50*time.Millisecond)
 	got := sim.Received(custToken)[0]
 	require.Equal(t, "Payment received", got.Title)
 	require.Equal(t, "We received KES 1,500 for your job. M-Pesa receipt "+p["mpesa_receipt"].(string)+".", got.Body)
-
-	// The payments domain does not know the technician yet; a publisher that
-	// does adds technician_id. Deliver the same event twice more, with it.
-	ev := e.publishedEvent(t, "payment.paid", id)
-	ev["technician_id"] = "tech-1"
-	publishTwice(t, getenv("FUNDIGO_AMQP_EXCHANGE"), "payment.paid", ev)
-	require.Eventually(t, func() bool { return len(sim.Received(techToken)) == 1 }, 30*time.Second, 50*time.Millisecond)
 	tech := sim.Received(techToken)[0]
 	require.Equal(t, "Kazi imelipiwa", tech.Title)
 	require.Contains(t, tech.Body, "KES 1,500")
+
+	// The same event delivered twice more (a redelivery, a re-published
+	// outbox row) notifies nobody again. A later event for a user without
+	// devices marks the point by which the duplicates were consumed.
+	exchange := getenv("FUNDIGO_AMQP_EXCHANGE")
+	publishTwice(t, exchange, "payment.paid", ev)
+	marker := map[string]any{"id": "00000000-0000-4000-8000-00000000e2e1", "job_id": "job-marker",
+		"customer_id": "nobody", "amount": 1, "status": "paid"}
+	publishTwice(t, exchange, "payment.paid", marker)
+	require.Eventually(t, func() bool {
+		var n int
+		err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM notifications WHERE source_key = $1`,
+			"event:payment.paid:"+marker["id"].(string)+":customer").Scan(&n)
+		return err == nil && n == 1
+	}, 30*time.Second, 50*time.Millisecond, "the marker event was not consumed")
 	require.Never(t, func() bool {
 		return len(sim.Received(custToken)) > 1 || len(sim.Received(techToken)) > 1
 	}, 2*time.Second, 100*time.Millisecond, "a redelivered event notifies nobody twice")
 	var notifications int
-	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM notifications`).Scan(&notifications))
-	require.Equal(t, 2, notifications)
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM notifications
+		WHERE source_key LIKE $1`, "event:payment.paid:"+id+":%").Scan(&notifications))
+	require.Equal(t, 2, notifications, "one notification per recipient")
 
 	// A notification through the API: outbox → RabbitMQ → fan-out → Expo.
 	code, body := e.call(t, http.MethodPost, "/v1/notifications", map[string]any{

@@ -21,11 +21,14 @@ const (
 
 // Payment is the payment JSON of the REST API (GET /v1/payments/{id}) and of
 // the payment.* events. The phone is masked ("2547****5678"): events and
-// responses are not a place for personal data.
+// responses are not a place for personal data. TechnicianID is the job's
+// technician when the payment's creator gave it (payment.paid then tells the
+// technician the job is funded); it is left out of the JSON when unknown.
 type Payment struct {
 	ID                string    `json:"id"`
 	JobID             string    `json:"job_id"`
 	CustomerID        string    `json:"customer_id"`
+	TechnicianID      string    `json:"technician_id,omitempty"`
 	Phone             string    `json:"phone"`
 	Amount            int64     `json:"amount"`
 	Status            string    `json:"status"`

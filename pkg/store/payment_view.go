@@ -6,7 +6,7 @@ import (
 )
 
 // View is the payment as the REST API and the payment.* events show it:
-// phone masked, empty optional columns as null.
+// phone masked, empty optional columns as null (technician_id: left out).
 func (p Payment) View() events.Payment {
 	opt := func(s string) *string {
 		if s == "" {
@@ -15,7 +15,7 @@ func (p Payment) View() events.Payment {
 		return &s
 	}
 	return events.Payment{
-		ID: p.ID, JobID: p.JobID, CustomerID: p.CustomerID,
+		ID: p.ID, JobID: p.JobID, CustomerID: p.CustomerID, TechnicianID: p.TechnicianID,
 		Phone: logging.MaskMSISDN(p.Phone), Amount: p.Amount, Status: string(p.Status),
 		FailureReason: opt(p.FailureReason), ResultCode: opt(p.ResultCode), ResultDesc: opt(p.ResultDesc),
 		MpesaReceipt: opt(p.MpesaReceipt), MerchantRequestID: opt(p.MerchantRequestID),

@@ -43,6 +43,7 @@ type Payment struct {
 	Phone             string // 254XXXXXXXXX; mask before logging or showing
 	Amount            int64  // whole KES
 	Description       string
+	TechnicianID      string // the job's technician, "" when the caller did not say
 	Status            PaymentStatus
 	FailureReason     string
 	ReviewReason      string
@@ -68,14 +69,15 @@ func NewPayments(db paymentsDB) *Payments { return &Payments{db: db} }
 const paymentColumns = `id::text, job_id, customer_id, phone, amount, description, status,
 	coalesce(failure_reason, ''), coalesce(review_reason, ''), coalesce(result_code, ''),
 	coalesce(result_desc, ''), coalesce(mpesa_receipt, ''), coalesce(merchant_request_id, ''),
-	coalesce(checkout_request_id, ''), push_ambiguous, push_started_at, pushed_at, last_queried_at, created_at, updated_at`
+	coalesce(checkout_request_id, ''), push_ambiguous, push_started_at, pushed_at, last_queried_at, created_at, updated_at,
+	coalesce(technician_id, '')`
 
 func scanPayment(row pgx.Row) (Payment, error) {
 	var p Payment
 	err := row.Scan(&p.ID, &p.JobID, &p.CustomerID, &p.Phone, &p.Amount, &p.Description, &p.Status,
 		&p.FailureReason, &p.ReviewReason, &p.ResultCode, &p.ResultDesc, &p.MpesaReceipt,
 		&p.MerchantRequestID, &p.CheckoutRequestID, &p.PushAmbiguous, &p.PushStartedAt, &p.PushedAt, &p.LastQueriedAt,
-		&p.CreatedAt, &p.UpdatedAt)
+		&p.CreatedAt, &p.UpdatedAt, &p.TechnicianID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Payment{}, ErrNotFound
 	}
@@ -99,15 +101,17 @@ type NewPayment struct {
 	Amount      int64
 	Description string
 	CreatedAt   time.Time
+	// TechnicianID is optional: "" stores NULL.
+	TechnicianID string
 }
 
 // Create inserts a pending payment.
 func (s *Payments) Create(ctx context.Context, n NewPayment) (Payment, error) {
 	p, err := scanPayment(s.db.QueryRow(ctx, `
-		INSERT INTO payments (id, job_id, customer_id, phone, amount, description, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+		INSERT INTO payments (id, job_id, customer_id, phone, amount, description, technician_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, nullif($7, ''), $8, $8)
 		RETURNING `+paymentColumns,
-		n.ID, n.JobID, n.CustomerID, n.Phone, n.Amount, n.Description, n.CreatedAt))
+		n.ID, n.JobID, n.CustomerID, n.Phone, n.Amount, n.Description, n.TechnicianID, n.CreatedAt))
 	if err != nil {
 		return Payment{}, fmt.Errorf("create payment %s: %w", n.ID, err)
 	}
