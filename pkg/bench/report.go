@@ -149,6 +149,8 @@ func modeName(rate float64) string {
 // fmtDur prints a latency with three significant digits in a fitting unit.
 func fmtDur(d time.Duration) string {
 	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", d.Nanoseconds())
 	case d < time.Millisecond:
 		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
 	case d < 10*time.Millisecond:
