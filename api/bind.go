@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +21,16 @@ func bindStrict(c echo.Context, v any) error {
 	if !isJSONMediaType(ct) {
 		return NewProblem(http.StatusUnsupportedMediaType, "the body must be application/json")
 	}
-	dec := json.NewDecoder(c.Request().Body)
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return decodeProblem(err)
+	}
+	// PostgreSQL text cannot hold NUL: refuse it here as bad input rather
+	// than fail later with a 500.
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return Validation(FieldError{Field: "body", Message: "strings must not contain NUL (\\u0000)"})
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeProblem(err)

@@ -68,7 +68,7 @@ func TestCreatePaymentValidation(t *testing.T) {
 		{"missing customer", func(m map[string]any) { m["customer_id"] = " " }, "customer_id"},
 		{"unknown field", func(m map[string]any) { m["currency"] = "KES" }, "currency"},
 		{"technician too long", func(m map[string]any) { m["technician_id"] = strings.Repeat("t", 129) }, "technician_id"},
-		{"technician with NUL", func(m map[string]any) { m["technician_id"] = "tech\x00-1" }, "technician_id"},
+		{"NUL in any field", func(m map[string]any) { m["job_id"] = "job\x00-1" }, "body"},
 		{"technician not a string", func(m map[string]any) { m["technician_id"] = 7 }, "technician_id"},
 	}
 	for _, tt := range tests {

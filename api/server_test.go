@@ -158,3 +158,19 @@ func stringsRepeat(s string, n int) string {
 }
 
 func (d Deps) middlewaresForTest() middlewares { return newMiddlewares(d, nil) }
+
+func TestBindStrictRefusesNUL(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	s.e.POST("/v1/test/nul", func(c echo.Context) error {
+		var v map[string]string
+		if err := bindStrict(c, &v); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	r := s.do(t, http.MethodPost, "/v1/test/nul", `{"job_id":"a\u0000b"}`, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, r.Code)
+	r = s.do(t, http.MethodPost, "/v1/test/nul", `{"job_id":"ab"}`, nil)
+	require.Equal(t, http.StatusNoContent, r.Code)
+}
