@@ -55,6 +55,6 @@ func (f *benchFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.fanout, "fanout", 100, "notifications: users per notification request")
 	fl.IntVar(&f.expoRate, "expo-rate", 1000000, "notifications: the in-process system's Expo rate limit per second")
 	fl.StringVar(&f.pushSimURL, "push-sim-url", "", "notifications with --target: base URL of the push simulator it sends to")
-	fl.IntVar(&f.reviews, "reviews", 200000, "ratings: reviews to seed")
-	fl.IntVar(&f.technicians, "technicians", 5000, "ratings: technicians the reviews are spread over")
+	fl.IntVar(&f.reviews, "reviews", 1000000, "ratings: reviews to seed")
+	fl.IntVar(&f.technicians, "technicians", 100000, "ratings: technicians the reviews are spread over")
 }
