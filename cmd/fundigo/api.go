@@ -18,20 +18,9 @@ func newAPICmd(e env) *cobra.Command {
 		Short: "Serve the REST API and the M-Pesa webhooks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := e.load()
-			if err != nil {
-				return err
-			}
-			in, err := openInfra(cfg, log, "api")
-			if err != nil {
-				return err
-			}
-			defer func() {
-				ctx, cancel := in.shutdownCtx()
-				defer cancel()
-				in.close(ctx)
-			}()
-			return runAPI(cmd.Context(), in, nil)
+			return e.withInfra(cmd.Context(), "api", false, func(in *infra, _ map[string]any) error {
+				return runAPI(cmd.Context(), in, nil)
+			})
 		},
 	}
 }

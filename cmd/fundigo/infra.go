@@ -105,3 +105,33 @@ func (in *infra) close(ctx context.Context) {
 func (in *infra) shutdownCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), in.cfg.ShutdownTimeout+5*time.Second)
 }
+
+// withInfra loads the configuration, opens the shared connections, runs fn
+// and closes everything (bounded by the shutdown timeout) when fn returns.
+// With simulate, the external-API simulators the configuration leaves to us
+// run in-process first (as in `all`), and fn gets their in-process handles.
+func (e env) withInfra(ctx context.Context, name string, simulate bool, fn func(in *infra, extra map[string]any) error) error {
+	cfg, log, err := e.load()
+	if err != nil {
+		return err
+	}
+	var extra map[string]any
+	if simulate {
+		sims, err := startSimulators(ctx, &cfg, log)
+		if err != nil {
+			return err
+		}
+		defer sims.close()
+		extra = sims.extra
+	}
+	in, err := openInfra(cfg, log, name)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := in.shutdownCtx()
+		defer cancel()
+		in.close(sctx)
+	}()
+	return fn(in, extra)
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -18,15 +17,6 @@ import (
 // push:receipts tasks and the event consumers.
 func registerNotifications(w *workers.Server, in *infra) error {
 	nc := in.cfg.Notifications
-	_, stopSim, err := startInProcessPushSim(&nc, in.log)
-	if err != nil {
-		return err
-	}
-	w.AddRunner(func(ctx context.Context) error {
-		<-ctx.Done()
-		stopSim()
-		return nil
-	})
 	limiter, err := expo.NewRedisLimiter(in.redis, in.cfg.Redis.KeyPrefix+"expo:push", nc.ExpoRatePerSecond)
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 
 	"fundigo/pkg/mpesa"
 	"fundigo/workers"
@@ -13,15 +12,6 @@ import (
 // start one), the STK push and reconcile tasks and the callback consumer.
 func registerPayments(w *workers.Server, in *infra) error {
 	pc := in.cfg.Payments
-	_, stopSim, err := startInProcessMpesaSim(&pc, in.log)
-	if err != nil {
-		return err
-	}
-	w.AddRunner(func(ctx context.Context) error {
-		<-ctx.Done()
-		stopSim()
-		return nil
-	})
 	client, err := mpesa.NewClient(in.redis, mpesa.ClientConfig{
 		BaseURL: pc.MpesaBaseURL, ConsumerKey: pc.ConsumerKey.Reveal(), ConsumerSecret: pc.ConsumerSecret.Reveal(),
 		ShortCode: pc.ShortCode, Passkey: pc.Passkey.Reveal(), TransactionType: pc.TransactionType, PartyB: pc.PartyB,

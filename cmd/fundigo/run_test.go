@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -13,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"fundigo/pkg/amqpx"
 	"fundigo/pkg/amqpx/amqpxtest"
+	"fundigo/pkg/config"
 	"fundigo/pkg/store/storetest"
 	"fundigo/pkg/tasks/taskstest"
 )
@@ -67,7 +71,66 @@ func testEnv(t *testing.T, overrides map[string]string) (func(string) string, st
 	for k, v := range overrides {
 		vars[k] = v
 	}
-	return func(k string) string { return vars[k] }, "http://" + addr
+	getenv := func(k string) string { return vars[k] }
+	t.Cleanup(func() { deleteDeclaredAMQP(t, getenv) })
+	return getenv, "http://" + addr
+}
+
+// deleteDeclaredAMQP removes the queues (with their dead-letter queues and
+// exchanges) and the events exchange that a run() under getenv declares, so
+// tests leave no quorum queues behind on the shared broker. The queue names
+// come from the worker registry itself, not from a list kept here.
+func deleteDeclaredAMQP(t *testing.T, getenv func(string) string) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		t.Errorf("cleanup: config: %v", err)
+		return
+	}
+	// Celery queues are kombu-declared and removed by the Celery tests; its
+	// registration also opens a result-backend client that only Run closes.
+	cfg.Celery.Enabled = false
+	// The worker registry needs the simulators' development credentials
+	// when no Daraja/Expo is configured, exactly as `all` provides them.
+	sims, err := startSimulators(context.Background(), &cfg, zerolog.Nop())
+	if err != nil {
+		t.Errorf("cleanup: simulators: %v", err)
+		return
+	}
+	defer sims.close()
+	in, err := openInfra(cfg, zerolog.Nop(), "test-cleanup")
+	if err != nil {
+		t.Errorf("cleanup: %v", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	defer in.close(ctx)
+	w, err := buildWorkers(in, nil)
+	if err != nil {
+		t.Errorf("cleanup: build workers: %v", err)
+		return
+	}
+	ch, err := in.amqp.Channel(ctx)
+	if err != nil {
+		t.Errorf("cleanup: channel: %v", err)
+		return
+	}
+	defer ch.Close()
+	for _, q := range w.ConsumerQueues() {
+		for _, name := range []string{q, amqpx.DLQName(q)} {
+			if _, err := ch.QueueDelete(name, false, false, false); err != nil {
+				t.Errorf("cleanup: delete queue %s: %v", name, err)
+				return
+			}
+		}
+		if err := ch.ExchangeDelete(amqpx.DLXName(q), false, false); err != nil {
+			t.Errorf("cleanup: delete exchange %s: %v", amqpx.DLXName(q), err)
+			return
+		}
+	}
+	if err := ch.ExchangeDelete(cfg.AMQP.Exchange, false, false); err != nil {
+		t.Errorf("cleanup: delete exchange %s: %v", cfg.AMQP.Exchange, err)
+	}
 }
 
 // startAll runs `fundigo all` in the background and waits for /readyz.
@@ -77,7 +140,8 @@ func startAll(t *testing.T, getenv func(string) string, base string) (stop func(
 	logs = &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"all"}, getenv, logs, logs) }()
-	require.Eventually(t, func() bool {
+	last := "no answer"
+	ready := func() bool {
 		select {
 		case err := <-done:
 			done <- err
@@ -86,11 +150,20 @@ func startAll(t *testing.T, getenv func(string) string, base string) (stop func(
 		}
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
+			last = err.Error()
 			return false
 		}
 		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		last = string(b)
 		return resp.StatusCode == http.StatusOK
-	}, 60*time.Second, 100*time.Millisecond)
+	}
+	for deadline := time.Now().Add(60 * time.Second); !ready(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("fundigo all not ready after 60s; last /readyz: %s\nlogs:\n%s", last, tail(logs.String(), 4000))
+		}
+	}
 	select {
 	case err := <-done:
 		t.Fatalf("fundigo all exited early: %v\n%s", err, logs.String())
@@ -207,4 +280,11 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"),
 		goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).reaper"),
 	)
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
 }

@@ -16,24 +16,13 @@ func newSchedulerCmd(e env) *cobra.Command {
 		Short: "Run the cron scheduler (any number of replicas; each tick is enqueued once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := e.load()
-			if err != nil {
-				return err
-			}
-			in, err := openInfra(cfg, log, "scheduler")
-			if err != nil {
-				return err
-			}
-			defer func() {
-				ctx, cancel := in.shutdownCtx()
-				defer cancel()
-				in.close(ctx)
-			}()
-			s, err := newScheduler(in, nil)
-			if err != nil {
-				return err
-			}
-			return s.Run(cmd.Context())
+			return e.withInfra(cmd.Context(), "scheduler", true, func(in *infra, _ map[string]any) error {
+				s, err := newScheduler(in, nil)
+				if err != nil {
+					return err
+				}
+				return s.Run(cmd.Context())
+			})
 		},
 	}
 	cmd.AddCommand(&cobra.Command{
@@ -41,26 +30,19 @@ func newSchedulerCmd(e env) *cobra.Command {
 		Short: "Print every schedule with its next and last run and last result",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := e.load()
-			if err != nil {
-				return err
-			}
-			in, err := openInfra(cfg, log, "scheduler-list")
-			if err != nil {
-				return err
-			}
-			defer in.close(context.Background())
-			s, err := newScheduler(in, nil)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-			defer cancel()
-			rows, err := s.List(ctx)
-			if err != nil {
-				return err
-			}
-			return scheduler.WriteTable(e.stdout, rows)
+			return e.withInfra(cmd.Context(), "scheduler-list", true, func(in *infra, _ map[string]any) error {
+				s, err := newScheduler(in, nil)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+				defer cancel()
+				rows, err := s.List(ctx)
+				if err != nil {
+					return err
+				}
+				return scheduler.WriteTable(e.stdout, rows)
+			})
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
@@ -68,34 +50,29 @@ func newSchedulerCmd(e env) *cobra.Command {
 		Short: "Enqueue a run of one schedule now and print its task id",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, log, err := e.load()
-			if err != nil {
+			return e.withInfra(cmd.Context(), "scheduler-run-now", true, func(in *infra, _ map[string]any) error {
+				s, err := newScheduler(in, nil)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+				defer cancel()
+				id, err := s.RunNow(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintln(e.stdout, id)
 				return err
-			}
-			in, err := openInfra(cfg, log, "scheduler-run-now")
-			if err != nil {
-				return err
-			}
-			defer in.close(context.Background())
-			s, err := newScheduler(in, nil)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-			defer cancel()
-			id, err := s.RunNow(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(e.stdout, id)
-			return err
+			})
 		},
 	})
 	return cmd
 }
 
 // newScheduler builds the scheduler. hasHandler tells which task types have
-// a handler; nil builds the worker registry (without running it) to find out.
+// a handler; nil builds the worker registry (without running it) to find out,
+// which needs the simulators' development credentials when no external API
+// is configured (the scheduler subcommands start them).
 func newScheduler(in *infra, hasHandler func(string) bool) (*scheduler.Scheduler, error) {
 	if hasHandler == nil {
 		w, err := buildWorkers(in, nil)

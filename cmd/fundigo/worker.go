@@ -18,24 +18,15 @@ func newWorkerCmd(e env) *cobra.Command {
 		Short: "Run the task workers, event consumers and the outbox relay",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := e.load()
-			if err != nil {
-				return err
-			}
-			in, err := openInfra(cfg, log, "worker")
-			if err != nil {
-				return err
-			}
-			defer func() {
-				ctx, cancel := in.shutdownCtx()
-				defer cancel()
-				in.close(ctx)
-			}()
-			w, err := buildWorkers(in, nil)
-			if err != nil {
-				return err
-			}
-			return w.Run(cmd.Context())
+			// A standalone worker with no Daraja/Expo base URL talks to
+			// in-process simulators, like `all`.
+			return e.withInfra(cmd.Context(), "worker", true, func(in *infra, extra map[string]any) error {
+				w, err := buildWorkers(in, extra)
+				if err != nil {
+					return err
+				}
+				return w.Run(cmd.Context())
+			})
 		},
 	}
 }
