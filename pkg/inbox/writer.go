@@ -191,20 +191,19 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 				return fmt.Errorf("find existing inbox rows: %w", err)
 			}
 		}
+		msgs := make([]outbox.Message, 0, len(inserted))
 		for k := range inserted {
 			e := entries[first[k]]
 			payload, err := json.Marshal(Notice{InboxID: ids[k], Route: e.Route, Key: e.Key})
 			if err != nil {
 				return err
 			}
-			if err := outbox.Write(ctx, tx, outbox.Message{
+			msgs = append(msgs, outbox.Message{
 				ID: MessageID(ids[k]), Exchange: w.cfg.Exchange, RoutingKey: e.RoutingKey,
 				Type: e.RoutingKey, Payload: payload,
-			}); err != nil {
-				return err
-			}
+			})
 		}
-		return nil
+		return outbox.WriteBatch(ctx, tx, msgs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("inbox commit of %d deliveries: %w", len(entries), err)

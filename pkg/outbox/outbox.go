@@ -68,26 +68,67 @@ func (m Message) validate() error {
 	return errors.Join(errs...)
 }
 
+// normalize validates msg, fills its defaults and encodes its headers.
+func (m *Message) normalize() ([]byte, error) {
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("write outbox message %s: %w", m.ID, err)
+	}
+	if m.ID == "" {
+		m.ID = uuid.NewString()
+	}
+	if m.ContentType == "" {
+		m.ContentType = "application/json"
+	}
+	headers := []byte("{}")
+	if len(m.Headers) > 0 {
+		var err error
+		if headers, err = json.Marshal(m.Headers); err != nil {
+			return nil, fmt.Errorf("write outbox message %s: encode headers: %w", m.ID, err)
+		}
+	}
+	return headers, nil
+}
+
+// WriteBatch inserts msgs into the outbox inside tx with one statement (one
+// round trip however many messages: the webhook inbox writes a whole grouped
+// commit's notices this way). Same rules as Write for each message.
+func WriteBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	ids, exchanges, keys, types, cts, headers := make([]string, len(msgs)), make([]string, len(msgs)),
+		make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
+	payloads := make([][]byte, len(msgs))
+	for i := range msgs {
+		m := msgs[i]
+		h, err := m.normalize()
+		if err != nil {
+			return err
+		}
+		ids[i], exchanges[i], keys[i], types[i], cts[i], headers[i], payloads[i] =
+			m.ID, m.Exchange, m.RoutingKey, m.Type, m.ContentType, string(h), m.Payload
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO outbox (message_id, exchange, routing_key, message_type, content_type, headers, payload)
+		SELECT id, ex, rk, mt, ct, h::jsonb, p
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[])
+		     AS m(id, ex, rk, mt, ct, h, p)
+		ON CONFLICT (message_id) DO NOTHING`,
+		ids, exchanges, keys, types, cts, headers, payloads)
+	if err != nil {
+		return fmt.Errorf("write %d outbox messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
 // Write inserts msg into the outbox inside tx. It is published only if tx
 // commits. A message whose ID is already in the outbox is ignored.
 func Write(ctx context.Context, tx pgx.Tx, msg Message) error {
-	if err := msg.validate(); err != nil {
-		return fmt.Errorf("write outbox message %s: %w", msg.ID, err)
+	headers, err := msg.normalize()
+	if err != nil {
+		return err
 	}
-	if msg.ID == "" {
-		msg.ID = uuid.NewString()
-	}
-	if msg.ContentType == "" {
-		msg.ContentType = "application/json"
-	}
-	headers := []byte("{}")
-	if len(msg.Headers) > 0 {
-		var err error
-		if headers, err = json.Marshal(msg.Headers); err != nil {
-			return fmt.Errorf("write outbox message %s: encode headers: %w", msg.ID, err)
-		}
-	}
-	_, err := tx.Exec(ctx, `
+	_, err = tx.Exec(ctx, `
 		INSERT INTO outbox (message_id, exchange, routing_key, message_type, content_type, headers, payload)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (message_id) DO NOTHING`,

@@ -380,3 +380,36 @@ func TestCleanupDeletesOnlyOldPublishedRows(t *testing.T) {
 	require.Equal(t, 0, b.count(t, "message_id = 'old-published'"))
 	require.Equal(t, 2, b.count(t, "true"))
 }
+
+func TestWriteBatchInsertsAllAndSkipsKnownIDs(t *testing.T) {
+	t.Parallel()
+	pool := storetest.NewPool(t)
+	ctx := context.Background()
+	msg := func(id string) outbox.Message {
+		return outbox.Message{ID: id, Exchange: "x", RoutingKey: "k.v", Payload: []byte(`{"id":"` + id + `"}`),
+			Headers: map[string]string{"h": id}}
+	}
+	require.NoError(t, store.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		return outbox.WriteBatch(ctx, tx, []outbox.Message{msg("a"), msg("b")})
+	}))
+	require.NoError(t, store.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		return outbox.WriteBatch(ctx, tx, []outbox.Message{msg("b"), msg("c")})
+	}))
+	rows, err := pool.Query(ctx, `SELECT message_id, headers->>'h', convert_from(payload, 'UTF8') FROM outbox ORDER BY message_id`)
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var id, h, p string
+		require.NoError(t, rows.Scan(&id, &h, &p))
+		require.Equal(t, id, h)
+		require.JSONEq(t, `{"id":"`+id+`"}`, p)
+		got = append(got, id)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"a", "b", "c"}, got, "b written once")
+
+	err = store.WithTx(ctx, pool, func(tx pgx.Tx) error {
+		return outbox.WriteBatch(ctx, tx, []outbox.Message{msg("d"), {ID: "bad"}})
+	})
+	require.Error(t, err, "an invalid message fails the whole batch")
+}
