@@ -1,7 +1,6 @@
 package main
 
 import (
-
 	"fundigo/pkg/mpesa"
 	"fundigo/workers"
 	"fundigo/workers/payments"
