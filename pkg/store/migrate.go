@@ -36,20 +36,25 @@ func NewMigrator(pool *pgxpool.Pool, logw io.Writer) (*Migrator, error) {
 	return &Migrator{db: db, provider: p}, nil
 }
 
-// Up applies every pending migration.
+// Up applies every pending migration. It refuses to run (ErrMigrationChanged)
+// when a file already applied to this database has been edited since.
 func (m *Migrator) Up(ctx context.Context) error {
+	if err := m.verifyChecksums(ctx); err != nil {
+		return err
+	}
 	if _, err := m.provider.Up(ctx); err != nil {
 		return fmt.Errorf("migrate up: %w", err)
 	}
-	return nil
+	return m.verifyChecksums(ctx)
 }
 
-// Down rolls back the newest applied migration.
+// Down rolls back the newest applied migration (and forgets its checksum,
+// so the file may be edited before it is applied again).
 func (m *Migrator) Down(ctx context.Context) error {
 	if _, err := m.provider.Down(ctx); err != nil {
 		return fmt.Errorf("migrate down: %w", err)
 	}
-	return nil
+	return m.verifyChecksums(ctx)
 }
 
 // Status writes one line per migration: version, state and source.
