@@ -37,20 +37,16 @@ type PushResult struct {
 //   - wrapping ErrAmbiguous: the customer may have been prompted; do NOT send
 //     again, settle the outcome by callback or STK Push Query.
 func (c *Client) STKPush(ctx context.Context, r PushRequest) (PushResult, error) {
-	ts := FormatTimestamp(c.cfg.NowFunc())
-	body := map[string]any{
-		"BusinessShortCode": c.cfg.ShortCode,
-		"Password":          Password(c.cfg.ShortCode, c.cfg.Passkey, ts),
-		"Timestamp":         ts,
-		"TransactionType":   c.cfg.TransactionType,
-		"Amount":            r.Amount,
-		"PartyA":            r.PhoneNumber,
-		"PartyB":            c.cfg.PartyB,
-		"PhoneNumber":       r.PhoneNumber,
-		"CallBackURL":       c.cfg.CallbackURL,
-		"AccountReference":  truncate(r.AccountReference, MaxAccountReference),
-		"TransactionDesc":   truncate(r.TransactionDesc, MaxTransactionDesc),
-	}
+	body := c.stkBody(map[string]any{
+		"TransactionType":  c.cfg.TransactionType,
+		"Amount":           r.Amount,
+		"PartyA":           r.PhoneNumber,
+		"PartyB":           c.cfg.PartyB,
+		"PhoneNumber":      r.PhoneNumber,
+		"CallBackURL":      c.cfg.CallbackURL,
+		"AccountReference": truncate(r.AccountReference, MaxAccountReference),
+		"TransactionDesc":  truncate(r.TransactionDesc, MaxTransactionDesc),
+	})
 	var out struct {
 		MerchantRequestID   FlexString `json:"MerchantRequestID"`
 		CheckoutRequestID   FlexString `json:"CheckoutRequestID"`
@@ -61,8 +57,8 @@ func (c *Client) STKPush(ctx context.Context, r PushRequest) (PushResult, error)
 	if err := c.call(ctx, "/mpesa/stkpush/v1/processrequest", body, &out); err != nil {
 		return PushResult{}, fmt.Errorf("stk push: %w", err)
 	}
-	if code := NormalizeResultCode(string(out.ResponseCode)); code != "0" {
-		return PushResult{}, fmt.Errorf("stk push: %w", &APIError{HTTPStatus: 200, Code: code, Message: string(out.ResponseDescription)})
+	if err := refused(out.ResponseCode, out.ResponseDescription); err != nil {
+		return PushResult{}, fmt.Errorf("stk push: %w", err)
 	}
 	if out.CheckoutRequestID == "" {
 		return PushResult{}, fmt.Errorf("stk push: accepted without CheckoutRequestID: %w", ErrAmbiguous)
@@ -89,13 +85,7 @@ type QueryResult struct {
 // so every error just means "ask again later" except a non-retryable
 // *APIError, which is a request or configuration defect.
 func (c *Client) STKQuery(ctx context.Context, checkoutRequestID string) (QueryResult, error) {
-	ts := FormatTimestamp(c.cfg.NowFunc())
-	body := map[string]any{
-		"BusinessShortCode": c.cfg.ShortCode,
-		"Password":          Password(c.cfg.ShortCode, c.cfg.Passkey, ts),
-		"Timestamp":         ts,
-		"CheckoutRequestID": checkoutRequestID,
-	}
+	body := c.stkBody(map[string]any{"CheckoutRequestID": checkoutRequestID})
 	var out struct {
 		ResponseCode        FlexString `json:"ResponseCode"`
 		ResponseDescription FlexString `json:"ResponseDescription"`
@@ -110,15 +100,33 @@ func (c *Client) STKQuery(ctx context.Context, checkoutRequestID string) (QueryR
 	case err != nil:
 		return QueryResult{}, fmt.Errorf("stk query %s: %w", checkoutRequestID, err)
 	}
-	if code := NormalizeResultCode(string(out.ResponseCode)); code != "0" {
-		return QueryResult{}, fmt.Errorf("stk query %s: %w", checkoutRequestID,
-			&APIError{HTTPStatus: 200, Code: code, Message: string(out.ResponseDescription)})
+	if err := refused(out.ResponseCode, out.ResponseDescription); err != nil {
+		return QueryResult{}, fmt.Errorf("stk query %s: %w", checkoutRequestID, err)
 	}
 	code := NormalizeResultCode(string(out.ResultCode))
 	if code == "" || code == ResultStillProcessing {
 		return QueryResult{Pending: true, ResultCode: code, ResultDesc: string(out.ResultDesc)}, nil
 	}
 	return QueryResult{ResultCode: code, ResultDesc: string(out.ResultDesc)}, nil
+}
+
+// stkBody adds the fields every STK request carries (BusinessShortCode and
+// the Password of a fresh Kenya-time Timestamp) to fields.
+func (c *Client) stkBody(fields map[string]any) map[string]any {
+	ts := FormatTimestamp(c.cfg.NowFunc())
+	fields["BusinessShortCode"] = c.cfg.ShortCode
+	fields["Password"] = Password(c.cfg.ShortCode, c.cfg.Passkey, ts)
+	fields["Timestamp"] = ts
+	return fields
+}
+
+// refused is the *APIError of a 200 answer whose ResponseCode is not "0"
+// (Daraja declined the request), nil when it was accepted.
+func refused(responseCode, description FlexString) error {
+	if code := NormalizeResultCode(string(responseCode)); code != "0" {
+		return &APIError{HTTPStatus: 200, Code: code, Message: string(description)}
+	}
+	return nil
 }
 
 // truncate cuts s to at most n characters (runes).
