@@ -6,13 +6,6 @@ import (
 	"fundigo/pkg/tasks"
 )
 
-// Task types of scheduled jobs whose constants other domains own; kept as
-// literals until their pkg/tasks files declare them.
-const (
-	typePaymentsReconcile = "payments:reconcile"
-	typePushReceipts      = "push:receipts"
-)
-
 // Table declares every cron job, in one place (the routes.go of cron). Specs
 // are read in Config.TimeZone (Africa/Nairobi) unless an entry names a zone.
 // Timeouts stay below the interval so a healthy run ends before its next tick.
@@ -22,14 +15,14 @@ func Table(q tasks.Queues) []Schedule {
 			// Payments waiting too long for a callback are resolved by STK
 			// Push Query; B2C payouts by Transaction Status.
 			Name: "payments:reconcile", Spec: "* * * * *",
-			TaskType: typePaymentsReconcile, Queue: q.Critical,
+			TaskType: tasks.TypePaymentsReconcile, Queue: q.Critical,
 			Timeout: 50 * time.Second, MaxRetry: 0,
 			Overlap: OverlapSkip, Missed: MissedRunOnce,
 		},
 		{
 			// Expo push receipts for tickets about 15 minutes old.
 			Name: "push:receipts", Spec: "*/5 * * * *",
-			TaskType: typePushReceipts, Queue: q.Default,
+			TaskType: tasks.TypePushReceipts, Queue: q.Default,
 			Timeout: 4 * time.Minute, MaxRetry: 0,
 			Overlap: OverlapSkip, Missed: MissedRunOnce,
 		},
