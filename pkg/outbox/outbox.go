@@ -124,17 +124,5 @@ func WriteBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 // Write inserts msg into the outbox inside tx. It is published only if tx
 // commits. A message whose ID is already in the outbox is ignored.
 func Write(ctx context.Context, tx pgx.Tx, msg Message) error {
-	headers, err := msg.normalize()
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `
-		INSERT INTO outbox (message_id, exchange, routing_key, message_type, content_type, headers, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (message_id) DO NOTHING`,
-		msg.ID, msg.Exchange, msg.RoutingKey, msg.Type, msg.ContentType, headers, msg.Payload)
-	if err != nil {
-		return fmt.Errorf("write outbox message %s: %w", msg.ID, err)
-	}
-	return nil
+	return WriteBatch(ctx, tx, []Message{msg})
 }
