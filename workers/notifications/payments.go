@@ -17,24 +17,17 @@ import (
 // mute it).
 const categoryPayments = "payments"
 
-// paymentEvent is the payment.* payload. TechnicianID is optional: the
-// payment itself knows only the job and the customer, so the technician is
-// told only when the publisher includes the job's technician.
-type paymentEvent struct {
-	events.Payment
-	TechnicianID string `json:"technician_id,omitempty"`
-}
-
 // notificationNamespace derives notification ids from source keys, so the
 // same event always names the same notification.
 var notificationNamespace = uuid.MustParse("6f1c7a52-3d0e-4b7e-9a55-2a8f0b4c9d17")
 
-// handlePayment consumes payment.paid and payment.failed. Each recipient's
+// handlePayment consumes payment.paid and payment.failed; the job's
+// technician (TechnicianID, optional) is told only on payment.paid. Each recipient's
 // notification has a source key made of the routing key, the payment id and
 // the recipient's role, so a redelivered (or re-published) event notifies
 // nobody twice.
 func (w *worker) handlePayment(ctx context.Context, d amqp.Delivery) error {
-	var p paymentEvent
+	var p events.Payment
 	if err := json.Unmarshal(d.Body, &p); err != nil {
 		return amqpx.Permanent(fmt.Errorf("decode %s: %w", d.RoutingKey, err))
 	}
@@ -65,7 +58,7 @@ func (w *worker) handlePayment(ctx context.Context, d amqp.Delivery) error {
 	return errors.Join(errs...)
 }
 
-func paymentNotification(routingKey string, p paymentEvent, role, userID, template, priority string, params map[string]any) events.NotificationRequested {
+func paymentNotification(routingKey string, p events.Payment, role, userID, template, priority string, params map[string]any) events.NotificationRequested {
 	key := "event:" + routingKey + ":" + p.ID + ":" + role
 	return events.NotificationRequested{
 		ID:        uuid.NewSHA1(notificationNamespace, []byte(key)).String(),
