@@ -121,7 +121,10 @@ func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p store.Pay
 		for _, o := range orphans {
 			cb, err := mpesa.ParseCallback(o.Body)
 			if err != nil {
-				continue // cannot happen: it was parsed before it became an orphan
+				// Cannot happen (it was parsed before it became an orphan); if it
+				// does, the orphan stays open and reconciliation reports it.
+				log.Error().Err(err).Int64("inbox_id", o.InboxID).Msg("orphan stk callback unreadable; left for the operator")
+				continue
 			}
 			if err := applyOrphan(ctx, d, tx, log, o, cb); err != nil {
 				return err
@@ -145,15 +148,9 @@ func markAwaiting(ctx context.Context, d Deps, log zerolog.Logger, id, merchantI
 func markFailed(ctx context.Context, d Deps, log zerolog.Logger, id string, o store.PaymentOutcome) error {
 	ctx = context.WithoutCancel(ctx)
 	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
-		p, err := store.NewPayments(tx).MarkFailed(ctx, id, o)
-		if errors.Is(err, store.ErrStaleTransition) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		log.Info().Str("failure_reason", o.Reason).Str(logging.FieldResultCode, o.ResultCode).Msg("payment failed")
-		return emit(ctx, tx, d.Exchange, p)
+		_, err := transition(ctx, d, tx, log.With().Str(logging.FieldResultCode, o.ResultCode).Logger(),
+			store.NewPayments(tx).MarkFailed, id, o, outcomeFailed)
+		return err
 	})
 }
 
