@@ -16,8 +16,7 @@ import (
 func TestUnknownTaskIsDeadLetteredAndReplayable(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	var rec recorder
-	stop := b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, stop := b.startAdd(t)
 
 	m := newMessage(t, "billing.tasks.not_moved_yet", 1, 2)
 	b.send(t, m)
@@ -82,8 +81,7 @@ func TestReplayOfStillUnknownTaskDoesNotLoop(t *testing.T) {
 func TestUnrunnableMessagesAreDeadLettered(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, _ := b.startAdd(t)
 	ctx := context.Background()
 
 	pickled := "7d9a1b2c-3e4f-4a5b-8c6d-" + randomHex(6)

@@ -61,8 +61,7 @@ func TestResultWriteFailureNeverAcks(t *testing.T) {
 	var failing atomic.Bool
 	failing.Store(true)
 	b.rdb.AddHook(failWrites{on: &failing})
-	var rec recorder
-	stop := b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, stop := b.startAdd(t)
 	m := newMessage(t, "tests.add", 4)
 	b.send(t, m)
 	require.Eventually(t, func() bool { return len(rec.calls()) >= 2 }, 10*time.Second, 20*time.Millisecond,
@@ -92,8 +91,7 @@ func TestQueueWithOtherArgumentsIsConsumedPassively(t *testing.T) {
 	t.Cleanup(func() { deleteQueues(t, prio, prio) })
 	b.cfg.Queues = []string{b.queue, prio}
 
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	b.startAdd(t)
 	m := newMessage(t, "tests.add", 9)
 	b.track(m.ID)
 	p, err := m.Publishing()

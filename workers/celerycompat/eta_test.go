@@ -16,8 +16,7 @@ import (
 func TestETAIsParkedNotHeld(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, _ := b.startAdd(t)
 	m := newMessage(t, "tests.add", 20, 22)
 	m.ETA = time.Now().Add(2 * time.Second)
 	b.send(t, m)
@@ -66,8 +65,7 @@ func TestETASurvivesWorkerRestart(t *testing.T) {
 func TestETARedeliveryParksOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, _ := b.startAdd(t)
 	m := newMessage(t, "tests.add", 3)
 	m.ETA = time.Now().Add(1500 * time.Millisecond)
 	b.send(t, m)
@@ -88,8 +86,7 @@ func TestETARedeliveryParksOnce(t *testing.T) {
 func TestShortETAIsHeldBriefly(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{tweak: func(c *celerycompat.Config) { c.HoldETA = 5 * time.Second }})
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, _ := b.startAdd(t)
 	m := newMessage(t, "tests.add", 1)
 	m.ETA = time.Now().Add(500 * time.Millisecond)
 	b.send(t, m)
@@ -105,8 +102,7 @@ func TestShortETAIsHeldBriefly(t *testing.T) {
 func TestExpiredTaskIsRevokedNotRun(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, _ := b.startAdd(t)
 
 	expired := newMessage(t, "tests.add", 1)
 	expired.Expires = time.Now().Add(-time.Second)
@@ -140,8 +136,7 @@ func TestETAClockSkewIsWaitedOut(t *testing.T) {
 	b := setup(t, options{tweak: func(c *celerycompat.Config) {
 		c.Now = func() time.Time { return time.Now().Add(-3 * time.Second) }
 	}})
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, _ := b.startAdd(t)
 	m := newMessage(t, "tests.add", 7)
 	m.ETA = time.Now().Add(time.Second)
 	b.send(t, m)

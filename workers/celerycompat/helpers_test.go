@@ -135,6 +135,13 @@ func (b *bundle) start(t *testing.T, handlers map[string]celerycompat.HandlerFun
 	return stop
 }
 
+// startAdd starts a consumer running only "tests.add" (add), recorded.
+func (b *bundle) startAdd(t *testing.T) (rec *recorder, stop func()) {
+	t.Helper()
+	rec = new(recorder)
+	return rec, b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+}
+
 // send publishes m as a Python client would: default exchange, routing key =
 // queue, confirmed.
 func (b *bundle) send(t *testing.T, m *celery.Message) {

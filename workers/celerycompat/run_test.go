@@ -15,8 +15,7 @@ import (
 func TestRunStoresSuccess(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, _ := b.startAdd(t)
 	m := newMessage(t, "tests.add", 2, 3)
 	b.send(t, m)
 	meta := b.waitState(t, m.ID, celery.StateSuccess, 10*time.Second)
@@ -82,8 +81,7 @@ func TestRunHardTimeLimit(t *testing.T) {
 func TestRunIgnoreResultStoresNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, _ := b.startAdd(t)
 	m := newMessage(t, "tests.add", 1)
 	m.IgnoreResult = true
 	b.send(t, m)
@@ -97,8 +95,7 @@ func TestRunIgnoreResultStoresNothing(t *testing.T) {
 func TestRunSkipsTaskWithStoredSuccess(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	var rec recorder
-	b.start(t, map[string]celerycompat.HandlerFunc{"tests.add": rec.wrap(add)})
+	rec, _ := b.startAdd(t)
 
 	done := newMessage(t, "tests.add", 1)
 	meta, err := celery.SuccessMeta(done, 41, time.Now())
