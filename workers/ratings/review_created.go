@@ -1,6 +1,7 @@
 package ratings
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,7 +32,7 @@ func handleReviewCreated(d Deps) amqpx.HandlerFunc {
 	reviews := store.NewReviews(d.Pool)
 	return func(ctx context.Context, m amqp.Delivery) error {
 		var in events.ReviewCreated
-		dec := json.NewDecoder(strings.NewReader(string(m.Body)))
+		dec := json.NewDecoder(bytes.NewReader(m.Body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
 			return amqpx.Permanent(fmt.Errorf("decode review.created: %w", err))
