@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -81,7 +82,7 @@ func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
 				Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("request failed")
 		}
 		p.Instance = c.Request().URL.Path
-		if len(p.Instance) > 0 && c.Path() != "" && c.Path() != p.Instance && containsParamToken(c.Path()) {
+		if strings.Contains(c.Path(), ":token") {
 			// never echo a secret path segment (webhook tokens) back
 			p.Instance = c.Path()
 		}
@@ -97,15 +98,6 @@ func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
 		b, _ := json.Marshal(p)
 		_ = c.Blob(p.Status, "application/problem+json", b)
 	}
-}
-
-func containsParamToken(route string) bool {
-	for i := 0; i+6 <= len(route); i++ {
-		if route[i:i+6] == ":token" {
-			return true
-		}
-	}
-	return false
 }
 
 func toProblem(err error) *Problem {

@@ -43,6 +43,4 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	// scheduler
 	v1.GET("/admin/schedules", handleListSchedules(d.Pool), m.service)
 	v1.POST("/admin/schedules/:name/run", handleRunSchedule(d.Pool, d.Tasks, d.Now), m.service, m.idempotent)
-
-	_ = v1
 }
