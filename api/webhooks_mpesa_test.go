@@ -30,6 +30,22 @@ func TestSTKWebhookAnswers503WhenTheCommitFails(t *testing.T) {
 	r := s.do(t, http.MethodPost, "/v1/webhooks/mpesa/stk/"+webhookToken, body, nil)
 	require.Equal(t, http.StatusServiceUnavailable, r.Code)
 	require.NotContains(t, string(r.Body), "Accepted")
+	require.NotContains(t, string(r.Body), webhookToken, "the problem's instance must not echo the path token")
+}
+
+func TestSTKWebhookWrongTokenIs404AndNotEchoed(t *testing.T) {
+	t.Parallel()
+	s := webhookServer(t)
+	body, err := os.ReadFile("../pkg/mpesa/testdata/success.json")
+	require.NoError(t, err)
+	const guess = "guessed-token-5f1c9a"
+	r := s.do(t, http.MethodPost, "/v1/webhooks/mpesa/stk/"+guess, body, nil)
+	require.Equal(t, http.StatusNotFound, r.Code)
+	require.NotContains(t, string(r.Body), guess)
+	require.Contains(t, string(r.Body), "/v1/webhooks/mpesa/stk/:token")
+	var n int
+	require.NoError(t, s.deps.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbox`).Scan(&n))
+	require.Zero(t, n, "nothing stored for a wrong token")
 }
 
 func TestSTKWebhookStoresBeforeAnswering(t *testing.T) {
