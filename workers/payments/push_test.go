@@ -117,6 +117,26 @@ func TestPushAcceptedThenCallbackPays(t *testing.T) {
 	require.NotEmpty(t, p.MpesaReceipt)
 	require.NoError(t, f.push(t, id), "a second run of the task is a no-op")
 	require.Equal(t, 1, f.sim.Stats().Pushes)
+
+	// A redelivered notice of the same callback changes nothing.
+	ctx := context.Background()
+	var inboxID int64
+	require.NoError(t, f.deps.Pool.QueryRow(ctx,
+		`SELECT inbox_id FROM payment_callbacks WHERE payment_id = $1`, id).Scan(&inboxID))
+	notice, err := json.Marshal(inbox.Notice{InboxID: inboxID, Route: "mpesa.stk", Key: p.CheckoutRequestID})
+	require.NoError(t, err)
+	require.NoError(t, f.apply(ctx, amqp.Delivery{Body: notice}))
+	again := f.get(t, id)
+	require.Equal(t, p.UpdatedAt, again.UpdatedAt)
+	var outcome string
+	var events, ledger int
+	require.NoError(t, f.deps.Pool.QueryRow(ctx,
+		`SELECT outcome, (SELECT count(*) FROM outbox WHERE message_id = $2),
+			(SELECT count(*) FROM payment_ledger WHERE payment_id = $3)
+		FROM payment_callbacks WHERE inbox_id = $1`, inboxID, "payment.paid:"+id, id).Scan(&outcome, &events, &ledger))
+	require.Equal(t, "paid", outcome, "the redelivery is recognised as already applied")
+	require.Equal(t, 1, events)
+	require.Equal(t, 1, ledger)
 }
 
 func TestCallbackBeatingOurWriteIsMatchedAsOrphan(t *testing.T) {
@@ -212,4 +232,8 @@ func TestReconcileExpiresPastTheFinalDeadline(t *testing.T) {
 	p = f.get(t, id)
 	require.Equal(t, store.PaymentFailed, p.Status)
 	require.Equal(t, "expired", p.FailureReason)
+	var ev int
+	require.NoError(t, f.deps.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM outbox WHERE message_id = $1`, "payment.failed:"+id).Scan(&ev))
+	require.Equal(t, 1, ev)
 }
