@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/amqpx/amqpxtest"
@@ -78,7 +77,7 @@ func TestBenchTasks(t *testing.T) {
 // afterwards.
 func TestBenchInProcessScenarios(t *testing.T) {
 	t.Parallel()
-	before := benchSchemaNames(t)
+	before := storetest.Schemas(t, `bench\_%`)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -97,26 +96,6 @@ func TestBenchInProcessScenarios(t *testing.T) {
 			require.Positive(t, r.Ops)
 		})
 	}
-	t.Cleanup(func() {
-		for s := range benchSchemaNames(t) {
-			require.True(t, before[s], "scratch schema %s left behind", s)
-		}
-	})
+	t.Cleanup(func() { storetest.RequireNoNewSchemas(t, `bench\_%`, before) })
 }
 
-func benchSchemaNames(t *testing.T) map[string]bool {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, storetest.URL())
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench\_%'`)
-	require.NoError(t, err)
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
-	set := map[string]bool{}
-	for _, n := range names {
-		set[n] = true
-	}
-	return set
-}

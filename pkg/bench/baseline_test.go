@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
 
@@ -13,34 +12,15 @@ import (
 	"fundigo/pkg/tasks/taskstest"
 )
 
-func benchSchemas(t *testing.T) map[string]bool {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, storetest.URL())
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench\_%'`)
-	require.NoError(t, err)
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
-	set := map[string]bool{}
-	for _, n := range names {
-		set[n] = true
-	}
-	return set
-}
-
 func TestPostgresCommitBaseline(t *testing.T) {
 	t.Parallel()
-	before := benchSchemas(t)
+	before := storetest.Schemas(t, `bench\_%`)
 	res, err := PostgresCommit(context.Background(), storetest.URL(), 256, Options{Concurrency: 4, Count: 40})
 	require.NoError(t, err)
 	require.EqualValues(t, 40, res.Ops)
 	require.Zero(t, res.Errors)
 	require.NotNil(t, res.Latency)
-	for s := range benchSchemas(t) {
-		require.True(t, before[s], "scratch schema %s was left behind", s)
-	}
+	storetest.RequireNoNewSchemas(t, `bench\_%`, before)
 }
 
 func TestAsynqNoopBaseline(t *testing.T) {

@@ -94,3 +94,56 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Schemas lists the schemas whose name matches the SQL LIKE pattern, so a
+// test can check that code under test left none of its scratch schemas behind.
+func Schemas(t testing.TB, like string) map[string]bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, URL())
+	if err != nil {
+		t.Fatalf("storetest: connect: %v", err)
+	}
+	defer pool.Close()
+	rows, err := pool.Query(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, like)
+	if err != nil {
+		t.Fatalf("storetest: list schemas: %v", err)
+	}
+	defer rows.Close()
+	set := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatalf("storetest: scan schema: %v", err)
+		}
+		set[n] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("storetest: list schemas: %v", err)
+	}
+	return set
+}
+
+// RequireNoNewSchemas fails the test when schemas matching like that were not
+// in before still exist. Other packages' tests may hold a scratch schema of
+// the same shape for a while, so it waits up to a minute for them to go: a
+// schema that was really leaked stays and fails the test.
+func RequireNoNewSchemas(t testing.TB, like string, before map[string]bool) {
+	t.Helper()
+	var left []string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		left = left[:0]
+		for s := range Schemas(t, like) {
+			if !before[s] {
+				left = append(left, s)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("storetest: scratch schema(s) left behind: %v", left)
+		}
+	}
+}
