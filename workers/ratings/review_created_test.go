@@ -31,11 +31,17 @@ func TestReviewCreatedConsumer(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, scheduled, 1)
 
-	// A redelivery is a no-op (acked, still one review).
+	// A redelivery stores nothing twice (acked, still one review) but
+	// schedules the recompute again, in case the first delivery died between
+	// the commit and the enqueue (simulated by deleting its task).
+	require.NoError(t, insp.DeleteTask(b.deps.Queues.Default, scheduled[0].ID))
 	require.NoError(t, handle(ctx, amqp.Delivery{Body: []byte(ok)}))
 	var n int
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM reviews`).Scan(&n))
 	require.Equal(t, 1, n)
+	scheduled, err = insp.ListScheduledTasks(b.deps.Queues.Default)
+	require.NoError(t, err)
+	require.Len(t, scheduled, 1, "a replay schedules the recompute again")
 
 	for name, body := range map[string]string{
 		"bad rating":       `{"job_id": "j2", "technician_id": "t", "customer_id": "c", "rating": 6}`,
