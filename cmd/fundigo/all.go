@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -41,7 +42,7 @@ func runAll(ctx context.Context, e env) error {
 	if err := ensureDatabase(ctx, cfg.Database.URL.Reveal()); err != nil {
 		return err
 	}
-	if err := withMigrator(ctx, cfg.Database.URL.Reveal(), env{stderr: nopWriter{}}, func(ctx context.Context, m *store.Migrator) error {
+	if err := withMigrator(ctx, cfg.Database.URL.Reveal(), env{stderr: io.Discard}, func(ctx context.Context, m *store.Migrator) error {
 		return m.Up(ctx)
 	}); err != nil {
 		return err
@@ -84,7 +85,3 @@ func devKey() string {
 	_, _ = rand.Read(b)
 	return "dev-" + hex.EncodeToString(b)
 }
-
-type nopWriter struct{}
-
-func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -99,7 +100,7 @@ func startBenchSystem(ctx context.Context, b *benchRun, tune func(*config.Config
 	}
 	cleanups = append(cleanups, dropSchema)
 	cfg.Database.URL = config.Secret(dbURL)
-	if err := withMigrator(ctx, dbURL, env{stderr: nopWriter{}}, func(ctx context.Context, m *store.Migrator) error {
+	if err := withMigrator(ctx, dbURL, env{stderr: io.Discard}, func(ctx context.Context, m *store.Migrator) error {
 		return m.Up(ctx)
 	}); err != nil {
 		return nil, err

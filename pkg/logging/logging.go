@@ -67,9 +67,3 @@ func MaskMSISDN(msisdn string) string {
 	}
 	return msisdn[:4] + strings.Repeat("*", len(msisdn)-8) + msisdn[len(msisdn)-4:]
 }
-
-// MaskToken keeps only a short, non-identifying hint of a secret or push token
-// (its length), so a log line can tell tokens apart by shape without leaking them.
-func MaskToken(token string) string {
-	return fmt.Sprintf("[redacted:%d]", len(token))
-}
