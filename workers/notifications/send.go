@@ -1,6 +1,7 @@
 package notifications
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -200,8 +201,14 @@ func (w *worker) sendFCM(ctx context.Context, rows []store.Delivery, msgs []fcm.
 		wg.Go(func() { _, errs[i] = w.FCM.Send(ctx, msgs[i]) })
 	}
 	wg.Wait()
+	var failed int
+	var firstErr error
 	for i, d := range rows {
 		err := errs[i]
+		if err != nil && !errors.Is(err, fcm.ErrUnregistered) {
+			failed++
+			firstErr = cmp.Or(firstErr, err)
+		}
 		var fe *fcm.Error
 		switch {
 		case err == nil:
@@ -217,6 +224,10 @@ func (w *worker) sendFCM(ctx context.Context, rows []store.Delivery, msgs []fcm.
 		default:
 			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: errOutcomeUnknown}, d.DeviceToken)
 		}
+	}
+	if failed > 0 {
+		// FCM errors quote no token; the first one stands for the batch.
+		w.logger(ctx).Warn().Err(firstErr).Int("messages", len(msgs)).Int("failed", failed).Msg("fcm send incomplete")
 	}
 }
 
