@@ -118,12 +118,7 @@ func (w *worker) settleReceipts(ctx context.Context, batch []store.ReceiptCheck,
 		if err := d.MarkReceiptChecked(ctx, unchecked, now); err != nil {
 			return err
 		}
-		for reason, tokens := range s.deactivate {
-			if _, err := store.NewDevices(tx).Deactivate(ctx, tokens, reason); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.deactivateDevices(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("settle receipts: %w", err)

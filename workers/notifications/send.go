@@ -44,6 +44,17 @@ func (s *settlement) add(o store.Outcome, token string) {
 	}
 }
 
+// deactivateDevices turns off the dead tokens, inside the settling
+// transaction.
+func (s *settlement) deactivateDevices(ctx context.Context, tx pgx.Tx) error {
+	for reason, tokens := range s.deactivate {
+		if _, err := store.NewDevices(tx).Deactivate(ctx, tokens, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // handleSend is push:send: claim up to 100 due deliveries of a notification,
 // send them, settle them. A task that finds nothing to claim is done.
 func (w *worker) handleSend(ctx context.Context, t *asynq.Task) error {
@@ -246,12 +257,7 @@ func (w *worker) settle(ctx context.Context, notificationID string, s *settlemen
 		if err := d.Release(ctx, s.release); err != nil {
 			return err
 		}
-		for reason, tokens := range s.deactivate {
-			if _, err := store.NewDevices(tx).Deactivate(ctx, tokens, reason); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.deactivateDevices(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("settle deliveries of notification %s: %w", notificationID, err)
