@@ -53,6 +53,7 @@ func requireServiceKey(keys config.APIKeys) echo.MiddlewareFunc {
 
 // requireUserOrService admits a service key or a Django SimpleJWT access token.
 func requireUserOrService(keys config.APIKeys, jwtSecret config.Secret) echo.MiddlewareFunc {
+	verifier := newUserJWTVerifier(jwtSecret)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if p, ok := serviceFromKey(c, keys); ok {
@@ -60,8 +61,8 @@ func requireUserOrService(keys config.APIKeys, jwtSecret config.Secret) echo.Mid
 				return next(c)
 			}
 			auth := c.Request().Header.Get(echo.HeaderAuthorization)
-			if tok, ok := strings.CutPrefix(auth, "Bearer "); ok && jwtSecret != "" {
-				uid, err := parseUserJWT(tok, jwtSecret.Reveal())
+			if tok, ok := strings.CutPrefix(auth, "Bearer "); ok && verifier != nil {
+				uid, err := verifier.parse(tok)
 				if err != nil {
 					return unauthorized("the bearer token is invalid or expired")
 				}
@@ -85,12 +86,32 @@ func serviceFromKey(c echo.Context, keys config.APIKeys) (Principal, bool) {
 	return Principal{Kind: "service", Name: name}, true
 }
 
-// parseUserJWT verifies a SimpleJWT access token: HS256, unexpired,
+// userJWTVerifier checks SimpleJWT access tokens; the parser and key are
+// built once, not per request.
+type userJWTVerifier struct {
+	parser *jwt.Parser
+	key    []byte
+}
+
+// newUserJWTVerifier returns nil when no secret is configured (bearer tokens
+// are then not accepted).
+func newUserJWTVerifier(secret config.Secret) *userJWTVerifier {
+	if secret == "" {
+		return nil
+	}
+	return &userJWTVerifier{
+		parser: jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired()),
+		key:    []byte(secret.Reveal()),
+	}
+}
+
+func (jv *userJWTVerifier) keyFunc(*jwt.Token) (any, error) { return jv.key, nil }
+
+// parse verifies a SimpleJWT access token: HS256, unexpired,
 // token_type "access" when present, and a user_id claim (number or string).
-func parseUserJWT(raw, secret string) (string, error) {
+func (jv *userJWTVerifier) parse(raw string) (string, error) {
 	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return []byte(secret), nil },
-		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired())
+	_, err := jv.parser.ParseWithClaims(raw, claims, jv.keyFunc)
 	if err != nil {
 		return "", fmt.Errorf("parse jwt: %w", err)
 	}
