@@ -107,10 +107,17 @@ func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p store.Pay
 		if err := ps.LockCheckout(ctx, res.CheckoutRequestID); err != nil {
 			return err
 		}
-		if _, err := ps.MarkAwaiting(ctx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, false, d.Now()); err != nil {
+		_, err := ps.MarkAwaiting(ctx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, false, d.Now())
+		if errors.Is(err, store.ErrStaleTransition) {
+			// A concurrent run of the task settled the push as ambiguous (or it
+			// expired since): the ids must not be lost, or its callbacks could
+			// only be matched by phone and amount, failures not at all.
+			_, err = ps.LinkCheckout(ctx, p.ID, res.CheckoutRequestID, res.MerchantRequestID, d.Now())
 			if errors.Is(err, store.ErrStaleTransition) {
-				return nil
+				return nil // a callback already linked it
 			}
+		}
+		if err != nil {
 			return err
 		}
 		log.Info().Msg("stk push accepted")

@@ -155,6 +155,25 @@ func TestCallbackBeatingOurWriteIsMatchedAsOrphan(t *testing.T) {
 	require.Equal(t, 1, matched)
 }
 
+func TestAcceptedPushKeepsItsIDsAfterAConcurrentRunSettledItAmbiguous(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, 5*time.Second)
+	// Daraja answers only after its (failure) callback was delivered.
+	f.sim.SetFaults(mpesasim.Faults{Hang: 1, HangFor: 700 * time.Millisecond})
+	id := f.create(t, mpesasim.PhoneCancelled, 100)
+	done := make(chan error, 1)
+	go func() { done <- f.push(t, id) }()
+	require.Eventually(t, func() bool { return f.get(t, id).PushStartedAt != nil }, 5*time.Second, 5*time.Millisecond)
+	// A second run of the task (lease lost) finds the push started.
+	_, err := store.NewPayments(f.deps.Pool).MarkAwaiting(context.Background(), id, "", "", true, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	p := f.get(t, id)
+	require.NotEmpty(t, p.CheckoutRequestID, "the accepted ids are kept")
+	require.Equal(t, store.PaymentFailed, p.Status, "the orphan failure callback is applied")
+	require.Equal(t, "cancelled", p.FailureReason)
+}
+
 func TestAmbiguousPushIsNeverResent(t *testing.T) {
 	t.Parallel()
 	f := newFlow(t, 300*time.Millisecond)
