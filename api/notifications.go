@@ -169,11 +169,12 @@ type notificationView struct {
 func handleGetNotification(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		n, err := store.NewNotifications(pool).Get(ctx, c.Param("id"))
+		notifications := store.NewNotifications(pool)
+		n, err := notifications.Get(ctx, c.Param("id"))
 		if err != nil {
 			return err
 		}
-		counts, err := store.NewNotifications(pool).Counts(ctx, n.ID)
+		counts, err := notifications.Counts(ctx, n.ID)
 		if err != nil {
 			return err
 		}
