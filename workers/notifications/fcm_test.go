@@ -80,4 +80,8 @@ func TestFCMNotConfigured(t *testing.T) {
 	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{ID: id, UserIDs: []string{"u1"}, Title: "t", Body: "b"}))
 	b.drain(t, id)
 	require.Equal(t, store.NotificationCounts{Devices: 1, Failed: 1}, b.counts(t, id))
+	var code string
+	require.NoError(t, b.w.Pool.QueryRow(t.Context(),
+		`SELECT error FROM notification_deliveries WHERE notification_id = $1`, id).Scan(&code))
+	require.Equal(t, errFCMNotConfigured, code, "failed for the missing client, not some other cause")
 }
