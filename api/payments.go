@@ -62,6 +62,10 @@ func (r *createPaymentRequest) validate(maxAmount int64) (phone string, err erro
 	return phone, f.Err()
 }
 
+// paymentIDSpace is the UUID namespace of payment ids derived from an
+// Idempotency-Key.
+var paymentIDSpace = uuid.MustParse("6f1d2c8e-5a4b-4e0f-9c3d-2b7a8e1f0c55")
+
 // handleCreatePayment starts an STK Push: it commits a pending payment, then
 // enqueues its push task (task id = payment id) and answers 202 with the
 // payment. If the enqueue fails the payment is still committed and the
@@ -77,10 +81,23 @@ func handleCreatePayment(pool *pgxpool.Pool, tc *asynq.Client, queue string, max
 			return err
 		}
 		ctx := c.Request().Context()
-		p, err := store.NewPayments(pool).Create(ctx, store.NewPayment{
-			ID: uuid.NewString(), JobID: req.JobID, CustomerID: req.CustomerID, Phone: phone,
+		payments := store.NewPayments(pool)
+		id := uuid.NewString()
+		if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
+			// The id follows from (caller, key): if the stored answer of a
+			// first attempt was lost, its retry finds the same payment
+			// instead of prompting the customer a second time.
+			id = uuid.NewSHA1(paymentIDSpace, []byte(principalName(c)+"\x00"+key)).String()
+		}
+		p, err := payments.Create(ctx, store.NewPayment{
+			ID: id, JobID: req.JobID, CustomerID: req.CustomerID, Phone: phone,
 			Amount: *req.Amount, Description: req.Description, TechnicianID: req.TechnicianID, CreatedAt: now(),
 		})
+		if store.IsUniqueViolation(err, "payments_pkey") {
+			// Same caller and key; the idempotency middleware has already
+			// checked that the body is the same.
+			p, err = payments.Get(ctx, id)
+		}
 		if err != nil {
 			return err
 		}

@@ -195,3 +195,29 @@ func TestCreatePaymentTechnicianID(t *testing.T) {
 		require.Equal(t, 1, n, "a replay creates no second payment")
 	})
 }
+
+// TestCreatePaymentRetryAfterLostAnswerCreatesNoSecondPayment: when the
+// stored answer of a first attempt is lost (the idempotency row vanished),
+// the retry with the same key finds the same payment instead of creating a
+// second one (which would prompt the customer twice).
+func TestCreatePaymentRetryAfterLostAnswerCreatesNoSecondPayment(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	body := map[string]any{"job_id": "job-lost", "customer_id": "c-1", "phone": "0712345678", "amount": 100}
+	first := s.do(t, http.MethodPost, "/v1/payments", body, serviceAuth("Idempotency-Key", "lost-1"))
+	require.Equal(t, http.StatusAccepted, first.Code, "%s", first.Body)
+
+	_, err := s.deps.Pool.Exec(context.Background(), `DELETE FROM idempotency_keys`)
+	require.NoError(t, err)
+	again := s.do(t, http.MethodPost, "/v1/payments", body, serviceAuth("Idempotency-Key", "lost-1"))
+	require.Equal(t, http.StatusAccepted, again.Code, "%s", again.Body)
+	require.Equal(t, first.JSON(t)["id"], again.JSON(t)["id"])
+
+	var n int
+	require.NoError(t, s.deps.Pool.QueryRow(context.Background(), `SELECT count(*) FROM payments WHERE job_id = 'job-lost'`).Scan(&n))
+	require.Equal(t, 1, n)
+
+	other := s.do(t, http.MethodPost, "/v1/payments", body, serviceAuth("Idempotency-Key", "lost-2"))
+	require.Equal(t, http.StatusAccepted, other.Code)
+	require.NotEqual(t, first.JSON(t)["id"], other.JSON(t)["id"], "another key is another payment")
+}
