@@ -172,9 +172,9 @@ func (c *Client) send(ctx context.Context, method, path, auth string, payload []
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if !wrote.Load() {
-			return fmt.Errorf("%s %s: %w: %w", method, path, ErrNotSent, stripURL(err))
+			return fmt.Errorf("%s %s: %w: %w", method, path, ErrNotSent, StripURL(err))
 		}
-		return fmt.Errorf("%s %s: %w: %w", method, path, ErrAmbiguous, stripURL(err))
+		return fmt.Errorf("%s %s: %w: %w", method, path, ErrAmbiguous, StripURL(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -206,9 +206,10 @@ func (c *Client) send(ctx context.Context, method, path, auth string, payload []
 		Message: http.StatusText(resp.StatusCode)}
 }
 
-// stripURL removes the request URL from *url.Error so error strings stay
-// short; the base URL is configuration, not news.
-func stripURL(err error) error {
+// StripURL removes the request URL from *url.Error so error strings stay
+// short and never carry a URL's secret path token; the URL is configuration,
+// not news.
+func StripURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) && ue.Err != nil {
 		return ue.Err

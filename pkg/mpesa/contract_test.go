@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/mpesa"
@@ -289,4 +290,38 @@ func TestClientClassifiesFailures(t *testing.T) {
 		require.ErrorIs(t, err, mpesa.ErrAmbiguous)
 		require.False(t, errors.Is(err, mpesa.ErrNotSent))
 	})
+}
+
+// lockedBuffer is an io.Writer safe for the simulator's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+func TestSimFailedCallbackLogKeepsTheURLTokenOut(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	env, sim := simEnv(t, mpesasim.Config{CallbackDelay: 10 * time.Millisecond, Log: zerolog.New(&logs)})
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close() // deliveries to it fail with a connection error naming the URL
+	client := env.newClient(func(c *mpesa.ClientConfig) { c.CallbackURL = gone.URL + "/hooks/s3cr3t-path-token/stk" })
+	_, err := client.STKPush(context.Background(), mpesa.PushRequest{Amount: 10, PhoneNumber: env.phoneOK,
+		AccountReference: "JOB1", TransactionDesc: "pay"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return sim.Stats().CallbacksFailed == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.Contains(t, logs.String(), "callback not delivered")
+	require.NotContains(t, logs.String(), "s3cr3t-path-token")
 }

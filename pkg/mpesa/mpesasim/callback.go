@@ -59,7 +59,8 @@ func (s *Sim) deliver(url, checkoutID string, body []byte) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		s.log.Warn().Err(err).Str(logging.FieldCheckoutRequestID, checkoutID).Msg("callback not delivered")
+		// The callback URL carries the webhook's secret path token: keep it out of the log.
+		s.log.Warn().Err(mpesa.StripURL(err)).Str(logging.FieldCheckoutRequestID, checkoutID).Msg("callback not delivered")
 	}
 }
 
