@@ -98,4 +98,3 @@ func TestBenchInProcessScenarios(t *testing.T) {
 	}
 	t.Cleanup(func() { storetest.RequireNoNewSchemas(t, `bench\_%`, before) })
 }
-
