@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
@@ -32,8 +33,9 @@ type stkWebhook struct {
 // handleSTKCallback is POST /v1/webhooks/mpesa/stk/{token}. Answers:
 //
 //	404 wrong token · 403 refused source · 413 body over 64 KiB (not read) ·
-//	415 not JSON · 400 unparseable or no CheckoutRequestID (raw bytes
-//	quarantined) · 200 {"ResultCode":0,"ResultDesc":"Accepted"} once the raw
+//	415 not JSON · 400 unparseable, no CheckoutRequestID, a field out of
+//	its bounds (mpesa.ParseCallback) or a row the database refuses
+//	(inbox.ErrRejected); raw bytes quarantined, batch-mates unaffected · 200 {"ResultCode":0,"ResultDesc":"Accepted"} once the raw
 //	body is committed to the inbox (also for an identical redelivery) ·
 //	503 if the commit failed.
 //
@@ -66,24 +68,40 @@ func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
 		}
 		cb, err := mpesa.ParseCallback(body)
 		if err != nil {
-			if qerr := inbox.Quarantine(req.Context(), w.pool, w.quarantineCap, stkRoute, "unparseable stk callback", ct, body); qerr != nil {
-				log.Error().Err(qerr).Msg("quarantine of an unparseable stk callback failed")
-			} else {
-				log.Warn().Int("bytes", len(body)).Msg("unparseable stk callback quarantined")
-			}
-			return NewProblem(http.StatusBadRequest, "not an STK callback: Body.stkCallback.CheckoutRequestID and ResultCode are required")
+			w.quarantine(c, ct, body, err)
+			return NewProblem(http.StatusBadRequest, "not a valid STK callback: "+strings.TrimPrefix(err.Error(), mpesa.ErrInvalidCallback.Error()+": "))
 		}
 		res, err := w.inbox.Write(req.Context(), inbox.Entry{
 			Route: stkRoute, Key: cb.CheckoutRequestID, Body: body, RoutingKey: events.RoutingKeySTKCallbackReceived,
 		})
+		if errors.Is(err, inbox.ErrRejected) {
+			w.quarantine(c, ct, body, err)
+			return NewProblem(http.StatusBadRequest, "the callback has a value that cannot be stored")
+		}
 		if err != nil {
-			log.Error().Err(err).Str(logging.FieldCheckoutRequestID, cb.CheckoutRequestID).Msg("stk callback not stored; answered 503")
+			log.Error().Err(err).Str(logging.FieldCheckoutRequestID, logging.TruncateID(cb.CheckoutRequestID)).Msg("stk callback not stored; answered 503")
 			return NewProblem(http.StatusServiceUnavailable, "the callback could not be stored").WithHeader("Retry-After", "1")
 		}
-		log.Info().Str(logging.FieldCheckoutRequestID, cb.CheckoutRequestID).Int64("inbox_id", res.ID).
+		log.Info().Str(logging.FieldCheckoutRequestID, logging.TruncateID(cb.CheckoutRequestID)).Int64("inbox_id", res.ID).
 			Bool("duplicate", res.Duplicate).Str(logging.FieldResultCode, cb.ResultCode).Msg("stk callback stored")
 		return c.JSON(http.StatusOK, stkAccepted)
 	}
+}
+
+// quarantine keeps a refused body for an operator (reason: why it was
+// refused, never its content). A failure to quarantine is logged: the 400
+// stands either way.
+func (w stkWebhook) quarantine(c echo.Context, contentType string, body []byte, why error) {
+	log := zerologCtx(c)
+	reason := "invalid stk callback: " + why.Error()
+	if len(reason) > 200 {
+		reason = reason[:200]
+	}
+	if err := inbox.Quarantine(c.Request().Context(), w.pool, w.quarantineCap, stkRoute, strings.ToValidUTF8(reason, "?"), contentType, body); err != nil {
+		log.Error().Err(err).Msg("quarantine of an invalid stk callback failed")
+		return
+	}
+	log.Warn().Int("bytes", len(body)).Str("reason", reason).Msg("invalid stk callback quarantined")
 }
 
 // newSTKWebhook builds the STK callback endpoint's dependencies from d. It

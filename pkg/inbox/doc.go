@@ -12,6 +12,12 @@
 // background goroutine: batches are led by their first caller, so Write
 // needs no Run and stops with the HTTP server that calls it.
 //
+// One bad delivery never fails its batch-mates: a batch the database refuses
+// deterministically (SQLSTATE class 22/23/54, e.g. a NUL or an oversize key)
+// is split and committed in halves until the bad deliveries are isolated;
+// they fail with ErrRejected (the caller answers 400 and quarantines), the
+// others commit. Keys that could never be stored are refused before joining.
+//
 // # Idempotency
 //
 // Rows are unique on (route, natural key, sha256(body)): an identical

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,6 +27,18 @@ type Entry struct {
 	// RoutingKey of the outbox message announcing a new row.
 	RoutingKey string
 }
+
+// MaxKeyLen is the longest natural key Write accepts; longer keys could not
+// be held by the unique index (btree rows are limited to ~2.7 KB) and no
+// webhook's natural key comes close.
+const MaxKeyLen = 255
+
+// ErrRejected means the delivery itself cannot be stored and retrying it
+// would fail the same way: its key is unstorable (too long, NUL, not UTF-8)
+// or the database refused its row deterministically (SQLSTATE class 22, 23 or
+// 54, see store.IsDeterministic). Callers answer 400 and quarantine the body;
+// its batch-mates are unaffected.
+var ErrRejected = errors.New("inbox: delivery rejected")
 
 // Result says what Write did.
 type Result struct {
@@ -80,7 +94,7 @@ type Writer struct {
 type batch struct {
 	entries []Entry
 	results []Result
-	err     error
+	errs    []error       // per entry
 	full    chan struct{} // closed when MaxBatch reached
 	done    chan struct{} // closed after commit (or failure)
 }
@@ -95,11 +109,21 @@ func NewWriter(pool *pgxpool.Pool, cfg WriterConfig) (*Writer, error) {
 }
 
 // Write stores e durably and returns once the transaction holding it
-// committed. An error means it is not stored (answer 503); a cancelled ctx
-// returns early, though the row may still commit with its batch.
+// committed. An error wrapping ErrRejected means e can never be stored
+// (answer 400, quarantine); any other error means it is not stored this time
+// (answer 503). A cancelled ctx returns early, though the row may still
+// commit with its batch. One rejected delivery never fails the others of its
+// batch: a group commit that fails deterministically is split and retried
+// until the bad deliveries are isolated.
 func (w *Writer) Write(ctx context.Context, e Entry) (Result, error) {
 	if e.Route == "" || e.Key == "" || e.RoutingKey == "" || e.Body == nil {
 		return Result{}, errors.New("inbox write: route, key, routing key and body are required")
+	}
+	if err := storableText(e.Key, MaxKeyLen); err != nil {
+		return Result{}, fmt.Errorf("%w: key: %w", ErrRejected, err)
+	}
+	if err := storableText(e.Route, MaxKeyLen); err != nil {
+		return Result{}, fmt.Errorf("%w: route: %w", ErrRejected, err)
 	}
 	w.mu.Lock()
 	b, leader := w.open, false
@@ -120,8 +144,8 @@ func (w *Writer) Write(ctx context.Context, e Entry) (Result, error) {
 	}
 	select {
 	case <-b.done:
-		if b.err != nil {
-			return Result{}, b.err
+		if b.errs[idx] != nil {
+			return Result{}, b.errs[idx]
 		}
 		return b.results[idx], nil
 	case <-ctx.Done():
@@ -145,8 +169,49 @@ func (w *Writer) lead(ctx context.Context, b *batch) {
 	w.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.CommitTimeout)
 	defer cancel()
-	b.results, b.err = w.commit(ctx, b.entries)
+	b.results, b.errs = w.commitIsolating(ctx, b.entries)
 	close(b.done)
+}
+
+// commitIsolating commits entries as one batch; if the database refuses the
+// batch deterministically (a bad row: NUL, oversize index key, check), it
+// splits the batch in halves and commits each, recursively, so only the
+// deliveries that fail alone fail (ErrRejected), in O(bad·log n) commits.
+// Other errors (connection lost, timeout) fail every entry: retrying one by
+// one could not help and would only hold the callers longer.
+func (w *Writer) commitIsolating(ctx context.Context, entries []Entry) ([]Result, []error) {
+	errs := make([]error, len(entries))
+	results, err := w.commit(ctx, entries)
+	if err == nil {
+		return results, errs
+	}
+	switch {
+	case !store.IsDeterministic(err):
+		for i := range errs {
+			errs[i] = err
+		}
+		return make([]Result, len(entries)), errs
+	case len(entries) == 1:
+		errs[0] = fmt.Errorf("%w: %w", ErrRejected, err)
+		return make([]Result, 1), errs
+	}
+	mid := len(entries) / 2
+	lr, le := w.commitIsolating(ctx, entries[:mid])
+	rr, re := w.commitIsolating(ctx, entries[mid:])
+	return append(lr, rr...), append(le, re...)
+}
+
+// storableText checks that s fits a text column and the unique index.
+func storableText(s string, max int) error {
+	switch {
+	case len(s) > max:
+		return fmt.Errorf("%d bytes, at most %d", len(s), max)
+	case strings.IndexByte(s, 0) >= 0:
+		return errors.New("contains NUL")
+	case !utf8.ValidString(s):
+		return errors.New("not UTF-8")
+	}
+	return nil
 }
 
 const insertSQL = `

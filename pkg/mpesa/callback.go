@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxCallbackBytes is the largest callback body accepted. Real STK callbacks
@@ -20,8 +21,9 @@ const MaxCallbackBytes = 64 << 10
 const InboxRouteSTK = "mpesa.stk"
 
 // ErrInvalidCallback is returned by ParseCallback when the body is not an STK
-// callback: not JSON, too large, too deep, or without
-// Body.stkCallback.CheckoutRequestID / ResultCode.
+// callback: not JSON or not UTF-8, too large, too deep, without
+// Body.stkCallback.CheckoutRequestID / ResultCode, or with a field outside its
+// bounds (callback_validate.go).
 var ErrInvalidCallback = errors.New("mpesa: invalid stk callback")
 
 // STKCallback is one STK Push result as POSTed by Daraja to the CallBackURL.
@@ -66,6 +68,9 @@ func ParseCallback(body []byte) (*STKCallback, error) {
 	if len(body) > MaxCallbackBytes {
 		return nil, fmt.Errorf("%w: body of %d bytes exceeds %d", ErrInvalidCallback, len(body), MaxCallbackBytes)
 	}
+	if !utf8.Valid(body) {
+		return nil, fmt.Errorf("%w: body is not UTF-8", ErrInvalidCallback)
+	}
 	var env struct {
 		Body *struct {
 			STKCallback *struct {
@@ -106,22 +111,35 @@ func ParseCallback(body []byte) (*STKCallback, error) {
 		return nil, fmt.Errorf("%w: no ResultCode", ErrInvalidCallback)
 	}
 	cb.ResultCode = NormalizeResultCode(string(*raw.ResultCode))
+	texts := map[string]string{}
 	if raw.CallbackMetadata != nil {
-		for _, it := range raw.CallbackMetadata.Item {
-			cb.Metadata.set(it.Name, it.Value)
+		if len(raw.CallbackMetadata.Item) > MaxMetadataItems {
+			return nil, fmt.Errorf("%w: more than %d metadata items", ErrInvalidCallback, MaxMetadataItems)
 		}
+		for _, it := range raw.CallbackMetadata.Item {
+			if len(it.Name) > MaxMetadataTextLen {
+				return nil, fmt.Errorf("%w: metadata item name longer than %d bytes", ErrInvalidCallback, MaxMetadataTextLen)
+			}
+			if text, ok := cb.Metadata.set(it.Name, it.Value); ok {
+				texts[it.Name] = text
+			}
+		}
+	}
+	if err := cb.validate(texts); err != nil {
+		return nil, err
 	}
 	return cb, nil
 }
 
-// set records one metadata item. Values of the wrong shape are ignored, which
-// leaves the field's zero value (and AmountOK false) for the caller to judge.
-func (m *Metadata) set(name string, value json.RawMessage) {
+// set records one metadata item and returns its text (ok false when it has
+// none). Values of the wrong shape are ignored, which leaves the field's zero
+// value (and AmountOK false) for the caller to judge.
+func (m *Metadata) set(name string, value json.RawMessage) (text string, ok bool) {
 	var v FlexString
 	if len(value) == 0 || json.Unmarshal(value, &v) != nil {
-		return
+		return "", false
 	}
-	text := strings.TrimSpace(string(v))
+	text = strings.TrimSpace(string(v))
 	switch name {
 	case "Amount":
 		if c, err := ParseCents(text); err == nil {
@@ -142,4 +160,5 @@ func (m *Metadata) set(name string, value json.RawMessage) {
 	case "Balance":
 		m.Balance = text
 	}
+	return text, true
 }
