@@ -33,6 +33,12 @@ func (c *Consumer) process(ctx context.Context, log zerolog.Logger, d delivery) 
 	if err != nil {
 		return err
 	}
+	if m.Retries < 0 {
+		// A forged or broken header must not buy extra attempts: retries
+		// counts up from 0, so a negative count is taken as a first run.
+		log.Warn().Str(logging.FieldTaskID, m.ID).Int("retries", m.Retries).Msg("celery message with negative retries; clamped to 0")
+		m.Retries = 0
+	}
 	log = log.With().Str(logging.FieldTaskID, m.ID).Str(logging.FieldTaskType, m.Task).
 		Int(logging.FieldAttempt, m.Retries+1).Logger()
 

@@ -2,11 +2,15 @@ package celerycompat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"fundigo/pkg/celery"
+	"fundigo/pkg/store"
 )
 
 // retryError asks for the task to run again after Countdown, like Python's
@@ -54,9 +58,39 @@ func classify(err error, ctxErr error, hard time.Duration) outcome {
 		return outcome{exc: celery.RuntimeError("the task handler panicked")}
 	case errors.Is(ctxErr, context.DeadlineExceeded):
 		return outcome{exc: celery.TimeLimitExceeded(hard.Seconds())}
+	case store.IsDeterministic(err):
+		// The same input fails the same way: retrying only delays the failure.
+		return outcome{exc: dbException(err)}
+	case isDecodeError(err):
+		return outcome{exc: celery.ValueError(err.Error())}
 	default:
 		return outcome{retry: true, exc: celery.RuntimeError(err.Error())}
 	}
+}
+
+// dbException names a deterministic database error as Django would raise
+// it: DataError for SQLSTATE class 22 (bad value), IntegrityError for class
+// 23 (constraint), DatabaseError otherwise.
+func dbException(err error) *celery.Exception {
+	typ := "DatabaseError"
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code[:2] {
+		case "22":
+			typ = "DataError"
+		case "23":
+			typ = "IntegrityError"
+		}
+	}
+	return celery.NewException("django.db.utils", typ, err.Error())
+}
+
+// isDecodeError reports a JSON decode failure of the task's input: the same
+// bytes never decode on a retry.
+func isDecodeError(err error) bool {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	return errors.As(err, &syn) || errors.As(err, &typ)
 }
 
 // panicError is a handler panic: a programmer error, failed without retry.
