@@ -48,9 +48,14 @@ func runAll(ctx context.Context, e env) error {
 		return err
 	}
 
-	sims, err := startSimulators(ctx, &cfg, log)
-	if err != nil {
-		return err
+	// `all` is the development mode: simulators default on.
+	sims := &simulators{}
+	if cfg.Ops.SimulatorsOr(true) {
+		if sims, err = startSimulators(ctx, &cfg, log); err != nil {
+			return err
+		}
+	} else if err := cfg.RequireExternalAPIs(); err != nil {
+		return fmt.Errorf("all: %w", err)
 	}
 	defer sims.close()
 

@@ -108,15 +108,23 @@ func (in *infra) shutdownCtx() (context.Context, context.CancelFunc) {
 
 // withInfra loads the configuration, opens the shared connections, runs fn
 // and closes everything (bounded by the shutdown timeout) when fn returns.
-// With simulate, the external-API simulators the configuration leaves to us
-// run in-process first (as in `all`), and fn gets their in-process handles.
-func (e env) withInfra(ctx context.Context, name string, simulate bool, fn func(in *infra, extra map[string]any) error) error {
+// external marks a role that calls Daraja and Expo (the worker): with
+// FUNDIGO_SIMULATORS=true the simulators for what the configuration leaves
+// unset run in-process first (as in `all`) and fn gets their handles;
+// otherwise a missing configuration is an error naming the variables. Other
+// roles never start a simulator.
+func (e env) withInfra(ctx context.Context, name string, external bool, fn func(in *infra, extra map[string]any) error) error {
 	cfg, log, err := e.load()
 	if err != nil {
 		return err
 	}
 	var extra map[string]any
-	if simulate {
+	if external && !cfg.Ops.SimulatorsOr(false) {
+		if err := cfg.RequireExternalAPIs(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if external && cfg.Ops.SimulatorsOr(false) {
 		sims, err := startSimulators(ctx, &cfg, log)
 		if err != nil {
 			return err

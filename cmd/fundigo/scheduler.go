@@ -16,7 +16,7 @@ func newSchedulerCmd(e env) *cobra.Command {
 		Short: "Run the cron scheduler (any number of replicas; each tick is enqueued once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withInfra(cmd.Context(), "scheduler", true, func(in *infra, _ map[string]any) error {
+			return e.withInfra(cmd.Context(), "scheduler", false, func(in *infra, _ map[string]any) error {
 				s, err := newScheduler(in, nil)
 				if err != nil {
 					return err
@@ -30,7 +30,7 @@ func newSchedulerCmd(e env) *cobra.Command {
 		Short: "Print every schedule with its next and last run and last result",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withInfra(cmd.Context(), "scheduler-list", true, func(in *infra, _ map[string]any) error {
+			return e.withInfra(cmd.Context(), "scheduler-list", false, func(in *infra, _ map[string]any) error {
 				s, err := newScheduler(in, nil)
 				if err != nil {
 					return err
@@ -50,7 +50,7 @@ func newSchedulerCmd(e env) *cobra.Command {
 		Short: "Enqueue a run of one schedule now and print its task id",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withInfra(cmd.Context(), "scheduler-run-now", true, func(in *infra, _ map[string]any) error {
+			return e.withInfra(cmd.Context(), "scheduler-run-now", false, func(in *infra, _ map[string]any) error {
 				s, err := newScheduler(in, nil)
 				if err != nil {
 					return err
@@ -70,16 +70,14 @@ func newSchedulerCmd(e env) *cobra.Command {
 }
 
 // newScheduler builds the scheduler. hasHandler tells which task types have
-// a handler; nil builds the worker registry (without running it) to find out,
-// which needs the simulators' development credentials when no external API
-// is configured (the scheduler subcommands start them).
+// a handler; nil asks handlerRegistry (in memory, no simulators, no external
+// API configuration needed: the scheduler never calls Daraja or Expo).
 func newScheduler(in *infra, hasHandler func(string) bool) (*scheduler.Scheduler, error) {
 	if hasHandler == nil {
-		w, err := buildWorkers(in, nil)
-		if err != nil {
+		var err error
+		if hasHandler, err = handlerRegistry(in); err != nil {
 			return nil, err
 		}
-		hasHandler = w.HasHandler
 	}
 	return scheduler.New(scheduler.Deps{
 		Log:       in.log,

@@ -18,8 +18,8 @@ func newWorkerCmd(e env) *cobra.Command {
 		Short: "Run the task workers, event consumers and the outbox relay",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// A standalone worker with no Daraja/Expo base URL talks to
-			// in-process simulators, like `all`.
+			// The worker calls Daraja and Expo: it needs their configuration,
+			// or FUNDIGO_SIMULATORS=true to run in-process simulators.
 			return e.withInfra(cmd.Context(), "worker", true, func(in *infra, extra map[string]any) error {
 				w, err := buildWorkers(in, extra)
 				if err != nil {

@@ -35,6 +35,7 @@ type Config struct {
 	Notifications Notifications
 	Payments      Payments
 	Celery        Celery
+	Ops           Ops
 }
 
 // HTTP configures the API listener.
@@ -194,6 +195,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Notifications.validate()...)
 	errs = append(errs, c.Payments.validate()...)
 	errs = append(errs, c.Celery.validate()...)
+	errs = append(errs, c.Ops.validate()...)
 	return errors.Join(errs...)
 }
 

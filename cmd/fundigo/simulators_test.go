@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A production role with no Daraja/Expo configuration and no simulator flag
+// refuses to start, naming what is missing, before touching any service.
+func TestWorkerWithoutExternalAPIsRefusesToStart(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"worker"}, func(string) string { return "" }, &out, &out)
+	require.Error(t, err)
+	for _, v := range []string{"FUNDIGO_MPESA_BASE_URL", "FUNDIGO_MPESA_CONSUMER_KEY", "FUNDIGO_MPESA_PASSKEY",
+		"FUNDIGO_MPESA_CALLBACK_TOKEN", "FUNDIGO_EXPO_BASE_URL", "FUNDIGO_SIMULATORS"} {
+		require.Contains(t, err.Error(), v)
+	}
+	require.NotContains(t, out.String(), "simulator running in-process")
+
+	// Daraja configured, Expo not: only Expo is named.
+	err = run(ctx, []string{"worker"}, func(k string) string {
+		return map[string]string{
+			"FUNDIGO_MPESA_BASE_URL": "https://sandbox.safaricom.co.ke", "FUNDIGO_MPESA_CONSUMER_KEY": "k",
+			"FUNDIGO_MPESA_CONSUMER_SECRET": "s", "FUNDIGO_MPESA_PASSKEY": "p",
+			"FUNDIGO_MPESA_CALLBACK_TOKEN": "0123456789abcdef0123",
+		}[k]
+	}, &out, &out)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "FUNDIGO_EXPO_BASE_URL")
+	require.NotContains(t, err.Error(), "FUNDIGO_MPESA_BASE_URL")
+
+	err = run(ctx, []string{"worker"}, func(k string) string {
+		return map[string]string{"FUNDIGO_SIMULATORS": "maybe"}[k]
+	}, &out, &out)
+	require.ErrorContains(t, err, "FUNDIGO_SIMULATORS")
+}
+
+// `all` with simulators explicitly off is a production process too.
+func TestAllWithSimulatorsOffNeedsExternalAPIs(t *testing.T) {
+	t.Parallel()
+	getenv, _ := testEnv(t, map[string]string{"FUNDIGO_SIMULATORS": "false"})
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"all"}, getenv, &out, &out)
+	require.ErrorContains(t, err, "FUNDIGO_MPESA_BASE_URL")
+	require.NotContains(t, out.String(), "simulator running in-process")
+}
+
+// Read-only commands and the scheduler never start a simulator and need no
+// Daraja/Expo configuration.
+func TestSchedulerListStartsNoSimulator(t *testing.T) {
+	t.Parallel()
+	getenv, _ := testEnv(t, nil)
+	var out, logs bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"scheduler", "list"}, getenv, &out, &logs))
+	require.Contains(t, out.String(), "payments:reconcile")
+	require.NotContains(t, logs.String(), "simulator")
+}
+
+// FUNDIGO_SIMULATORS=true lets a standalone worker run the simulators.
+func TestWorkerWithSimulatorsFlagStarts(t *testing.T) {
+	t.Parallel()
+	getenv, _ := testEnv(t, map[string]string{"FUNDIGO_SIMULATORS": "true"})
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"worker"}, getenv, logs, logs) }()
+	require.Eventually(t, func() bool {
+		s := logs.String()
+		return bytes.Contains([]byte(s), []byte("workers started"))
+	}, 30*time.Second, 50*time.Millisecond, "worker starts: %s", logs.String())
+	cancel()
+	require.NoError(t, <-done)
+	require.Contains(t, logs.String(), "mpesa simulator running in-process")
+	require.Contains(t, logs.String(), "push simulator running in-process")
+}
