@@ -5,32 +5,57 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 )
 
-// staleClaim is how long an unfinished idempotency claim blocks a retry; after
-// that a crashed request's key may be taken over by the next attempt.
-const staleClaim = 30 * time.Second
+// claimLease is how long an in-flight claim blocks other requests with the
+// same key without its owner renewing it. The owner renews it every
+// claimLease/3 while its handler runs, so only a crashed (or cut-off) owner's
+// key is ever taken over.
+const claimLease = 30 * time.Second
 
 // idempotent makes a POST replayable under an Idempotency-Key header:
-//   - first use: the key is claimed, the handler runs, a non-5xx answer is stored;
-//   - same key, same body: the stored answer is returned (Idempotent-Replayed: true);
-//   - same key, different body: 409;
-//   - same key while the first request is still running: 409 (retry later);
-//   - the handler failed with 5xx: the claim is released so a retry runs again.
+//   - first use: the key is claimed by this request (a random owner token
+//     with a lease it renews while running), the handler runs, and a non-5xx
+//     answer is stored;
+//   - same key, same request: the stored answer is returned
+//     (Idempotent-Replayed: true);
+//   - same key, different request: 409 Conflict (the IETF
+//     draft-ietf-httpapi-idempotency-key-header allows 422; we answer 409,
+//     as for a key in use, because the request is not malformed);
+//   - same key while the first request is still running: 409 with
+//     Retry-After, however long it runs; the key is taken over only when its
+//     owner stopped renewing the lease (crashed);
+//   - the handler failed with 5xx: the owner releases the claim so a retry
+//     runs again.
 //
-// Keys are scoped by principal, method and path, so two clients (or two
-// resources) cannot collide.
-// Requests without the header pass through unchanged.
+// The stored record keeps a SHA-256 of the request: method, path (the real
+// one, not the route pattern), caller (authenticated principal) and the body
+// **byte-exact** — a retry must resend the same bytes; re-serialised JSON with
+// another key order or spacing is a different request. The record is also
+// keyed by (caller, method, path), so two clients or two resources never
+// share a key. Requests without the header pass through unchanged.
+//
+// Records are deleted after their retention (workers/maintenance); the
+// resources created under a key (payments, notifications) therefore keep
+// enough of their request to refuse a reused key with a different request
+// (409), see idempotency_match.go.
 func idempotent(pool *pgxpool.Pool) echo.MiddlewareFunc {
+	return idempotentWithLease(pool, claimLease)
+}
+
+// idempotentWithLease is idempotent with the claim lease given (tests).
+func idempotentWithLease(pool *pgxpool.Pool, lease time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			key := c.Request().Header.Get("Idempotency-Key")
@@ -45,45 +70,61 @@ func idempotent(pool *pgxpool.Pool) echo.MiddlewareFunc {
 				return err // body limit → 413 via the error handler
 			}
 			c.Request().Body = io.NopCloser(bytes.NewReader(body))
-			sum := sha256.Sum256(body)
+			req := c.Request()
+			caller := principalName(c)
 			// The real path, not the route pattern: the same key on two resources
 			// (e.g. /admin/schedules/a/run and /b/run) must not replay each other.
-			scope := principalName(c) + " " + c.Request().Method + " " + c.Request().URL.Path
-			ctx := c.Request().Context()
+			scope := caller + " " + req.Method + " " + req.URL.Path
+			cl := claim{pool: pool, scope: scope, key: key, owner: uuid.New(), lease: lease,
+				hash: requestHash(req.Method, req.URL.Path, caller, body), legacyHash: legacyRequestHash(body)}
+			ctx := req.Context()
 
-			replay, err := claimKey(ctx, pool, scope, key, sum[:])
+			replay, err := cl.take(ctx)
 			if err != nil {
 				return err
 			}
 			if replay != nil {
-				h := c.Response().Header()
-				h.Set("Idempotent-Replayed", "true")
+				c.Response().Header().Set("Idempotent-Replayed", "true")
 				return c.Blob(replay.status, replay.contentType, replay.body)
 			}
 
+			stopRenew := cl.renew(ctx)
 			rec := &recorder{ResponseWriter: c.Response().Writer}
 			c.Response().Writer = rec
 			herr := next(c)
 			if herr != nil {
 				c.Error(herr) // render now so the stored answer is the real one
 			}
-			status := c.Response().Status
-			bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if status >= 500 {
-				_, err = pool.Exec(bg, `DELETE FROM idempotency_keys WHERE scope=$1 AND key=$2 AND completed_at IS NULL`, scope, key)
-			} else {
-				_, err = pool.Exec(bg, `UPDATE idempotency_keys SET status_code=$3, content_type=$4, body=$5, completed_at=now()
-					WHERE scope=$1 AND key=$2`, scope, key, status, c.Response().Header().Get(echo.HeaderContentType), rec.buf.Bytes())
-			}
-			if err != nil {
+			stopRenew()
+			if err := cl.finish(ctx, c.Response().Status, c.Response().Header().Get(echo.HeaderContentType), rec.buf.Bytes()); err != nil {
 				// The answer is already on the wire; a lost record only means a
-				// retry with this key is treated as in progress until staleClaim.
+				// retry with this key waits until the lease lapses.
 				zerologCtx(c).Warn().Err(err).Msg("store idempotent response")
 			}
 			return nil
 		}
 	}
+}
+
+// requestHash is SHA-256 over the length-prefixed method, path, caller and
+// raw body bytes.
+func requestHash(method, path, caller string, body []byte) []byte {
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(method), []byte(path), []byte(caller), body} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	return h.Sum(nil)
+}
+
+// legacyRequestHash is what records written before the hash covered method,
+// path and caller hold (the body only; those were already in the scope).
+// Accepted as equal so a retry spanning the upgrade still replays.
+func legacyRequestHash(body []byte) []byte {
+	s := sha256.Sum256(body)
+	return s[:]
 }
 
 type storedResponse struct {
@@ -92,17 +133,34 @@ type storedResponse struct {
 	body        []byte
 }
 
-func claimKey(ctx context.Context, pool *pgxpool.Pool, scope, key string, hash []byte) (*storedResponse, error) {
-	tag, err := pool.Exec(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1,$2,$3)
-		ON CONFLICT (scope, key) DO UPDATE SET created_at = now()
-		WHERE idempotency_keys.completed_at IS NULL AND idempotency_keys.created_at < now() - $4::interval
-		  AND idempotency_keys.request_hash = EXCLUDED.request_hash`,
-		scope, key, hash, staleClaim.String())
+// claim is one request's hold on (scope, key).
+type claim struct {
+	pool       *pgxpool.Pool
+	scope, key string
+	owner      uuid.UUID
+	lease      time.Duration
+	hash       []byte
+	legacyHash []byte
+}
+
+// take claims the key for this request (nil, nil), or returns the stored
+// answer to replay, or a 409 problem.
+func (cl claim) take(ctx context.Context) (*storedResponse, error) {
+	tag, err := cl.pool.Exec(ctx, `
+		INSERT INTO idempotency_keys (scope, key, request_hash, owner, lease_until)
+		VALUES ($1, $2, $3, $4, now() + $5::interval)
+		ON CONFLICT (scope, key) DO UPDATE
+		SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, created_at = now(),
+		    request_hash = EXCLUDED.request_hash
+		WHERE idempotency_keys.completed_at IS NULL
+		  AND COALESCE(idempotency_keys.lease_until, idempotency_keys.created_at + interval '30 seconds') < now()
+		  AND idempotency_keys.request_hash IN (EXCLUDED.request_hash, $6)`,
+		cl.scope, cl.key, cl.hash, cl.owner, cl.lease.String(), cl.legacyHash)
 	if err != nil {
 		return nil, err
 	}
 	if tag.RowsAffected() == 1 {
-		return nil, nil // claimed (new, or taken over from a crashed request)
+		return nil, nil // claimed (new, or taken over from a crashed owner)
 	}
 	var (
 		storedHash []byte
@@ -110,16 +168,16 @@ func claimKey(ctx context.Context, pool *pgxpool.Pool, scope, key string, hash [
 		ct         *string
 		body       []byte
 	)
-	err = pool.QueryRow(ctx, `SELECT request_hash, status_code, content_type, body FROM idempotency_keys WHERE scope=$1 AND key=$2`,
-		scope, key).Scan(&storedHash, &status, &ct, &body)
+	err = cl.pool.QueryRow(ctx, `SELECT request_hash, status_code, content_type, body FROM idempotency_keys WHERE scope=$1 AND key=$2`,
+		cl.scope, cl.key).Scan(&storedHash, &status, &ct, &body)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, NewProblem(http.StatusConflict, "a request with this Idempotency-Key was just released; retry")
+		return nil, NewProblem(http.StatusConflict, "a request with this Idempotency-Key was just released; retry").WithHeader("Retry-After", "1")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(storedHash, hash) {
-		return nil, NewProblem(http.StatusConflict, "this Idempotency-Key was already used with a different request body")
+	if !bytes.Equal(storedHash, cl.hash) && !bytes.Equal(storedHash, cl.legacyHash) {
+		return nil, NewProblem(http.StatusConflict, "this Idempotency-Key was already used with a different request")
 	}
 	if status == nil {
 		return nil, NewProblem(http.StatusConflict, "a request with this Idempotency-Key is still in progress").WithHeader("Retry-After", "1")
@@ -129,6 +187,50 @@ func claimKey(ctx context.Context, pool *pgxpool.Pool, scope, key string, hash [
 		out.contentType = *ct
 	}
 	return out, nil
+}
+
+// renew extends the lease every lease/3 until the returned stop is called.
+// Renewal stops by itself once the claim is no longer ours.
+func (cl claim) renew(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(cl.lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cl.lease/3)
+			tag, err := cl.pool.Exec(rctx, `UPDATE idempotency_keys SET lease_until = now() + $4::interval
+				WHERE scope = $1 AND key = $2 AND owner = $3 AND completed_at IS NULL`,
+				cl.scope, cl.key, cl.owner, cl.lease.String())
+			cancel()
+			if err == nil && tag.RowsAffected() == 0 {
+				return // taken over or released: nothing left to renew
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// finish stores a non-5xx answer, or releases the claim after a 5xx so a
+// retry runs again; either only while this request still owns the claim.
+func (cl claim) finish(ctx context.Context, status int, contentType string, body []byte) error {
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var err error
+	if status >= 500 {
+		_, err = cl.pool.Exec(bg, `DELETE FROM idempotency_keys WHERE scope=$1 AND key=$2 AND owner=$3 AND completed_at IS NULL`,
+			cl.scope, cl.key, cl.owner)
+	} else {
+		_, err = cl.pool.Exec(bg, `UPDATE idempotency_keys SET status_code=$4, content_type=$5, body=$6, completed_at=now()
+			WHERE scope=$1 AND key=$2 AND owner=$3 AND completed_at IS NULL`, cl.scope, cl.key, cl.owner, status, contentType, body)
+	}
+	return err
 }
 
 // recorder tees the response body so it can be stored for replays.

@@ -122,17 +122,27 @@ func handleCreateNotification(pool *pgxpool.Pool, exchange string) echo.HandlerF
 			Priority: req.Priority, CollapseID: req.CollapseID,
 		}
 		ctx := c.Request().Context()
+		want := store.Notification{
+			ID: id, SourceKey: source, UserIDs: ev.UserIDs, Template: ev.Template, Params: ev.Params,
+			Title: ev.Title, Body: ev.Body, Data: ev.Data, Category: ev.Category,
+			Priority: ev.Priority, CollapseID: ev.CollapseID,
+		}
 		var n store.Notification
 		err := store.WithTx(ctx, pool, func(tx pgx.Tx) error {
 			var created bool
 			var err error
-			n, created, err = store.NewNotifications(tx).Create(ctx, store.Notification{
-				ID: id, SourceKey: source, UserIDs: ev.UserIDs, Template: ev.Template, Params: ev.Params,
-				Title: ev.Title, Body: ev.Body, Data: ev.Data, Category: ev.Category,
-				Priority: ev.Priority, CollapseID: ev.CollapseID,
-			})
-			if err != nil || !created {
+			n, created, err = store.NewNotifications(tx).Create(ctx, want)
+			if err != nil {
 				return err
+			}
+			if !created {
+				// Same caller and key. The idempotency record may be gone
+				// (retention): a different request under it is refused,
+				// never silently answered with the old notification.
+				if !sameNotificationRequest(n, want) {
+					return errKeyReused()
+				}
+				return nil
 			}
 			payload, err := json.Marshal(ev)
 			if err != nil {

@@ -94,9 +94,14 @@ func handleCreatePayment(pool *pgxpool.Pool, tc *asynq.Client, queue string, max
 			Amount: *req.Amount, Description: req.Description, TechnicianID: req.TechnicianID, CreatedAt: now(),
 		})
 		if store.IsUniqueViolation(err, "payments_pkey") {
-			// Same caller and key; the idempotency middleware has already
-			// checked that the body is the same.
+			// Same caller and key. The idempotency record may be gone
+			// (retention), so check here that this is the same request
+			// (idempotency_match.go): a reused key never answers an
+			// unrelated payment.
 			p, err = payments.Get(ctx, id)
+			if err == nil && !samePaymentRequest(p, req, phone) {
+				return errKeyReused()
+			}
 		}
 		if err != nil {
 			return err
