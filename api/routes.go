@@ -7,10 +7,8 @@ import (
 // registerRoutes is the one list of every route. Each domain owns one block.
 func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	e.GET("/healthz", handleHealthz())
-	e.GET("/readyz", handleReadyz(d.Checks))
-	if d.Registry != nil {
-		e.GET("/metrics", handleMetrics(d.Registry))
-	}
+	e.GET("/readyz", handleReadyz(d))
+	// /metrics is served on the admin listener only (pkg/admin).
 
 	v1 := e.Group("/v1")
 	v1.GET("/tasks/:id", handleGetTask(d.Pool, d.Inspector, d.Queues), m.userOrService, m.limitUser)

@@ -7,13 +7,13 @@ package api
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,9 +53,13 @@ type Deps struct {
 	Inspector *asynq.Inspector
 	Queues    tasks.Queues
 	Publisher Publisher
-	// Checks are the readiness checks by name (postgres, redis, rabbitmq).
+	// Checks are the readiness checks by name (postgres, redis, rabbitmq),
+	// all required; used when Readiness is nil.
 	Checks map[string]Checker
-	// Registry receives the HTTP metrics; nil means no /metrics.
+	// Readiness answers /readyz (the role's required and optional checks).
+	Readiness http.Handler
+	// Registry receives the HTTP metrics (scraped on the admin listener;
+	// the public API serves no /metrics); nil means no HTTP metrics.
 	Registry *prometheus.Registry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -90,11 +94,7 @@ func NewServer(deps Deps) *echo.Echo {
 		return err // logged once, by the error handler, as a 500
 	}}))
 	if deps.Registry != nil {
-		e.Use(echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{
-			Namespace:  "fundigo",
-			Registerer: deps.Registry,
-			Skipper:    func(c echo.Context) bool { return c.Path() == "/metrics" },
-		}))
+		e.Use(httpMetrics(deps.Registry))
 	}
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{

@@ -78,11 +78,14 @@ func runAll(ctx context.Context, e env) error {
 		return err
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runAPI(gctx, in, sims.extra) })
-	g.Go(func() error { return w.Run(gctx) })
-	g.Go(func() error { return s.Run(gctx) })
-	return g.Wait()
+	// One admin listener for the whole process.
+	return in.runWithAdmin(ctx, func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return runAPI(gctx, in, sims.extra) })
+		g.Go(func() error { return w.Run(gctx) })
+		g.Go(func() error { return s.Run(gctx) })
+		return g.Wait()
+	})
 }
 
 func devKey() string {

@@ -19,7 +19,7 @@ func newAPICmd(e env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withInfra(cmd.Context(), "api", false, func(in *infra, _ map[string]any) error {
-				return runAPI(cmd.Context(), in, nil)
+				return in.runWithAdmin(cmd.Context(), func(ctx context.Context) error { return runAPI(ctx, in, nil) })
 			})
 		},
 	}
@@ -36,7 +36,7 @@ func apiDeps(in *infra, extra map[string]any) api.Deps {
 		Inspector: in.insp,
 		Queues:    in.queues,
 		Publisher: in.pub,
-		Checks:    in.checks(),
+		Readiness: in.ready,
 		Registry:  in.registry,
 		Extra:     extra,
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -13,9 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"fundigo/api"
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/config"
+	"fundigo/pkg/health"
 	"fundigo/pkg/tasks"
 )
 
@@ -35,6 +36,10 @@ type infra struct {
 	amqp     *amqpx.Conn
 	pub      *amqpx.Publisher
 	registry *prometheus.Registry
+	// ready is the role's readiness (/readyz, fundigo_dependency_up).
+	ready *health.Readiness
+	// adminMounts are extra handlers on the admin listener (queue UI).
+	adminMounts map[string]http.Handler
 }
 
 func openInfra(cfg config.Config, log zerolog.Logger, name string) (*infra, error) {
@@ -66,16 +71,9 @@ func openInfra(cfg config.Config, log zerolog.Logger, name string) (*infra, erro
 	}
 	in.registry = prometheus.NewRegistry()
 	in.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	in.ready = in.readiness(name)
+	in.registry.MustRegister(in.ready)
 	return in, nil
-}
-
-// checks are the readiness checks /readyz runs.
-func (in *infra) checks() map[string]api.Checker {
-	return map[string]api.Checker{
-		"postgres": api.CheckFunc(in.pool.Ping),
-		"redis":    api.CheckFunc(func(ctx context.Context) error { return in.redis.Ping(ctx).Err() }),
-		"rabbitmq": api.CheckFunc(in.amqp.Ping),
-	}
 }
 
 // close releases everything in reverse order of dependence; ctx bounds the

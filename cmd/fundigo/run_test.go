@@ -57,6 +57,7 @@ func testEnv(t *testing.T, overrides map[string]string) (func(string) string, st
 	id := hex.EncodeToString(b)
 	vars := map[string]string{
 		"FUNDIGO_HTTP_ADDR":          addr,
+		"FUNDIGO_ADMIN_ADDR":         freeAddr(t),
 		"FUNDIGO_DATABASE_URL":       dbURL,
 		"FUNDIGO_REDIS_URL":          taskstest.URL(),
 		"FUNDIGO_REDIS_KEY_PREFIX":   taskstest.Prefix(t),
@@ -74,6 +75,15 @@ func testEnv(t *testing.T, overrides map[string]string) (func(string) string, st
 	getenv := func(k string) string { return vars[k] }
 	t.Cleanup(func() { deleteDeclaredAMQP(t, getenv) })
 	return getenv, "http://" + addr
+}
+
+// freeAddr is a loopback address no one listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // deleteDeclaredAMQP removes the queues (with their dead-letter queues and

@@ -21,7 +21,7 @@ func newSchedulerCmd(e env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return s.Run(cmd.Context())
+				return in.runWithAdmin(cmd.Context(), s.Run)
 			})
 		},
 	}

@@ -25,7 +25,7 @@ func newWorkerCmd(e env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return w.Run(cmd.Context())
+				return in.runWithAdmin(cmd.Context(), w.Run)
 			})
 		},
 	}

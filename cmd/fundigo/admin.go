@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"net/http"
+
+	"fundigo/pkg/admin"
+	"fundigo/pkg/health"
+)
+
+// readiness is what /readyz of a role checks. Only what the role cannot work
+// without is required; the rest is reported as degraded (200):
+//   - api: PostgreSQL (Redis — rate limits, task enqueue — and RabbitMQ are
+//     optional: a broker blip must not take the webhook endpoint away);
+//   - worker and all: PostgreSQL, Redis and RabbitMQ;
+//   - scheduler: Redis and PostgreSQL (it uses no RabbitMQ).
+func (in *infra) readiness(role string) *health.Readiness {
+	pg := health.Check{Name: "postgres", Ping: in.pool.Ping, Required: true}
+	rd := health.Check{Name: "redis", Ping: func(ctx context.Context) error { return in.redis.Ping(ctx).Err() }, Required: role != "api"}
+	mq := health.Check{Name: "rabbitmq", Ping: in.amqp.Ping, Required: role != "api"}
+	if role == "scheduler" {
+		return health.NewReadiness(pg, rd)
+	}
+	return health.NewReadiness(pg, rd, mq)
+}
+
+// adminHandler is the admin listener's mux for this process.
+func (in *infra) adminHandler() http.Handler {
+	return admin.Handler(admin.Options{Registry: in.registry, Readiness: in.ready, Mounts: in.adminMounts})
+}
+
+// runWithAdmin runs a role with the process's admin listener
+// (FUNDIGO_ADMIN_ADDR) beside it; the listener outlives the role's drain and
+// stops when the role returns.
+func (in *infra) runWithAdmin(ctx context.Context, role func(ctx context.Context) error) error {
+	srv, err := admin.Listen(in.cfg.Ops.AdminAddr, in.adminHandler(), in.log)
+	if err != nil {
+		return err
+	}
+	actx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(actx) }()
+	err = role(ctx)
+	stop()
+	if aerr := <-done; err == nil {
+		err = aerr
+	}
+	return err
+}
