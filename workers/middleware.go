@@ -2,7 +2,6 @@ package workers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/logging"
-	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 )
 
@@ -29,11 +27,11 @@ func recoverTask(log zerolog.Logger) asynq.MiddlewareFunc {
 	}
 }
 
-// logTask attaches a task-scoped logger to ctx, classifies the result once
-// (STYLE.md rule 20) and logs it once:
-//   - nil or a stale transition (already done): success;
-//   - tasks.Permanent: archived without retry, logged at error;
-//   - anything else: retried, logged at warn.
+// logTask attaches a task-scoped logger to ctx and logs the result once,
+// after tasks.Classify (STYLE.md rule 20) has classified it:
+//   - nil (done or already done): Debug;
+//   - permanent (SkipRetry): archived without retry, Error;
+//   - anything else: retried, Warn.
 func logTask(log zerolog.Logger) asynq.MiddlewareFunc {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
@@ -48,9 +46,6 @@ func logTask(log zerolog.Logger) asynq.MiddlewareFunc {
 			switch {
 			case err == nil:
 				l.Debug().Int64(logging.FieldDurationMS, dur).Msg("task done")
-			case errors.Is(err, store.ErrStaleTransition):
-				l.Debug().Int64(logging.FieldDurationMS, dur).Msg("task already done")
-				return nil
 			case tasks.IsPermanent(err):
 				l.Error().Err(err).Int64(logging.FieldDurationMS, dur).Msg("task failed permanently")
 			default:

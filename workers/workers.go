@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -61,6 +62,7 @@ type Server struct {
 	cfg       Config
 	mux       *asynq.ServeMux
 	consumers []amqpx.ConsumerSpec
+	amqpMW    []amqpx.MiddlewareFunc
 	runners   []func(ctx context.Context) error
 }
 
@@ -69,7 +71,9 @@ type Server struct {
 func New(log zerolog.Logger, redis asynq.RedisConnOpt, conn *amqpx.Conn, cfg Config) *Server {
 	cfg.setDefaults()
 	s := &Server{log: log.With().Str("component", "workers").Logger(), redis: redis, conn: conn, cfg: cfg, mux: asynq.NewServeMux()}
-	s.mux.Use(recoverTask(s.log), logTask(s.log))
+	// Outermost first: log the classified result of the handler, whose
+	// panics became errors.
+	s.mux.Use(logTask(s.log), tasks.Classify(), recoverTask(s.log))
 	return s
 }
 
@@ -86,6 +90,12 @@ func (s *Server) HasHandler(taskType string) bool {
 func (s *Server) AddConsumer(specs ...amqpx.ConsumerSpec) {
 	s.consumers = append(s.consumers, specs...)
 }
+
+// UseAMQP adds middleware (metrics, tracing) around the handler of every
+// consumer, like Mux().Use for tasks. It runs inside the consumer's logging
+// and outside its classification, so it sees classified results (see
+// amqpx.Observe).
+func (s *Server) UseAMQP(mws ...amqpx.MiddlewareFunc) { s.amqpMW = append(s.amqpMW, mws...) }
 
 // ConsumerQueues lists the queues of the consumers added so far, so a tool
 // that ran a throwaway Server (fundigo bench) can delete what it declared.
@@ -109,6 +119,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	consumers := make([]*amqpx.Consumer, 0, len(s.consumers))
 	for _, spec := range s.consumers {
+		spec.Middleware = append(slices.Clip(s.amqpMW), spec.Middleware...)
 		c, err := amqpx.NewConsumer(s.conn, s.log, spec)
 		if err != nil {
 			return fmt.Errorf("new consumer for %s: %w", spec.Queue, err)

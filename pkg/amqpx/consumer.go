@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,23 +17,42 @@ import (
 	"fundigo/pkg/logging"
 )
 
-// HandlerFunc handles one delivery. Its return value decides the ack:
-//   - nil: ack (also return nil for a duplicate that was already applied);
-//   - Permanent(err): reject without requeue, so the queue dead-letters it;
-//   - any other error, or a panic: requeue after a backoff; the queue's
-//     delivery limit dead-letters a message that never succeeds.
+// HandlerFunc handles one delivery. Its return value, classified by
+// outcome.Classify (the Classify middleware), decides the ack:
+//   - nil, or already done (a duplicate, store.ErrStaleTransition): ack;
+//   - permanent (outcome.Permanent, SQLSTATE class 22/23, a JSON decode
+//     error): reject without requeue, so the queue dead-letters it;
+//   - any other error, or a panic: redelivered after a delay (RetryDelays)
+//     through a retry queue, without holding a handler slot while it waits;
+//     the attempt after DeliveryLimit-1 retries dead-letters it instead.
 //
 // The handler must be idempotent (delivery is at-least-once) and must not ack
 // the delivery itself. ctx carries a per-message zerolog logger
-// (zerolog.Ctx) and ends after ConsumerSpec.HandlerTimeout; it is not
-// cancelled by shutdown, so an in-flight message finishes and is acked.
+// (zerolog.Ctx) and the delivery's Info (InfoFrom), and ends after
+// ConsumerSpec.HandlerTimeout; it is not cancelled by shutdown, so an
+// in-flight message finishes and is acked. Domain code should not implement
+// HandlerFunc directly: adapt a typed Handler[T] with JSON.
 type HandlerFunc func(ctx context.Context, d amqp.Delivery) error
+
+// DefaultRetryDelays are the pauses before the 1st, 2nd, … redelivery of a
+// message whose handler failed with a retryable error; the last one repeats.
+var DefaultRetryDelays = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 5 * time.Minute}
+
+// Headers the consumer sets on a copy it sends through a retry queue.
+const (
+	// retriesHeader counts the failed attempts before this copy.
+	retriesHeader = "x-amqpx-retries"
+	// routingKeyHeader keeps the original routing key, which the trip
+	// through the retry queue replaces with the queue name.
+	routingKeyHeader = "x-amqpx-routing-key"
+)
 
 // ConsumerSpec declares one queue and how to consume it. Workers return these
 // from their Consumers(deps) functions.
 type ConsumerSpec struct {
-	// Queue is the quorum queue to consume; it is declared (with its DLX and
-	// DLQ) and bound to Exchange with Bindings before consuming starts.
+	// Queue is the quorum queue to consume; it is declared (with its DLX, DLQ
+	// and retry queues) and bound to Exchange with Bindings before consuming
+	// starts.
 	Queue    string
 	Exchange string   // topic exchange the bindings are on (events.Exchange)
 	Bindings []string // routing keys or patterns, e.g. "payment.*"
@@ -42,17 +62,22 @@ type ConsumerSpec struct {
 	// Prefetch bounds unacked deliveries held by this consumer (basic.qos).
 	// Default 2×Concurrency.
 	Prefetch int
-	// DeliveryLimit is the queue's x-delivery-limit. Default DefaultDeliveryLimit.
+	// DeliveryLimit is the number of attempts a message gets: a retryable
+	// failure on the last one dead-letters it. It is also the queue's
+	// x-delivery-limit, which bounds redeliveries of a message that crashes
+	// its consumer. Default DefaultDeliveryLimit.
 	DeliveryLimit int
 	// HandlerTimeout bounds one handler call. Default 1m.
 	HandlerTimeout time.Duration
-	// RetryDelay and MaxRetryDelay bound the pause before a failed delivery
-	// is requeued (doubling with x-delivery-count), so a transient outage does
-	// not exhaust the delivery limit in milliseconds. Defaults 100ms and 30s.
-	RetryDelay    time.Duration
-	MaxRetryDelay time.Duration
+	// RetryDelays are the pauses before successive redeliveries (the last
+	// repeats), at most MaxRetryTiers of them. Default DefaultRetryDelays.
+	RetryDelays []time.Duration
 
-	Handler HandlerFunc
+	// Middleware wraps Handler, outermost first, between the consumer's own
+	// Log (outside) and Classify and Recover (inside): an Observe hook here
+	// sees classified results.
+	Middleware []MiddlewareFunc
+	Handler    HandlerFunc
 }
 
 func (s *ConsumerSpec) setDefaults() {
@@ -62,14 +87,14 @@ func (s *ConsumerSpec) setDefaults() {
 	if s.Prefetch == 0 {
 		s.Prefetch = 2 * s.Concurrency
 	}
+	if s.DeliveryLimit == 0 {
+		s.DeliveryLimit = DefaultDeliveryLimit
+	}
 	if s.HandlerTimeout == 0 {
 		s.HandlerTimeout = time.Minute
 	}
-	if s.RetryDelay == 0 {
-		s.RetryDelay = 100 * time.Millisecond
-	}
-	if s.MaxRetryDelay == 0 {
-		s.MaxRetryDelay = 30 * time.Second
+	if len(s.RetryDelays) == 0 {
+		s.RetryDelays = DefaultRetryDelays
 	}
 }
 
@@ -88,28 +113,44 @@ func (s ConsumerSpec) Validate() error {
 	if s.Prefetch > 0 && s.Prefetch < s.Concurrency {
 		errs = append(errs, errors.New("prefetch is below concurrency: handlers would idle"))
 	}
+	if len(s.RetryDelays) > MaxRetryTiers {
+		errs = append(errs, fmt.Errorf("at most %d retry delays", MaxRetryTiers))
+	}
+	for _, d := range s.RetryDelays {
+		if d < time.Millisecond {
+			errs = append(errs, fmt.Errorf("retry delay %s is below 1ms", d))
+			break
+		}
+	}
 	if err := s.Topology().Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// Topology is what the spec needs declared: its exchange (topic) and queue.
+// Topology is what the spec needs declared: its exchange (topic) and queue
+// with one retry queue per retry delay.
 func (s ConsumerSpec) Topology() Topology {
 	var t Topology
 	if s.Exchange != "" {
 		t.Exchanges = []Exchange{{Name: s.Exchange, Kind: amqp.ExchangeTopic}}
 	}
-	t.Queues = []Queue{{Name: s.Queue, Exchange: s.Exchange, Bindings: s.Bindings, DeliveryLimit: s.DeliveryLimit}}
+	delays := len(s.RetryDelays)
+	if delays == 0 {
+		delays = len(DefaultRetryDelays)
+	}
+	t.Queues = []Queue{{Name: s.Queue, Exchange: s.Exchange, Bindings: s.Bindings, DeliveryLimit: s.DeliveryLimit, RetryTiers: delays}}
 	return t
 }
 
 // Consumer consumes one queue with manual acks, bounded prefetch and a bounded
 // pool of handler goroutines, and resumes by itself after a reconnect.
 type Consumer struct {
-	conn *Conn
-	log  zerolog.Logger
-	spec ConsumerSpec
+	conn    *Conn
+	log     zerolog.Logger
+	spec    ConsumerSpec
+	handler HandlerFunc // spec.Handler wrapped in the middleware chain
+	retries *Publisher  // sends failed messages to the retry queues
 }
 
 // NewConsumer validates spec and returns a Consumer; Run starts it.
@@ -118,10 +159,20 @@ func NewConsumer(conn *Conn, log zerolog.Logger, spec ConsumerSpec) (*Consumer, 
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", spec.Queue, err)
 	}
+	retries, err := NewPublisher(conn, PublisherConfig{Mandatory: true})
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", spec.Queue, err)
+	}
+	mws := make([]MiddlewareFunc, 0, len(spec.Middleware)+3)
+	mws = append(mws, Log())
+	mws = append(mws, spec.Middleware...)
+	mws = append(mws, Classify(), Recover())
 	return &Consumer{
-		conn: conn,
-		log:  log.With().Str("component", "amqp_consumer").Str(logging.FieldQueue, spec.Queue).Logger(),
-		spec: spec,
+		conn:    conn,
+		log:     log.With().Str("component", "amqp_consumer").Str(logging.FieldQueue, spec.Queue).Logger(),
+		spec:    spec,
+		handler: Chain(spec.Handler, mws...),
+		retries: retries,
 	}, nil
 }
 
@@ -131,6 +182,12 @@ func NewConsumer(conn *Conn, log zerolog.Logger, spec ConsumerSpec) (*Consumer, 
 // configuration error such as mismatched queue arguments). Channel or
 // connection loss is not an error: Run waits for the Conn and resumes.
 func (c *Consumer) Run(ctx context.Context) error {
+	defer func() {
+		// Every handler has returned: no retry publish is in flight.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = c.retries.Close(cctx)
+	}()
 	if err := c.conn.Declare(ctx, c.spec.Topology()); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -222,72 +279,107 @@ func (c *Consumer) consume(ctx context.Context) error {
 	}
 }
 
-// handle runs the handler on d and acks, rejects or requeues it. It never
-// lets a panic escape. lost is closed when d's channel died, which ends a
-// retry pause early (the broker requeues d by itself).
+// handle runs the handler chain on d and acks, rejects or redelivers it
+// later. lost is closed when d's channel died: the broker requeues d by
+// itself, so nothing is acked or published for it.
 func (c *Consumer) handle(ctx context.Context, lost <-chan struct{}, d amqp.Delivery) {
-	log := c.log.With().Str(logging.FieldRoutingKey, d.RoutingKey).Str("message_id", d.MessageId).Logger()
+	info := c.info(d)
+	log := c.log.With().Str(logging.FieldRoutingKey, info.RoutingKey).Str("message_id", d.MessageId).Logger()
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.spec.HandlerTimeout)
-	started := time.Now()
-	err := c.call(log.WithContext(hctx), d)
+	err := c.call(WithInfo(log.WithContext(hctx), info), d)
 	cancel()
+	select {
+	case <-lost:
+		return
+	default:
+	}
 
 	switch {
 	case err == nil:
 		if ackErr := d.Ack(false); ackErr != nil {
 			log.Warn().Err(ackErr).Msg("ack failed; message will be redelivered")
-			return
 		}
-		log.Debug().Int64(logging.FieldDurationMS, time.Since(started).Milliseconds()).Msg("message handled")
-	case IsPermanent(err):
-		log.Error().Err(err).Msg("message rejected; dead-lettered")
+	case IsPermanent(err), info.Exhausted():
+		// Logged by the Log middleware.
 		if rejErr := d.Reject(false); rejErr != nil {
 			log.Warn().Err(rejErr).Msg("reject failed; message will be redelivered")
 		}
 	default:
-		count := deliveryCount(d)
-		delay := c.retryDelay(count)
-		log.Warn().Err(err).Int64(logging.FieldAttempt, count+1).Dur("retry_in", delay).Msg("message failed; requeueing")
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done(): // shutting down: hand it back at once
-		case <-lost:
-			return
-		}
-		if nackErr := d.Nack(false, true); nackErr != nil {
-			log.Warn().Err(nackErr).Msg("nack failed; message will be redelivered")
-		}
+		c.redeliverLater(ctx, log, d, info)
 	}
 }
 
-// call invokes the handler, turning a panic into an ordinary (retryable)
-// error so a poison message ends in the DLQ instead of killing the worker.
+// redeliverLater sends a copy of d to the retry queue of its attempt and acks
+// d once the broker confirmed the copy, so the handler slot is free at once
+// and the copy comes back after its delay behind the messages that arrived
+// meanwhile. If the copy cannot be sent, d is requeued (the queue's delivery
+// limit still bounds it).
+func (c *Consumer) redeliverLater(ctx context.Context, log zerolog.Logger, d amqp.Delivery, info Info) {
+	tier := min(info.Attempt-1, len(c.spec.RetryDelays)-1)
+	delay := c.spec.RetryDelays[tier]
+	headers := make(amqp.Table, len(d.Headers)+2)
+	for k, v := range d.Headers {
+		if k != "x-delivery-count" {
+			headers[k] = v
+		}
+	}
+	headers[retriesHeader] = int64(info.Attempt)
+	headers[routingKeyHeader] = info.RoutingKey
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := c.retries.Publish(pctx, "", RetryQueueName(c.spec.Queue, tier), amqp.Publishing{
+		Headers: headers, ContentType: d.ContentType, ContentEncoding: d.ContentEncoding,
+		DeliveryMode: amqp.Persistent, Priority: d.Priority, CorrelationId: d.CorrelationId,
+		ReplyTo: d.ReplyTo, Expiration: strconv.FormatInt(delay.Milliseconds(), 10),
+		MessageId: d.MessageId, Timestamp: d.Timestamp, Type: d.Type, UserId: d.UserId, AppId: d.AppId,
+		Body: d.Body,
+	})
+	if err != nil {
+		log.Warn().Err(err).Msg("send to retry queue failed; requeueing")
+		if nackErr := d.Nack(false, true); nackErr != nil {
+			log.Warn().Err(nackErr).Msg("nack failed; message will be redelivered")
+		}
+		return
+	}
+	if ackErr := d.Ack(false); ackErr != nil {
+		// The copy is queued; the original comes back too. Handlers are
+		// idempotent.
+		log.Warn().Err(ackErr).Msg("ack after retry publish failed; message will be redelivered")
+	}
+}
+
+// call invokes the handler chain, turning a panic that escaped a middleware
+// into an ordinary (retryable) error.
 func (c *Consumer) call(ctx context.Context, d amqp.Delivery) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panic: %v", r)
-			zerolog.Ctx(ctx).Error().Str("stack", string(debug.Stack())).Msg("handler panicked")
+			zerolog.Ctx(ctx).Error().Str("stack", string(debug.Stack())).Msg("middleware panicked")
 		}
 	}()
-	return c.spec.Handler(ctx, d)
+	return c.handler(ctx, d)
 }
 
-// retryDelay doubles RetryDelay for every earlier failed delivery, capped.
-func (c *Consumer) retryDelay(count int64) time.Duration {
-	delay := c.spec.RetryDelay
-	for range count {
-		delay *= 2
-		if delay >= c.spec.MaxRetryDelay {
-			return c.spec.MaxRetryDelay
-		}
+// info is what handlers learn about d: its original routing key and its
+// attempt number (failed attempts carried by earlier copies, plus broker
+// redeliveries of this copy, plus one).
+func (c *Consumer) info(d amqp.Delivery) Info {
+	rk := d.RoutingKey
+	if v, ok := d.Headers[routingKeyHeader].(string); ok && v != "" {
+		rk = v
 	}
-	return min(delay, c.spec.MaxRetryDelay)
+	return Info{
+		Queue:       c.spec.Queue,
+		RoutingKey:  rk,
+		MessageID:   d.MessageId,
+		Attempt:     int(headerInt(d.Headers[retriesHeader])+deliveryCount(d)) + 1,
+		MaxAttempts: c.spec.DeliveryLimit,
+	}
 }
 
-// deliveryCount is the number of earlier deliveries of d, from the quorum
-// queue's x-delivery-count header (absent on the first delivery).
-func deliveryCount(d amqp.Delivery) int64 {
-	switch v := d.Headers["x-delivery-count"].(type) {
+// headerInt reads an AMQP integer header of any width (0 when absent).
+func headerInt(v any) int64 {
+	switch v := v.(type) {
 	case int64:
 		return v
 	case int32:
@@ -300,6 +392,15 @@ func deliveryCount(d amqp.Delivery) int64 {
 		return int64(v)
 	case uint8:
 		return int64(v)
+	}
+	return 0
+}
+
+// deliveryCount is the number of earlier deliveries of d, from the quorum
+// queue's x-delivery-count header (absent on the first delivery).
+func deliveryCount(d amqp.Delivery) int64 {
+	if n := headerInt(d.Headers["x-delivery-count"]); n > 0 {
+		return n
 	}
 	if d.Redelivered {
 		return 1

@@ -83,13 +83,14 @@ func TestPoisonMessageHitsDeliveryLimit(t *testing.T) {
 		calls.Add(1)
 		panic("handler bug") // recovered, treated as a retryable error
 	})
-	spec.DeliveryLimit = 2
+	spec.DeliveryLimit = 3
 	b.start(t, spec)
 	publishOne(t, b, "poison")
 
 	d := getDLQ(t, b.conn, spec.Queue)
 	require.Equal(t, "poison", d.MessageId)
-	// x-delivery-limit 2: the third failed delivery dead-letters it.
+	require.Equal(t, "body-poison", string(d.Body))
+	// DeliveryLimit 3: the third failed attempt dead-letters it.
 	require.Equal(t, int32(3), calls.Load())
 }
 

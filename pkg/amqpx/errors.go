@@ -2,6 +2,8 @@ package amqpx
 
 import (
 	"errors"
+
+	"fundigo/pkg/outcome"
 )
 
 // Sentinel errors callers branch on with errors.Is.
@@ -21,24 +23,10 @@ var (
 	ErrUnroutable = errors.New("amqpx: message unroutable")
 )
 
-// permanentError marks a handler error that retrying cannot fix.
-type permanentError struct{ err error }
+// Permanent is outcome.Permanent, the one permanent-failure marker of both
+// transports: the Consumer rejects the delivery without requeue and the queue
+// dead-letters it into its DLQ at once. Permanent(nil) is nil.
+func Permanent(err error) error { return outcome.Permanent(err) }
 
-func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
-// Permanent wraps err so the Consumer rejects the delivery without requeue and
-// the queue dead-letters it into its DLQ at once (bad input, unknown version).
-// Permanent(nil) is nil.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permanentError{err: err}
-}
-
-// IsPermanent reports whether err, or any error it wraps, came from Permanent.
-func IsPermanent(err error) bool {
-	var p *permanentError
-	return errors.As(err, &p)
-}
+// IsPermanent is outcome.IsPermanent.
+func IsPermanent(err error) bool { return outcome.IsPermanent(err) }

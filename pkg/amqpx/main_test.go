@@ -55,13 +55,12 @@ func (b *bundle) publisher(t *testing.T, cfg amqpx.PublisherConfig) *amqpx.Publi
 // with key "#", with fast retries.
 func (b *bundle) spec(queue string, h amqpx.HandlerFunc) amqpx.ConsumerSpec {
 	return amqpx.ConsumerSpec{
-		Queue:         b.names.Queue(queue),
-		Exchange:      b.exchange,
-		Bindings:      []string{"#"},
-		Concurrency:   4,
-		RetryDelay:    time.Millisecond,
-		MaxRetryDelay: 10 * time.Millisecond,
-		Handler:       h,
+		Queue:       b.names.Queue(queue),
+		Exchange:    b.exchange,
+		Bindings:    []string{"#"},
+		Concurrency: 4,
+		RetryDelays: []time.Duration{time.Millisecond, 10 * time.Millisecond},
+		Handler:     h,
 	}
 }
 

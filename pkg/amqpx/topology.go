@@ -8,9 +8,13 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// DefaultDeliveryLimit is the number of deliveries a quorum queue allows before
-// it dead-letters a message that keeps failing.
+// DefaultDeliveryLimit is the number of attempts a message gets before a
+// retryable failure dead-letters it; the quorum queue's x-delivery-limit (the
+// guard against a message that crashes its consumer) has the same value.
 const DefaultDeliveryLimit = 20
+
+// MaxRetryTiers bounds the retry queues of one queue (RetryQueueName(q, 0..7)).
+const MaxRetryTiers = 8
 
 // Topology is a set of durable exchanges and quorum queues. A Conn declares
 // every Topology it was given on each (re)connect, so declaring must be
@@ -36,7 +40,16 @@ type Queue struct {
 	Exchange      string
 	Bindings      []string
 	DeliveryLimit int // 0 means DefaultDeliveryLimit
+	// RetryTiers is the number of retry queues (RetryQueueName(Name, i) for
+	// i < RetryTiers) declared with the queue: quorum queues that hold a
+	// failed message for its per-message TTL, then dead-letter it back to
+	// Name through the default exchange. Each tier receives one delay only,
+	// so its messages expire in FIFO order.
+	RetryTiers int
 }
+
+// RetryQueueName is the i-th retry (delay) queue of queue.
+func RetryQueueName(queue string, i int) string { return fmt.Sprintf("%s.retry.%d", queue, i) }
 
 // DLXName is the dead-letter exchange of queue.
 func DLXName(queue string) string { return queue + ".dlx" }
@@ -62,6 +75,9 @@ func (t Topology) Validate() error {
 		}
 		if q.DeliveryLimit < 0 {
 			errs = append(errs, fmt.Errorf("queue %q: negative delivery limit", q.Name))
+		}
+		if q.RetryTiers < 0 || q.RetryTiers > MaxRetryTiers {
+			errs = append(errs, fmt.Errorf("queue %q: retry tiers must be 0..%d", q.Name, MaxRetryTiers))
 		}
 	}
 	return errors.Join(errs...)
@@ -108,6 +124,20 @@ func queueArgs(q Queue) amqp.Table {
 	}
 }
 
+// retryQueueArgs are the arguments of every retry queue of q: an expired
+// message goes back to q (default exchange, routing key q), moved
+// at-least-once. The delay is the message's own TTL, not an argument, so
+// changing the delays never makes a redeclare fail.
+func retryQueueArgs(q Queue) amqp.Table {
+	return amqp.Table{
+		amqp.QueueTypeArg:           amqp.QueueTypeQuorum,
+		"x-dead-letter-exchange":    "",
+		"x-dead-letter-routing-key": q.Name,
+		"x-dead-letter-strategy":    "at-least-once",
+		amqp.QueueOverflowArg:       amqp.QueueOverflowRejectPublish,
+	}
+}
+
 // declare creates t on ch. The first error closes the channel (AMQP semantics)
 // and is returned.
 func declare(ch *amqp.Channel, t Topology) error {
@@ -142,6 +172,11 @@ func declareQueue(ch *amqp.Channel, q Queue) error {
 	}
 	if _, err := ch.QueueDeclare(q.Name, true, false, false, false, queueArgs(q)); err != nil {
 		return fmt.Errorf("declare queue %s: %w", q.Name, err)
+	}
+	for i := range q.RetryTiers {
+		if _, err := ch.QueueDeclare(RetryQueueName(q.Name, i), true, false, false, false, retryQueueArgs(q)); err != nil {
+			return fmt.Errorf("declare queue %s: %w", RetryQueueName(q.Name, i), err)
+		}
 	}
 	for _, key := range q.Bindings {
 		if err := ch.QueueBind(q.Name, key, q.Exchange, false, nil); err != nil {

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"fundigo/pkg/outcome"
 )
 
 // Sentinels for outcomes callers branch on (STYLE.md rule 18).
@@ -20,8 +22,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrStaleTransition: a conditional update matched nothing because the row
 	// is no longer in the expected state; for an idempotent handler this means
-	// "already done".
-	ErrStaleTransition = errors.New("stale state transition")
+	// "already done" (it wraps outcome.ErrAlreadyDone, so the worker
+	// classifier acknowledges it on both transports).
+	ErrStaleTransition = fmt.Errorf("stale state transition (%w)", outcome.ErrAlreadyDone)
 	// ErrConflict: a unique key is already taken by a different row.
 	ErrConflict = errors.New("conflict")
 )

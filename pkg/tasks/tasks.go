@@ -1,20 +1,24 @@
 // Package tasks is the registry of Asynq task types: type names, payload
 // structs and constructors, one file per domain, as in asynq's README. It also
-// fixes the queue layout (critical/default/low), the retry policy and the error
-// classes every handler uses:
+// fixes the queue layout (critical/default/low) and the retry policy. Results
+// are classified by pkg/outcome, like the AMQP consumers' (Classify):
 //
-//   - return nil: done, or already done (duplicate, stale transition);
-//   - return Permanent(err): will never succeed, no retry (archived);
+//   - return nil, or an already-done error (duplicate, stale transition): done;
+//   - return outcome.Permanent(err), or a deterministic error (SQLSTATE class
+//     22/23, JSON decode): will never succeed, no retry (archived);
 //   - return any other error: retried with backoff, up to the task's MaxRetry.
 package tasks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"fundigo/pkg/outcome"
 )
 
 // Queues names the three priority queues. Names are configurable so that
@@ -39,16 +43,45 @@ func (q Queues) Priorities() map[string]int {
 // All lists the queue names.
 func (q Queues) All() []string { return []string{q.Critical, q.Default, q.Low} }
 
-// Permanent marks err as final: Asynq archives the task without retrying.
+// Permanent is outcome.Permanent, the one permanent-failure marker of both
+// transports. The error also wraps asynq.SkipRetry, so even a mux without
+// the Classify middleware archives the task.
 func Permanent(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%w (%w)", err, asynq.SkipRetry)
+	return outcome.Permanent(fmt.Errorf("%w (%w)", err, asynq.SkipRetry))
 }
 
-// IsPermanent reports whether err was marked with Permanent.
-func IsPermanent(err error) bool { return errors.Is(err, asynq.SkipRetry) }
+// IsPermanent reports whether err was marked permanent (outcome.Permanent or
+// asynq.SkipRetry).
+func IsPermanent(err error) bool { return outcome.IsPermanent(err) || errors.Is(err, asynq.SkipRetry) }
+
+// Classify is the Asynq middleware that applies outcome.Classify, the
+// classifier the AMQP consumers use too: already done (nil, a duplicate, a
+// stale transition) returns nil; a permanent failure (marked, or a
+// deterministic database or decode error) is wrapped with asynq.SkipRetry
+// so Asynq archives it; anything else is returned for a retry.
+func Classify() asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			err := next.ProcessTask(ctx, t)
+			switch outcome.Classify(err) {
+			case outcome.AlreadyDone:
+				return nil
+			case outcome.PermanentFailure:
+				if !errors.Is(err, asynq.SkipRetry) {
+					err = fmt.Errorf("%w (%w)", outcome.Permanent(err), asynq.SkipRetry)
+				}
+				return err
+			}
+			if errors.Is(err, asynq.SkipRetry) { // returned bare by a handler
+				return outcome.Permanent(err)
+			}
+			return err
+		})
+	}
+}
 
 // RetryDelay is the retry policy for every task: exponential from 1 s,
 // doubling, capped at 5 minutes, with full jitter in the upper half so a

@@ -1,11 +1,18 @@
 package tasks
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/outcome"
+	"fundigo/pkg/store"
 )
 
 func TestPermanentIsClassified(t *testing.T) {
@@ -34,4 +41,30 @@ func TestQueues(t *testing.T) {
 	q := NewQueues("x:")
 	require.Equal(t, []string{"x:critical", "x:default", "x:low"}, q.All())
 	require.Equal(t, 6, q.Priorities()["x:critical"])
+}
+
+func TestClassifyMiddleware(t *testing.T) {
+	t.Parallel()
+	run := func(err error) error {
+		h := Classify()(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return err }))
+		return h.ProcessTask(context.Background(), asynq.NewTask("t", nil))
+	}
+	require.NoError(t, run(nil))
+	require.NoError(t, run(fmt.Errorf("mark paid: %w", store.ErrStaleTransition)), "already done")
+	for name, err := range map[string]error{
+		"marked":          outcome.Permanent(errors.New("bad")),
+		"tasks.Permanent": Permanent(errors.New("bad")),
+		"sqlstate 22021":  fmt.Errorf("insert: %w", &pgconn.PgError{Code: "22021"}),
+		"sqlstate 23503":  &pgconn.PgError{Code: "23503"},
+		"bare SkipRetry":  fmt.Errorf("no: %w", asynq.SkipRetry),
+	} {
+		got := run(err)
+		require.ErrorIs(t, got, asynq.SkipRetry, name)
+		require.True(t, outcome.IsPermanent(got), name)
+		require.True(t, IsPermanent(got), name)
+	}
+	retry := run(errors.New("connection refused"))
+	require.Error(t, retry)
+	require.NotErrorIs(t, retry, asynq.SkipRetry)
+	require.False(t, IsPermanent(retry))
 }

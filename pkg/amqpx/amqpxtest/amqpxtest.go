@@ -60,8 +60,8 @@ func Names(t testing.TB) *Namespace {
 // Prefix is the unique prefix of this namespace.
 func (n *Namespace) Prefix() string { return n.prefix }
 
-// Queue returns a unique queue name and schedules the queue, its DLX and its
-// DLQ for deletion.
+// Queue returns a unique queue name and schedules the queue, its DLX, its
+// DLQ and its retry queues for deletion.
 func (n *Namespace) Queue(name string) string {
 	full := n.prefix + "." + name
 	n.mu.Lock()
@@ -106,7 +106,11 @@ func (n *Namespace) cleanup(t testing.TB) {
 		_ = ch.Close()
 	}
 	for _, q := range queues {
-		for _, name := range []string{q, amqpx.DLQName(q)} {
+		names := []string{q, amqpx.DLQName(q)}
+		for i := range amqpx.MaxRetryTiers { // deleting a missing queue is a no-op
+			names = append(names, amqpx.RetryQueueName(q, i))
+		}
+		for _, name := range names {
 			del(func(ch *amqp.Channel) error { _, err := ch.QueueDelete(name, false, false, false); return err })
 		}
 		del(func(ch *amqp.Channel) error { return ch.ExchangeDelete(amqpx.DLXName(q), false, false) })

@@ -102,7 +102,8 @@ func Inspector(t testing.TB) *asynq.Inspector {
 	return i
 }
 
-// Serve runs an Asynq server for the test's queues with handler until Cleanup.
+// Serve runs an Asynq server for the test's queues with handler (behind
+// tasks.Classify, as in the workers) until Cleanup.
 // Delayed and retried tasks are checked every 100 ms, so tests do not wait
 // asynq's default 5 s.
 func Serve(t testing.TB, q tasks.Queues, handler asynq.Handler) {
@@ -115,7 +116,7 @@ func Serve(t testing.TB, q tasks.Queues, handler asynq.Handler) {
 		ShutdownTimeout:          5 * time.Second,
 		Logger:                   quietLogger{},
 	})
-	if err := srv.Start(handler); err != nil {
+	if err := srv.Start(tasks.Classify()(handler)); err != nil {
 		t.Fatalf("taskstest: start asynq server: %v", err)
 	}
 	t.Cleanup(srv.Shutdown)

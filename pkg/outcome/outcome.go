@@ -1,0 +1,112 @@
+// Package outcome is the one place that decides what a failed task or
+// event handler means (STYLE.md rule 20), for the Asynq and the RabbitMQ side
+// alike:
+//
+//   - [AlreadyDone]: nil, or an error that says the work was already done (a
+//     duplicate, a stale state transition: errors.Is(err, [ErrAlreadyDone]));
+//     the task or message is acknowledged;
+//   - [PermanentFailure] (errors marked with [Permanent]): retrying cannot help (bad input, a deterministic database
+//     error, a payload that does not decode); Asynq archives the task, the
+//     AMQP consumer dead-letters the message at once;
+//   - [Retry]: anything else (a dependency is down, a timeout); Asynq retries
+//     with backoff, the AMQP consumer redelivers after a delay without
+//     holding a handler slot.
+//
+// Handlers mark what they know with [Permanent] or by wrapping
+// [ErrAlreadyDone]; [Classify] also recognises the errors that are
+// deterministic whatever the handler thought: PostgreSQL SQLSTATE classes 22
+// (data exception: bad text encoding, value too long, NUL byte) and 23
+// (integrity constraint violation), and JSON decode errors.
+package outcome
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Class is what to do with a handler's result.
+type Class int
+
+// The three classes; the zero value is AlreadyDone (nil: nothing to redo).
+const (
+	AlreadyDone Class = iota
+	Retry
+	PermanentFailure
+)
+
+// String is the class as a metrics label: "done", "retry" or "permanent".
+func (c Class) String() string {
+	switch c {
+	case AlreadyDone:
+		return "done"
+	case Retry:
+		return "retry"
+	case PermanentFailure:
+		return "permanent"
+	}
+	return "unknown"
+}
+
+// ErrAlreadyDone means the work a handler was asked to do had already been
+// done (a duplicate delivery, a conditional update that found the row past
+// the expected state). Handlers wrap it (store.ErrStaleTransition does);
+// Classify maps it to AlreadyDone, so the task or message is acknowledged.
+var ErrAlreadyDone = errors.New("already done")
+
+// permanentError marks an error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as final: the task is archived without retry, the
+// message is dead-lettered without redelivery. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	if IsPermanent(err) {
+		return err
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err, or any error it wraps, was marked with
+// Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// Classify maps a handler's result to its class. Already-done wins over
+// permanent (a stale transition inside a permanent error is still done), and
+// permanent wins over retry.
+func Classify(err error) Class {
+	switch {
+	case err == nil, errors.Is(err, ErrAlreadyDone):
+		return AlreadyDone
+	case IsPermanent(err), Deterministic(err):
+		return PermanentFailure
+	default:
+		return Retry
+	}
+}
+
+// Deterministic reports whether err will recur on every attempt whatever the
+// state of the dependencies: a PostgreSQL data exception (SQLSTATE class 22)
+// or integrity constraint violation (class 23), or a JSON decode error.
+func Deterministic(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && len(pgErr.Code) == 5 {
+		switch pgErr.Code[:2] {
+		case "22", "23":
+			return true
+		}
+	}
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var inv *json.InvalidUnmarshalError
+	return errors.As(err, &syntax) || errors.As(err, &typ) || errors.As(err, &inv)
+}
