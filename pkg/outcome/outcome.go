@@ -15,8 +15,9 @@
 // Handlers mark what they know with [Permanent] or by wrapping
 // [ErrAlreadyDone]; [Classify] also recognises the errors that are
 // deterministic whatever the handler thought: PostgreSQL SQLSTATE classes 22
-// (data exception: bad text encoding, value too long, NUL byte) and 23
-// (integrity constraint violation), and JSON decode errors.
+// (data exception: bad text encoding, value too long, NUL byte), 23
+// (integrity constraint violation) and 54 (program limit exceeded), and JSON
+// decode errors.
 package outcome
 
 import (
@@ -95,18 +96,34 @@ func Classify(err error) Class {
 }
 
 // Deterministic reports whether err will recur on every attempt whatever the
-// state of the dependencies: a PostgreSQL data exception (SQLSTATE class 22)
-// or integrity constraint violation (class 23), or a JSON decode error.
+// state of the dependencies: a deterministic database error
+// (DeterministicSQL) or a JSON decode error.
 func Deterministic(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && len(pgErr.Code) == 5 {
-		switch pgErr.Code[:2] {
-		case "22", "23":
-			return true
-		}
+	if DeterministicSQL(err) {
+		return true
 	}
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var inv *json.InvalidUnmarshalError
 	return errors.As(err, &syntax) || errors.As(err, &typ) || errors.As(err, &inv)
+}
+
+// DeterministicSQL reports whether err is a PostgreSQL error that the same
+// statement with the same input would raise again: SQLSTATE class 22 (data
+// exception: NUL in text 22021, value too long 22001, invalid text
+// representation 22P02…), class 23 (integrity constraint violation: unique,
+// check, foreign key, not null) and class 54 (program limit exceeded: an
+// index row over the btree limit, 54000). Connection failures, timeouts,
+// serialization failures and server shutdowns are not deterministic; neither
+// is a missing table (class 42), which a migration in progress can fix.
+func DeterministicSQL(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
+		return false
+	}
+	switch pgErr.Code[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
 }

@@ -35,6 +35,8 @@ func TestClassify(t *testing.T) {
 		{"sqlstate 23505 (unique)", &pgconn.PgError{Code: "23505"}, outcome.PermanentFailure},
 		{"sqlstate 40001 (serialization) retries", &pgconn.PgError{Code: "40001"}, outcome.Retry},
 		{"sqlstate 57014 (statement timeout) retries", &pgconn.PgError{Code: "57014"}, outcome.Retry},
+		{"sqlstate 54000 (index row too large)", &pgconn.PgError{Code: "54000"}, outcome.PermanentFailure},
+		{"sqlstate 42P01 (missing table) retries", &pgconn.PgError{Code: "42P01"}, outcome.Retry},
 		{"json syntax", fmt.Errorf("decode: %w", syntax), outcome.PermanentFailure},
 		{"json type", typeErr, outcome.PermanentFailure},
 		{"deadline", context.DeadlineExceeded, outcome.Retry},

@@ -96,21 +96,7 @@ func IsUniqueViolation(err error, constraint string) bool {
 
 // IsDeterministic reports whether err is a database error that the same
 // statement with the same input would raise again, so retrying it cannot
-// help: SQLSTATE class 22 (data exception: NUL in text 22021, value too long
-// 22001, invalid text representation 22P02…), class 23 (integrity constraint
-// violation: unique, check, foreign key, not null) and class 54 (program limit
-// exceeded: an index row over the btree limit, 54000). Connection failures,
-// timeouts, serialization failures and server shutdowns are not
-// deterministic; neither is a missing table (class 42), which a migration in
-// progress can fix. Workers treat a deterministic error as permanent.
-func IsDeterministic(err error) bool {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || len(pgErr.Code) != 5 {
-		return false
-	}
-	switch pgErr.Code[:2] {
-	case "22", "23", "54":
-		return true
-	}
-	return false
-}
+// help (SQLSTATE classes 22, 23 and 54). It is outcome.DeterministicSQL, the
+// rule the worker classifier applies on every transport; workers treat such
+// an error as permanent.
+func IsDeterministic(err error) bool { return outcome.DeterministicSQL(err) }
