@@ -3,96 +3,67 @@ package api
 import (
 	"errors"
 	"net/http"
-	"time"
 
-	"github.com/hibiken/asynq"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
-	"fundigo/pkg/config"
 	"fundigo/pkg/events"
 	"fundigo/pkg/logging"
-	"fundigo/pkg/ratingcache"
-	"fundigo/pkg/store"
-	"fundigo/pkg/tasks"
+	"fundigo/pkg/rating"
 )
 
-// reviewsDeps are what the reviews and technicians handlers need.
-type reviewsDeps struct {
-	pool     *pgxpool.Pool
-	cache    *ratingcache.Cache
-	tasks    *asynq.Client
-	queue    string // queue of the debounced recompute
-	exchange string // rating.updated (inline fallback recompute)
-	cfg      config.Ratings
-	now      func() time.Time
-}
-
-func newReviewsDeps(d Deps) reviewsDeps {
-	return reviewsDeps{
-		pool:     d.Pool,
-		cache:    ratingcache.New(d.Redis, d.Config.Redis.KeyPrefix, d.Config.Ratings.CacheTTL, d.Config.Ratings.TopCacheTTL),
-		tasks:    d.Tasks,
-		queue:    d.Queues.Default,
-		exchange: d.Config.AMQP.Exchange,
-		cfg:      d.Config.Ratings,
-		now:      d.Now,
+// newRatingDeps builds the ratings domain's dependencies once per server
+// (the rating cache is shared by every ratings route).
+func newRatingDeps(d Deps) rating.Deps {
+	return rating.Deps{
+		Pool:     d.Pool,
+		Cache:    rating.NewCache(d.Redis, d.Config.Redis.KeyPrefix, d.Config.Ratings.CacheTTL, d.Config.Ratings.TopCacheTTL),
+		Tasks:    d.Tasks,
+		Queues:   d.Queues,
+		Exchange: d.Config.AMQP.Exchange,
+		Config:   d.Config.Ratings,
+		NowFunc:  d.Now,
 	}
 }
 
-// handleCreateReview stores a review (one per job) and schedules the
-// debounced recompute of its technician: 201 with the review, 409 when the
-// job already has a review, 422 listing invalid fields. A user (JWT) may
-// only review as itself (customer_id = its user id). If the enqueue fails,
-// the technician is recomputed inline so the rating is still fresh; if that
-// fails too, the review stands and the nightly recompute catches up.
-func handleCreateReview(d reviewsDeps) echo.HandlerFunc {
-	reviews := store.NewReviews(d.pool)
+// handleCreateReview accepts a review with rating.AcceptReview: 201 with
+// the review, 409 when the job already has a review, 422 listing invalid
+// fields. A user (JWT) may only review as itself (customer_id = its user
+// id). If the debounced recompute cannot be enqueued, the technician is
+// recomputed inline (a REST client cannot retry a stored review).
+func handleCreateReview(d rating.Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var in events.ReviewCreated
 		if err := bindStrict(c, &in); err != nil {
 			return err
 		}
-		in = in.Normalize()
-		if probs := in.Validate(); len(probs) > 0 {
-			var f Fields
-			for _, p := range probs {
-				f.Add(p.Field, p.Message)
-			}
-			return f.Err()
+		in = rating.Normalize(in)
+		if probs := rating.Validate(in); len(probs) > 0 {
+			return reviewProblems(probs)
 		}
 		if p, ok := principalOf(c); ok && p.Kind == "user" && p.UserID != string(in.CustomerID) {
 			return NewProblem(http.StatusForbidden, "a user may only submit reviews as the customer_id of its own token")
 		}
-		ctx := c.Request().Context()
-		r, err := reviews.Insert(ctx, store.ReviewFromEvent(in))
-		if errors.Is(err, store.ErrConflict) {
+		acc, err := rating.AcceptReview(c.Request().Context(), d, in, rating.RecomputeInline)
+		if errors.Is(err, rating.ErrReviewConflict) || acc.Replay {
 			return NewProblem(http.StatusConflict, "this job already has a review")
+		}
+		var invalid *rating.InvalidError
+		if errors.As(err, &invalid) {
+			return reviewProblems(invalid.Problems)
 		}
 		if err != nil {
 			return err
 		}
-		log := zerologCtx(c).With().Str(logging.FieldTechnicianID, r.TechnicianID).Str("review_id", r.ID).Logger()
-		if _, err := tasks.EnqueueRecomputeTechnician(ctx, d.tasks, d.queue, r.TechnicianID, d.now(), d.cfg.Debounce); err != nil {
-			log.Warn().Err(err).Msg("rating recompute enqueue failed; recomputing inline")
-			if err := d.recomputeInline(c, r.TechnicianID); err != nil {
-				log.Warn().Err(err).Msg("inline rating recompute failed; the nightly recompute will catch up")
-			}
-		}
-		log.Info().Msg("review accepted")
-		return c.JSON(http.StatusCreated, r)
+		zerologCtx(c).Info().Str(logging.FieldTechnicianID, acc.Review.TechnicianID).Str("review_id", acc.Review.ID).
+			Msg("review accepted")
+		return c.JSON(http.StatusCreated, acc.Review)
 	}
 }
 
-func (d reviewsDeps) recomputeInline(c echo.Context, technicianID string) error {
-	ctx := c.Request().Context()
-	ratings := store.NewRatings(d.pool, d.exchange)
-	m, err := ratings.GlobalMean(ctx)
-	if err != nil {
-		return err
+func reviewProblems(probs []rating.FieldProblem) error {
+	var f Fields
+	for _, p := range probs {
+		f.Add(p.Field, p.Message)
 	}
-	if _, _, err := ratings.RecomputeTechnician(ctx, technicianID, store.RatingParams{GlobalMean: m, PriorWeight: d.cfg.PriorWeight}); err != nil {
-		return err
-	}
-	return d.cache.Invalidate(ctx, technicianID)
+	return f.Err()
 }

@@ -32,11 +32,11 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	v1.GET("/notifications/:id", handleGetNotification(d.Pool), m.service)
 
 	// ratings
-	rd := newReviewsDeps(d)
+	rd := newRatingDeps(d)
 	v1.POST("/reviews", handleCreateReview(rd), m.userOrService, m.limitUser)
 	v1.GET("/technicians/top", handleTopTechnicians(rd), m.userOrService, m.limitUser)
 	v1.GET("/technicians/:id/rating", handleGetTechnicianRating(rd), m.userOrService, m.limitUser)
-	v1.POST("/admin/ratings/recompute", handleRecomputeRatings(d.Pool, d.Tasks, d.Queues.Low), m.service, m.idempotent)
+	v1.POST("/admin/ratings/recompute", handleRecomputeRatings(rd), m.service, m.idempotent)
 
 	// scheduler
 	v1.GET("/admin/schedules", handleListSchedules(d.Pool), m.service)

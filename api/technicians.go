@@ -9,21 +9,21 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"fundigo/pkg/events"
-	"fundigo/pkg/ratingcache"
+	"fundigo/pkg/rating"
 	"fundigo/pkg/store"
 )
 
 // handleGetTechnicianRating answers a technician's rating from the Redis
 // cache (X-Cache: hit|miss), filled from Postgres on a miss; 404 when the
 // technician has no reviews.
-func handleGetTechnicianRating(d reviewsDeps) echo.HandlerFunc {
-	ratings := store.NewRatings(d.pool, d.exchange)
+func handleGetTechnicianRating(d rating.Deps) echo.HandlerFunc {
+	ratings := d.Store()
 	return func(c echo.Context) error {
 		id := c.Param("id")
-		if id == "" || len(id) > events.MaxExternalIDLen {
+		if id == "" || len(id) > rating.MaxExternalIDLen {
 			return Validation(FieldError{Field: "id", Message: "must be 1..128 bytes"})
 		}
-		r, hit, err := d.cache.Rating(c.Request().Context(), id, ratings.Get)
+		r, hit, err := d.Cache.Rating(c.Request().Context(), id, ratings.Get)
 		if errors.Is(err, store.ErrNotFound) {
 			return NewProblem(http.StatusNotFound, "this technician has no reviews")
 		}
@@ -45,18 +45,18 @@ type topResponse struct {
 // handleTopTechnicians answers the technicians with the highest Bayesian
 // average (then most reviews), optionally of one category; the list per
 // category is cached for TopCacheTTL.
-func handleTopTechnicians(d reviewsDeps) echo.HandlerFunc {
-	ratings := store.NewRatings(d.pool, d.exchange)
+func handleTopTechnicians(d rating.Deps) echo.HandlerFunc {
+	ratings := d.Store()
 	return func(c echo.Context) error {
 		var f Fields
 		category := strings.ToLower(strings.TrimSpace(c.QueryParam("category")))
-		if len(category) > events.MaxReviewCategoryLen {
+		if len(category) > rating.MaxReviewCategoryLen {
 			f.Add("category", "must be at most 64 bytes")
 		}
 		limit := 20
 		if s := c.QueryParam("limit"); s != "" {
 			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > ratingcache.MaxTop {
+			if err != nil || n < 1 || n > rating.MaxTop {
 				f.Add("limit", "must be an integer from 1 to 100")
 			}
 			limit = n
@@ -64,7 +64,7 @@ func handleTopTechnicians(d reviewsDeps) echo.HandlerFunc {
 		if err := f.Err(); err != nil {
 			return err
 		}
-		list, hit, err := d.cache.Top(c.Request().Context(), category, limit, ratings.Top)
+		list, hit, err := d.Cache.Top(c.Request().Context(), category, limit, ratings.Top)
 		if err != nil {
 			return err
 		}

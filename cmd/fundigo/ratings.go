@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"fundigo/pkg/bench"
+	"fundigo/pkg/rating"
 	"fundigo/pkg/store"
 	"fundigo/workers"
 	"fundigo/workers/ratings"
@@ -27,9 +28,17 @@ func registerRatings(w *workers.Server, in *infra) {
 
 func ratingsDeps(in *infra) ratings.Deps {
 	return ratings.Deps{
-		Log: in.log.With().Str("component", "ratings").Logger(), Pool: in.pool, Redis: in.redis,
-		KeyPrefix: in.cfg.Redis.KeyPrefix, Tasks: in.tasks, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange,
-		QueuePrefix: in.cfg.AMQP.QueuePrefix, DeliveryLimit: in.cfg.AMQP.DeliveryLimit, Config: in.cfg.Ratings,
+		Log: in.log.With().Str("component", "ratings").Logger(), Rating: ratingDeps(in),
+		QueuePrefix: in.cfg.AMQP.QueuePrefix, DeliveryLimit: in.cfg.AMQP.DeliveryLimit,
+	}
+}
+
+// ratingDeps are the ratings domain's dependencies (pkg/rating).
+func ratingDeps(in *infra) rating.Deps {
+	return rating.Deps{
+		Pool:  in.pool,
+		Cache: rating.NewCache(in.redis, in.cfg.Redis.KeyPrefix, in.cfg.Ratings.CacheTTL, in.cfg.Ratings.TopCacheTTL),
+		Tasks: in.tasks, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange, Config: in.cfg.Ratings,
 	}
 }
 
@@ -74,11 +83,11 @@ func newRatingsRecomputeCmd(e env) *cobra.Command {
 			deps := ratingsDeps(in)
 			ctx := deps.Log.WithContext(cmd.Context())
 			if technician != "" {
-				_, changed, err := ratings.RecomputeTechnician(ctx, deps, technician)
+				_, changed, err := rating.RecomputeTechnician(ctx, deps.Rating, technician)
 				if err != nil {
 					return err
 				}
-				r, err := store.NewRatings(in.pool, cfg.AMQP.Exchange).Get(ctx, technician)
+				r, err := deps.Rating.Store().Get(ctx, technician)
 				if err != nil {
 					return err
 				}
@@ -87,11 +96,11 @@ func newRatingsRecomputeCmd(e env) *cobra.Command {
 				return nil
 			}
 			start := time.Now()
-			p, err := ratings.RecomputeAll(ctx, deps, "cli:"+start.UTC().Format(time.RFC3339), recomputeReporter(e.stderr))
+			p, err := rating.RecomputeAll(ctx, deps.Rating, "cli:"+start.UTC().Format(time.RFC3339), recomputeReporter(e.stderr))
 			if err != nil {
 				return err
 			}
-			if p.Status == ratings.StatusBusy {
+			if p.Status == rating.StatusBusy {
 				return errors.New("another full recompute holds the lock; try again when it has finished")
 			}
 			fmt.Fprintf(e.stdout, "run %s finished: %d technicians (%d changed), %d reviews, %d batches, global mean %s, resumed %t, %s, %.0f reviews/s\n",
@@ -109,11 +118,11 @@ func newRatingsRecomputeCmd(e env) *cobra.Command {
 
 // recomputeReporter draws a progress bar over reviews on a terminal, and
 // prints a line every few seconds otherwise.
-func recomputeReporter(w io.Writer) func(ratings.Progress) {
+func recomputeReporter(w io.Writer) func(rating.Progress) {
 	if !bench.IsTerminal(w) {
 		var last time.Time
-		return func(p ratings.Progress) {
-			if p.Status == ratings.StatusRunning && time.Since(last) < 5*time.Second {
+		return func(p rating.Progress) {
+			if p.Status == rating.StatusRunning && time.Since(last) < 5*time.Second {
 				return
 			}
 			last = time.Now()
@@ -122,7 +131,7 @@ func recomputeReporter(w io.Writer) func(ratings.Progress) {
 		}
 	}
 	var bar *progressbar.ProgressBar
-	return func(p ratings.Progress) {
+	return func(p rating.Progress) {
 		if bar == nil {
 			bar = progressbar.NewOptions64(max(p.TotalReviews, 1),
 				progressbar.OptionSetWriter(w), progressbar.OptionSetWidth(30),
@@ -132,7 +141,7 @@ func recomputeReporter(w io.Writer) func(ratings.Progress) {
 		bar.Describe(fmt.Sprintf("recompute: %d technicians, %d changed, %.0f reviews/s",
 			p.ProcessedTechnicians, p.ChangedTechnicians, p.RatePerSec))
 		_ = bar.Set64(min(p.ProcessedReviews, p.TotalReviews))
-		if p.Status != ratings.StatusRunning {
+		if p.Status != rating.StatusRunning {
 			_ = bar.Finish()
 		}
 	}
@@ -190,14 +199,14 @@ func seedRatings(ctx context.Context, e env, pool *pgxpool.Pool, tag string, rev
 	}
 	for done := int64(0); done < reviews; {
 		n := min(chunk, reviews-done)
-		if err := store.SeedReviews(ctx, pool, tag, done, n, technicians); err != nil {
+		if err := rating.SeedReviews(ctx, pool, tag, done, n, technicians); err != nil {
 			return err
 		}
 		done += n
 		report(done)
 	}
 	fmt.Fprintln(e.stderr, "vacuum analyze reviews…")
-	if err := store.VacuumReviews(ctx, pool); err != nil {
+	if err := rating.VacuumReviews(ctx, pool); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "seeded %d reviews over %d technicians (tag %s) in %s\n",

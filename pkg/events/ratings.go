@@ -3,11 +3,8 @@ package events
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"reflect"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Ratings routing keys on the events exchange.
@@ -20,14 +17,6 @@ const (
 	// outbox, in the recompute's transaction) only when a technician's numbers
 	// changed.
 	RoutingKeyRatingUpdated = "rating.updated"
-)
-
-// Limits of a review, shared by the REST handler, the event consumer and the
-// database CHECK constraints (migrations/00030_ratings.sql).
-const (
-	MaxReviewCommentChars = 2000
-	MaxReviewCategoryLen  = 64
-	MaxExternalIDLen      = 128
 )
 
 // ExternalID is an id owned by the Django app (job, technician, customer). It
@@ -58,7 +47,8 @@ func (id *ExternalID) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ReviewCreated is the body of POST /v1/reviews and of a review.created event.
+// ReviewCreated is the body of POST /v1/reviews and of a review.created event
+// (validated by rating.Validate, whatever the entry point).
 type ReviewCreated struct {
 	JobID        ExternalID `json:"job_id"`
 	TechnicianID ExternalID `json:"technician_id"`
@@ -66,57 +56,6 @@ type ReviewCreated struct {
 	Rating       int        `json:"rating"`
 	Comment      string     `json:"comment,omitempty"`
 	Category     string     `json:"category,omitempty"`
-}
-
-// FieldProblem is one invalid field of an input, by its JSON name.
-type FieldProblem struct {
-	Field   string
-	Message string
-}
-
-// Normalize trims the ids and the category and lower-cases the category, so
-// "Plumbing " and "plumbing" land in the same top list.
-func (r ReviewCreated) Normalize() ReviewCreated {
-	r.JobID = ExternalID(strings.TrimSpace(string(r.JobID)))
-	r.TechnicianID = ExternalID(strings.TrimSpace(string(r.TechnicianID)))
-	r.CustomerID = ExternalID(strings.TrimSpace(string(r.CustomerID)))
-	r.Category = strings.ToLower(strings.TrimSpace(r.Category))
-	return r
-}
-
-// Validate reports every invalid field of a normalized review (nil when valid).
-func (r ReviewCreated) Validate() []FieldProblem {
-	var out []FieldProblem
-	for _, f := range []struct {
-		name string
-		v    ExternalID
-	}{{"job_id", r.JobID}, {"technician_id", r.TechnicianID}, {"customer_id", r.CustomerID}} {
-		switch {
-		case f.v == "":
-			out = append(out, FieldProblem{f.name, "is required"})
-		case len(f.v) > MaxExternalIDLen:
-			out = append(out, FieldProblem{f.name, fmt.Sprintf("must be at most %d bytes", MaxExternalIDLen)})
-		case !validText(string(f.v)):
-			out = append(out, FieldProblem{f.name, "must be valid UTF-8 text"})
-		}
-	}
-	if r.Rating < 1 || r.Rating > 5 {
-		out = append(out, FieldProblem{"rating", "must be an integer from 1 to 5"})
-	}
-	if !validText(r.Comment) {
-		out = append(out, FieldProblem{"comment", "must be valid UTF-8 text"})
-	} else if utf8.RuneCountInString(r.Comment) > MaxReviewCommentChars {
-		out = append(out, FieldProblem{"comment", fmt.Sprintf("must be at most %d characters", MaxReviewCommentChars)})
-	}
-	if len(r.Category) > MaxReviewCategoryLen || !validText(r.Category) {
-		out = append(out, FieldProblem{"category", fmt.Sprintf("must be valid UTF-8 of at most %d bytes", MaxReviewCategoryLen)})
-	}
-	return out
-}
-
-// validText rejects what PostgreSQL text cannot store (invalid UTF-8, NUL).
-func validText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // Distribution counts reviews per star, keyed "1".."5" in JSON.

@@ -2,7 +2,6 @@ package events
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -31,35 +30,4 @@ func TestExternalIDAcceptsStringsAndIntegers(t *testing.T) {
 		require.NoError(t, err, tc.in)
 		require.Equal(t, tc.want, v.ID, tc.in)
 	}
-}
-
-func TestReviewValidate(t *testing.T) {
-	t.Parallel()
-	valid := ReviewCreated{JobID: "j", TechnicianID: "t", CustomerID: "c", Rating: 3}
-	for _, tc := range []struct {
-		name   string
-		mutate func(*ReviewCreated)
-		fields []string
-	}{
-		{"valid", func(*ReviewCreated) {}, nil},
-		{"rating 0", func(r *ReviewCreated) { r.Rating = 0 }, []string{"rating"}},
-		{"rating 6", func(r *ReviewCreated) { r.Rating = 6 }, []string{"rating"}},
-		{"blank ids", func(r *ReviewCreated) { r.JobID, r.TechnicianID, r.CustomerID = " ", "", "" },
-			[]string{"job_id", "technician_id", "customer_id"}},
-		{"long id", func(r *ReviewCreated) { r.JobID = ExternalID(strings.Repeat("x", 129)) }, []string{"job_id"}},
-		{"NUL in id", func(r *ReviewCreated) { r.TechnicianID = "a\x00b" }, []string{"technician_id"}},
-		{"2000 chars ok", func(r *ReviewCreated) { r.Comment = strings.Repeat("ñ", 2000) }, nil},
-		{"2001 chars", func(r *ReviewCreated) { r.Comment = strings.Repeat("ñ", 2001) }, []string{"comment"}},
-		{"bad utf-8", func(r *ReviewCreated) { r.Comment = "\xff" }, []string{"comment"}},
-		{"long category", func(r *ReviewCreated) { r.Category = strings.Repeat("c", 65) }, []string{"category"}},
-	} {
-		r := valid
-		tc.mutate(&r)
-		var fields []string
-		for _, p := range r.Normalize().Validate() {
-			fields = append(fields, p.Field)
-		}
-		require.Equal(t, tc.fields, fields, tc.name)
-	}
-	require.Equal(t, "plumbing", ReviewCreated{Category: " PLUMBING "}.Normalize().Category)
 }

@@ -193,6 +193,11 @@ func TestUpdateRatingsEnqueuesTheNativeBatchOnce(t *testing.T) {
 	pending, err := taskstest.Inspector(t).ListPendingTasks(h.queues.Low)
 	require.NoError(t, err)
 	require.Len(t, pending, 1, "a redelivered task enqueues nothing twice")
+	var kind, state string
+	require.NoError(t, h.pool.QueryRow(context.Background(), `SELECT kind, state FROM commands WHERE id = $1`, id).Scan(&kind, &state),
+		"the same command row as POST /v1/admin/ratings/recompute")
+	require.Equal(t, tasks.TypeRatingsRecomputeAll, kind)
+	require.Equal(t, "accepted", state)
 
 	_, err = h.call(t, celerycompat.HandlerRecomputeRatings, newMessage(t, "ratings.tasks.update_technician_ratings", 1))
 	require.Equal(t, "TypeError", excOf(t, err).Type)

@@ -54,7 +54,7 @@ func TestBurstOfReviewsGivesOneRecompute(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	base := time.Now()
-	b.deps.Now = func() time.Time { return base } // the whole burst inside one debounce window
+	b.deps.Rating.NowFunc = func() time.Time { return base } // the whole burst inside one debounce window
 	handle := handleReviewCreated(b.deps)
 
 	var wg sync.WaitGroup
@@ -76,27 +76,27 @@ func TestBurstOfReviewsGivesOneRecompute(t *testing.T) {
 	}
 
 	insp := taskstest.Inspector(t)
-	scheduled, err := insp.ListScheduledTasks(b.deps.Queues.Default)
+	scheduled, err := insp.ListScheduledTasks(b.deps.Rating.Queues.Default)
 	require.NoError(t, err)
 	require.Len(t, scheduled, 1, "one debounced task for the burst")
 	require.Equal(t, tasks.TypeRatingsRecomputeTechnician, scheduled[0].Type)
 
 	mux, counts := countingMux(b.deps)
-	taskstest.Serve(t, b.deps.Queues, mux)
-	ratings := b.deps.ratings()
+	taskstest.Serve(t, b.deps.Rating.Queues, mux)
+	ratings := b.deps.Rating.Store()
 	require.Eventually(t, func() bool {
 		r, err := ratings.Get(context.Background(), "tech-burst")
 		return err == nil && r.Count == 100
 	}, 10*time.Second, 50*time.Millisecond)
 	require.Eventually(t, func() bool {
-		info, err := insp.GetQueueInfo(b.deps.Queues.Default)
+		info, err := insp.GetQueueInfo(b.deps.Rating.Queues.Default)
 		return err == nil && info.Size == 0
 	}, 10*time.Second, 50*time.Millisecond)
 	require.Equal(t, int64(1), count(counts, tasks.TypeRatingsRecomputeTechnician))
 	require.Equal(t, 1, b.outboxCount(t, "tech-burst"))
 
 	// A later review (next window) schedules a new recompute.
-	base = base.Add(2 * b.deps.Config.Debounce)
+	base = base.Add(2 * b.deps.Rating.Config.Debounce)
 	require.NoError(t, handle(context.Background(), reviewDelivery(t, events.ReviewCreated{
 		JobID: "job-late", TechnicianID: "tech-burst", CustomerID: "cust", Rating: 5,
 	})))

@@ -1,8 +1,8 @@
-// Package ratings is the ratings worker: it accepts reviews arriving as
-// review.created events, recomputes one technician's rating after a burst of
-// reviews (debounced task ratings:recompute_technician) and recomputes
-// everything in keyset batches (ratings:recompute_all, nightly and on
-// demand), resumable after a crash. All arithmetic is set-based SQL in
-// pkg/store; this package decides when to run it, reports progress,
-// invalidates the Redis cache and classifies errors.
+// Package ratings adapts the ratings domain (pkg/rating) to its worker
+// transports: review.created events (rating.AcceptReview), the debounced
+// ratings:recompute_technician task (rating.RecomputeTechnician) and the
+// resumable ratings:recompute_all task (rating.RecomputeAll, with progress
+// written to the task result, the commands row and the log). It decodes,
+// calls one domain function and classifies the outcome; the rules and the
+// SQL live in pkg/rating.
 package ratings

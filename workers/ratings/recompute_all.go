@@ -3,219 +3,15 @@ package ratings
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
-	"fundigo/pkg/store"
+	"fundigo/pkg/rating"
 	"fundigo/pkg/tasks"
 )
-
-// Progress of a full recompute: the task result (GET /v1/tasks/{id}), the
-// progress log lines and the CLI's progress bar. Counts cover the whole run,
-// including batches finished before a resume; RatePerSec covers this attempt.
-// ChangedTechnicians counts the changes the run's batches wrote; a batch
-// redone after a crash finds its changes already written and counts none.
-type Progress struct {
-	RunID                string  `json:"run_id,omitempty"`
-	Status               string  `json:"status"` // running | finished | busy
-	Resumed              bool    `json:"resumed"`
-	GlobalMean           string  `json:"global_mean,omitempty"`
-	PriorWeight          int     `json:"prior_weight"`
-	TotalReviews         int64   `json:"total_reviews"`
-	ProcessedReviews     int64   `json:"processed_reviews"`
-	ProcessedTechnicians int64   `json:"processed_technicians"`
-	ChangedTechnicians   int64   `json:"changed_technicians"`
-	Batches              int     `json:"batches"`
-	Percent              float64 `json:"percent"`
-	RatePerSec           float64 `json:"reviews_per_sec"`
-	ElapsedMS            int64   `json:"elapsed_ms"`
-}
-
-// Progress statuses.
-const (
-	StatusRunning  = "running"
-	StatusFinished = "finished"
-	// StatusBusy: another process holds the recompute lock; this call did
-	// nothing (the other run covers the request).
-	StatusBusy = "busy"
-)
-
-func progressOf(run store.RecomputeRun, resumed bool, status string, start time.Time, reviewsAtStart int64, now time.Time) Progress {
-	p := Progress{
-		RunID: run.ID, Status: status, Resumed: resumed, GlobalMean: run.Params.GlobalMean,
-		PriorWeight: run.Params.PriorWeight, TotalReviews: run.TotalReviews,
-		ProcessedReviews: run.ProcessedReviews, ProcessedTechnicians: run.ProcessedTechnicians,
-		ChangedTechnicians: run.ChangedTechnicians, Batches: run.Batches,
-		ElapsedMS: now.Sub(start).Milliseconds(),
-	}
-	switch {
-	case status == StatusFinished:
-		p.Percent = 100
-	case run.TotalReviews > 0:
-		// Reviews written during the run can push the count past the total.
-		p.Percent = min(99.99, 100*float64(run.ProcessedReviews)/float64(run.TotalReviews))
-	}
-	if s := now.Sub(start).Seconds(); s > 0 {
-		p.RatePerSec = float64(run.ProcessedReviews-reviewsAtStart) / s
-	}
-	return p
-}
-
-// RecomputeAll runs (or resumes) the full recompute to the end: it takes the
-// recompute lock, refreshes the global mean when starting a new run, then
-// recomputes keyset batches of Config.BatchSize technicians, up to
-// Config.Parallelism at once, each one statement in its own transaction
-// (aggregate, upsert, outbox rows for changed technicians). The run's cursor
-// advances over committed batches in key order, so it always marks a
-// contiguous prefix. report (may be nil) is called at the start and after
-// every advance. If ctx ends or a batch fails, the error is returned and the
-// run stays resumable from its cursor (a batch that committed beyond it is
-// redone, idempotently). If another process holds the lock, it returns
-// Status "busy" at once.
-func RecomputeAll(ctx context.Context, d Deps, taskID string, report func(Progress)) (Progress, error) {
-	d.setDefaults()
-	if report == nil {
-		report = func(Progress) {}
-	}
-	ratings := d.ratings()
-	lock, ok, err := ratings.LockRecompute(ctx)
-	if err != nil {
-		return Progress{}, err
-	}
-	if !ok {
-		p := Progress{Status: StatusBusy}
-		report(p)
-		return p, nil
-	}
-	defer lock.Unlock(ctx)
-
-	run, resumed, err := lock.StartOrResume(ctx, taskID, d.Config.PriorWeight, d.Config.BatchSize)
-	if err != nil {
-		return Progress{}, err
-	}
-	start, startReviews := d.Now(), run.ProcessedReviews
-	prog := func(status string) Progress { return progressOf(run, resumed, status, start, startReviews, d.Now()) }
-	report(prog(StatusRunning))
-
-	results, wait, stop := runBatches(ctx, ratings, run, max(1, d.Config.Parallelism))
-	cache := d.cache()
-	pending := map[int]store.BatchResult{}
-	next := 0
-	var advanceErr error
-	for r := range results {
-		pending[r.seq] = r.res
-		for advanceErr == nil {
-			res, ok := pending[next]
-			if !ok {
-				break
-			}
-			delete(pending, next)
-			next++
-			if advanceErr = ctx.Err(); advanceErr != nil {
-				break
-			}
-			if advanceErr = lock.Advance(ctx, &run, res); advanceErr != nil {
-				break
-			}
-			if err := cache.Invalidate(ctx, res.Changed...); err != nil {
-				// The numbers are committed; a stale entry lives at most CacheTTL.
-				zerolog.Ctx(ctx).Warn().Err(err).Str("run_id", run.ID).Msg("rating cache invalidation failed")
-			}
-			p := prog(StatusRunning)
-			report(p)
-			if d.AfterBatchFunc != nil {
-				d.AfterBatchFunc(p)
-			}
-		}
-		if advanceErr != nil {
-			stop()
-		}
-	}
-	if err := errors.Join(advanceErr, wait()); err != nil {
-		return prog(StatusRunning), fmt.Errorf("rating recompute run %s stopped after batch %d: %w", run.ID, run.Batches, err)
-	}
-	if err := lock.Finish(ctx, &run, nil); err != nil {
-		return prog(StatusRunning), err
-	}
-	p := prog(StatusFinished)
-	report(p)
-	return p, nil
-}
-
-type batchResult struct {
-	seq int
-	res store.BatchResult
-}
-
-// runBatches plans keyset batches after run.Cursor (one goroutine, in key
-// order) and recomputes them on `parallel` goroutines. Results arrive in
-// any order, tagged with their sequence number; the channel closes when all
-// batches are done or the work stopped (ctx ended, stop called, an error).
-// wait returns the first error once everything has exited.
-func runBatches(ctx context.Context, ratings *store.Ratings, run store.RecomputeRun, parallel int) (results <-chan batchResult, wait func() error, stop func()) {
-	ctx, stop = context.WithCancel(ctx)
-	g, gctx := errgroup.WithContext(ctx)
-	type job struct {
-		seq         int
-		after, upTo string
-	}
-	jobs := make(chan job)
-	out := make(chan batchResult, parallel)
-	g.Go(func() error {
-		defer close(jobs)
-		after := run.Cursor
-		for seq := 0; ; seq++ {
-			upTo, err := ratings.NextBoundary(gctx, after, run.BatchSize)
-			if err != nil || upTo == "" {
-				return err
-			}
-			select {
-			case jobs <- job{seq, after, upTo}:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-			after = upTo
-		}
-	})
-	var workers sync.WaitGroup
-	for range parallel {
-		workers.Add(1)
-		g.Go(func() error {
-			defer workers.Done()
-			for j := range jobs {
-				res, err := ratings.RecomputeRange(gctx, j.after, j.upTo, run.Params)
-				if err != nil {
-					return err
-				}
-				select {
-				case out <- batchResult{j.seq, res}:
-				case <-gctx.Done():
-					return gctx.Err()
-				}
-			}
-			return nil
-		})
-	}
-	done := make(chan struct{})
-	go func() {
-		workers.Wait()
-		close(out)
-		close(done)
-	}()
-	wait = func() error {
-		err := g.Wait()
-		<-done
-		stop()
-		return err
-	}
-	return out, wait, stop
-}
 
 // handleRecomputeAll runs RecomputeAll as an Asynq task: progress goes to
 // the task result (JSON, readable by GET /v1/tasks/{id} while it runs and for
@@ -233,52 +29,34 @@ func handleRecomputeAll(d Deps) asynq.HandlerFunc {
 		taskID, _ := asynq.GetTaskID(ctx)
 		log := zerolog.Ctx(ctx).With().Str("reason", payload.Reason).Logger()
 		var lastLog time.Time
-		report := func(p Progress) {
+		report := func(p rating.Progress) {
 			b, _ := json.Marshal(p)
 			if w := t.ResultWriter(); w != nil {
 				if _, err := w.Write(b); err != nil {
 					log.Warn().Err(err).Msg("write recompute progress to task result")
 				}
 			}
-			if err := d.writeCommandProgress(ctx, taskID, p, b); err != nil {
+			if err := rating.RecordProgress(ctx, d.Rating, taskID, p, b); err != nil {
 				log.Warn().Err(err).Msg("write recompute progress to commands")
 			}
-			now := d.Now()
-			if p.Status == StatusRunning && now.Sub(lastLog) < d.ProgressInterval && p.Batches > 0 {
+			now := d.Rating.Now()
+			if p.Status == rating.StatusRunning && now.Sub(lastLog) < d.ProgressInterval && p.Batches > 0 {
 				log.Debug().Str("run_id", p.RunID).Int("batch", p.Batches).Float64("percent", p.Percent).Msg("rating recompute batch")
 				return
 			}
 			lastLog = now
 			logProgress(log, p)
 		}
-		_, err := RecomputeAll(log.WithContext(ctx), d, taskID, report)
+		_, err := rating.RecomputeAll(log.WithContext(ctx), d.Rating, taskID, report)
 		return err
 	}
 }
 
-func logProgress(log zerolog.Logger, p Progress) {
+func logProgress(log zerolog.Logger, p rating.Progress) {
 	log.Info().Str("run_id", p.RunID).Str("status", p.Status).Bool("resumed", p.Resumed).
 		Str("percent", fmt.Sprintf("%.1f", p.Percent)).Int64("processed_reviews", p.ProcessedReviews).
 		Int64("total_reviews", p.TotalReviews).Int64("processed_technicians", p.ProcessedTechnicians).
 		Int64("changed_technicians", p.ChangedTechnicians).Int("batches", p.Batches).
 		Str("reviews_per_sec", fmt.Sprintf("%.0f", p.RatePerSec)).Int64("elapsed_ms", p.ElapsedMS).
 		Msg("rating recompute progress")
-}
-
-// writeCommandProgress mirrors progress into the commands row of the task,
-// if the API created one (POST /v1/admin/ratings/recompute); scheduled runs
-// have none and this updates nothing. Best effort: the task result already
-// carries the same JSON.
-func (d Deps) writeCommandProgress(ctx context.Context, taskID string, p Progress, b []byte) error {
-	if taskID == "" {
-		return nil
-	}
-	state := "active"
-	if p.Status != StatusRunning {
-		state = "completed"
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-	defer cancel()
-	_, err := d.Pool.Exec(ctx, `UPDATE commands SET state = $2, progress = $3, updated_at = now() WHERE id = $1`, taskID, state, b)
-	return err
 }

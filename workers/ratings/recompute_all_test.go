@@ -1,7 +1,6 @@
 package ratings
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -9,92 +8,23 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"fundigo/pkg/rating"
 	"fundigo/pkg/tasks"
 	"fundigo/pkg/tasks/taskstest"
 )
-
-// A full recompute killed between batches resumes from its last finished
-// batch, processes every technician exactly once and ends with the
-// reference numbers; a rerun changes nothing and publishes nothing.
-func TestRecomputeAllResumesAfterKill(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	b.seed(t, 11, 400, 60) // 60 technicians, batches of 7 → 9 batches
-
-	ctx, kill := context.WithCancel(context.Background())
-	d := b.deps
-	d.AfterBatchFunc = func(p Progress) {
-		if p.Batches == 4 {
-			kill()
-		}
-	}
-	var reports []Progress
-	_, err := RecomputeAll(ctx, d, "attempt-1", func(p Progress) { reports = append(reports, p) })
-	require.ErrorIs(t, err, context.Canceled)
-	require.Len(t, reports, 5) // start + 4 batches
-	require.Equal(t, 4, reports[4].Batches)
-	require.Equal(t, int64(28), reports[4].ProcessedTechnicians)
-	require.Greater(t, reports[4].Percent, 0.0)
-	require.Less(t, reports[4].Percent, 100.0)
-
-	run, err := b.deps.ratings().LatestRun(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, "running", run.Status)
-	require.Equal(t, 4, run.Batches)
-
-	p, err := RecomputeAll(context.Background(), b.deps, "attempt-2", nil)
-	require.NoError(t, err)
-	require.Equal(t, StatusFinished, p.Status)
-	require.True(t, p.Resumed)
-	require.Equal(t, run.ID, p.RunID)
-	require.Equal(t, 9, p.Batches)
-	require.Equal(t, int64(60), p.ProcessedTechnicians, "no technician twice")
-	require.Equal(t, int64(400), p.ProcessedReviews)
-	// Batches that committed beyond the cursor before the kill (3 run in
-	// parallel) are redone and find nothing to change, so "changed" may
-	// count fewer; but every technician has exactly one event.
-	require.GreaterOrEqual(t, p.ChangedTechnicians, int64(28))
-	require.LessOrEqual(t, p.ChangedTechnicians, int64(60))
-	require.Equal(t, 100.0, p.Percent)
-	b.requireReference(t)
-	require.Equal(t, 60, b.outboxCount(t, ""), "one rating.updated per technician, none twice")
-	var distinct int
-	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(DISTINCT convert_from(payload, 'UTF8')::jsonb->>'technician_id') FROM outbox`).Scan(&distinct))
-	require.Equal(t, 60, distinct)
-
-	// Nothing changed since: a new run publishes no event.
-	p, err = RecomputeAll(context.Background(), b.deps, "attempt-3", nil)
-	require.NoError(t, err)
-	require.False(t, p.Resumed)
-	require.Equal(t, int64(0), p.ChangedTechnicians)
-	require.Equal(t, 60, b.outboxCount(t, ""))
-}
-
-func TestRecomputeAllBusyWhileLocked(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	b.seed(t, 12, 20, 5)
-	lock, ok, err := b.deps.ratings().LockRecompute(context.Background())
-	require.NoError(t, err)
-	require.True(t, ok)
-	defer lock.Unlock(context.Background())
-	p, err := RecomputeAll(context.Background(), b.deps, "x", nil)
-	require.NoError(t, err)
-	require.Equal(t, StatusBusy, p.Status)
-}
 
 // Through Asynq: the task's result carries the progress JSON, readable by
 // the inspector (what GET /v1/tasks/{id} uses) after the task completed.
 func TestRecomputeAllTaskReportsProgress(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.seed(t, 13, 100, 20)
+	b.seed(t, "job", 100, 20)
 	mux, _ := countingMux(b.deps)
-	taskstest.Serve(t, b.deps.Queues, mux)
+	taskstest.Serve(t, b.deps.Rating.Queues, mux)
 
 	task, err := tasks.NewRecomputeAll("test")
 	require.NoError(t, err)
-	info, err := b.deps.Tasks.Enqueue(task, asynq.Queue(b.deps.Queues.Low), asynq.TaskID("recompute-1"))
+	info, err := b.deps.Rating.Tasks.Enqueue(task, asynq.Queue(b.deps.Rating.Queues.Low), asynq.TaskID("recompute-1"))
 	require.NoError(t, err)
 	insp := taskstest.Inspector(t)
 	var got *asynq.TaskInfo
@@ -102,41 +32,10 @@ func TestRecomputeAllTaskReportsProgress(t *testing.T) {
 		got, err = insp.GetTaskInfo(info.Queue, info.ID)
 		return err == nil && got.State == asynq.TaskStateCompleted
 	}, 15*time.Second, 50*time.Millisecond)
-	var p Progress
+	var p rating.Progress
 	require.NoError(t, json.Unmarshal(got.Result, &p))
-	require.Equal(t, StatusFinished, p.Status)
+	require.Equal(t, rating.StatusFinished, p.Status)
 	require.Equal(t, int64(20), p.ProcessedTechnicians)
 	require.Equal(t, int64(100), p.TotalReviews)
 	require.Equal(t, 100.0, p.Percent)
-	b.requireReference(t)
-}
-
-// The cached rating is dropped when a recompute changes it.
-func TestRecomputeInvalidatesCache(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	b.seed(t, 14, 10, 1) // tech-000
-	_, _, err := RecomputeTechnician(ctx, b.deps, "tech-000")
-	require.NoError(t, err)
-
-	cache, ratings := b.deps.cache(), b.deps.ratings()
-	first, hit, err := cache.Rating(ctx, "tech-000", ratings.Get)
-	require.NoError(t, err)
-	require.False(t, hit)
-	_, hit, err = cache.Rating(ctx, "tech-000", ratings.Get)
-	require.NoError(t, err)
-	require.True(t, hit, "second read served from Redis")
-
-	b.seed(t, 15, 3, 1)
-	_, changed, err := RecomputeTechnician(ctx, b.deps, "tech-000")
-	require.NoError(t, err)
-	require.True(t, changed)
-	n, err := b.redis.Exists(ctx, cache.RatingKey("tech-000")).Result()
-	require.NoError(t, err)
-	require.Zero(t, n, "cache entry invalidated")
-	after, hit, err := cache.Rating(ctx, "tech-000", ratings.Get)
-	require.NoError(t, err)
-	require.False(t, hit)
-	require.Equal(t, first.Count+3, after.Count)
 }

@@ -31,7 +31,7 @@ func Consumers(deps Deps) []amqpx.ConsumerSpec {
 	}
 	return []amqpx.ConsumerSpec{{
 		Queue:         ReviewsQueue(deps.QueuePrefix),
-		Exchange:      deps.Exchange,
+		Exchange:      deps.Rating.Exchange,
 		Bindings:      []string{events.RoutingKeyReviewCreated},
 		Concurrency:   deps.Concurrency,
 		DeliveryLimit: deps.DeliveryLimit,

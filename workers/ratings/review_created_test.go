@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/amqpx"
-	"fundigo/pkg/store"
 	"fundigo/pkg/tasks/taskstest"
 )
 
@@ -17,29 +16,29 @@ func TestReviewCreatedConsumer(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	handle := handleReviewCreated(b.deps)
-	reviews := store.NewReviews(b.pool)
+	reviews := b.deps.Rating.Store()
 	insp := taskstest.Inspector(t)
 
 	// Integer ids (Django primary keys) are accepted; the category is normalized.
 	ok := `{"job_id": 42, "technician_id": 7, "customer_id": "c-1", "rating": 5, "comment": "safi", "category": " Plumbing "}`
 	require.NoError(t, handle(ctx, amqp.Delivery{Body: []byte(ok)}))
-	r, err := reviews.GetByJob(ctx, "42")
+	r, err := reviews.ReviewByJob(ctx, "42")
 	require.NoError(t, err)
 	require.Equal(t, "7", r.TechnicianID)
 	require.Equal(t, "plumbing", r.Category)
-	scheduled, err := insp.ListScheduledTasks(b.deps.Queues.Default)
+	scheduled, err := insp.ListScheduledTasks(b.deps.Rating.Queues.Default)
 	require.NoError(t, err)
 	require.Len(t, scheduled, 1)
 
 	// A redelivery stores nothing twice (acked, still one review) but
 	// schedules the recompute again, in case the first delivery died between
 	// the commit and the enqueue (simulated by deleting its task).
-	require.NoError(t, insp.DeleteTask(b.deps.Queues.Default, scheduled[0].ID))
+	require.NoError(t, insp.DeleteTask(b.deps.Rating.Queues.Default, scheduled[0].ID))
 	require.NoError(t, handle(ctx, amqp.Delivery{Body: []byte(ok)}))
 	var n int
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM reviews`).Scan(&n))
 	require.Equal(t, 1, n)
-	scheduled, err = insp.ListScheduledTasks(b.deps.Queues.Default)
+	scheduled, err = insp.ListScheduledTasks(b.deps.Rating.Queues.Default)
 	require.NoError(t, err)
 	require.Len(t, scheduled, 1, "a replay schedules the recompute again")
 
@@ -58,7 +57,7 @@ func TestReviewCreatedConsumer(t *testing.T) {
 	}
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM reviews`).Scan(&n))
 	require.Equal(t, 1, n, "invalid reviews change nothing")
-	r, err = reviews.GetByJob(ctx, "42")
+	r, err = reviews.ReviewByJob(ctx, "42")
 	require.NoError(t, err)
 	require.Equal(t, 5, r.Rating, "the stored review is kept")
 }

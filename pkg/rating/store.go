@@ -1,35 +1,39 @@
-package store
+package rating
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"fundigo/pkg/events"
+	"fundigo/pkg/store"
 )
 
-// Ratings holds the queries of technician_ratings and rating_globals: the
-// set-based recompute (one statement per technician or per keyset batch,
-// writing rating.updated to the outbox for changed rows only) and the reads.
+// Store holds the SQL of the ratings domain: reviews (one per job),
+// technician_ratings and rating_globals (the set-based recompute, one
+// statement per technician or per keyset batch, writing rating.updated to
+// the outbox for changed rows only, and the reads), the full-recompute runs
+// (store_runs.go) and the commands row of an on-demand recompute.
 //
 // Rounding: mean, bayesian_average and the global mean are PostgreSQL numeric
 // values rounded half away from zero to 4 decimals (round(numeric, 4)). The
 // quotients are computed in numeric with at least 16 significant digits; with
 // denominators below 10^9 no quotient lies that close to a rounding tie
 // without being one, so the result equals rounding the exact fraction.
-type Ratings struct {
+type Store struct {
 	pool *pgxpool.Pool
 	// exchange is where rating.updated outbox rows are addressed.
 	exchange string
 }
 
-// NewRatings returns the ratings queries over pool; rating.updated events are
+// NewStore returns the ratings queries over pool; rating.updated events are
 // written to the outbox for exchange.
-func NewRatings(pool *pgxpool.Pool, exchange string) *Ratings {
-	return &Ratings{pool: pool, exchange: exchange}
+func NewStore(pool *pgxpool.Pool, exchange string) *Store {
+	return &Store{pool: pool, exchange: exchange}
 }
 
 // RatingParams are the inputs of the Bayesian average
@@ -99,7 +103,7 @@ func scanRating(row pgx.Row) (events.RatingUpdated, error) {
 	err := row.Scan(&r.TechnicianID, &r.Count, &r.Average, &r.BayesianAverage,
 		&d.One, &d.Two, &d.Three, &d.Four, &d.Five, &r.Categories, &r.LastReviewAt, &r.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return r, ErrNotFound
+		return r, store.ErrNotFound
 	}
 	if r.Categories == nil {
 		r.Categories = []string{}
@@ -107,9 +111,9 @@ func scanRating(row pgx.Row) (events.RatingUpdated, error) {
 	return r, err
 }
 
-// Get returns a technician's rating, or ErrNotFound when it has no reviews
+// Get returns a technician's rating, or store.ErrNotFound when it has no reviews
 // (or none has been aggregated yet).
-func (s *Ratings) Get(ctx context.Context, technicianID string) (events.RatingUpdated, error) {
+func (s *Store) Get(ctx context.Context, technicianID string) (events.RatingUpdated, error) {
 	r, err := scanRating(s.pool.QueryRow(ctx,
 		`SELECT `+ratingColumns+` FROM technician_ratings WHERE technician_id = $1`, technicianID))
 	if err != nil {
@@ -120,7 +124,7 @@ func (s *Ratings) Get(ctx context.Context, technicianID string) (events.RatingUp
 
 // Top returns up to limit technicians ordered by Bayesian average, then
 // review count, then id; category "" means all categories.
-func (s *Ratings) Top(ctx context.Context, category string, limit int) ([]events.RatingUpdated, error) {
+func (s *Store) Top(ctx context.Context, category string, limit int) ([]events.RatingUpdated, error) {
 	const order = ` ORDER BY bayesian_average DESC, review_count DESC, technician_id LIMIT `
 	var rows pgx.Rows
 	var err error
@@ -149,7 +153,7 @@ type Globals struct {
 
 // RefreshGlobals recomputes the global mean over all reviews (one scan) and
 // stores it; with no reviews the mean is 0.
-func (s *Ratings) RefreshGlobals(ctx context.Context) (Globals, error) {
+func (s *Store) RefreshGlobals(ctx context.Context) (Globals, error) {
 	var g Globals
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO rating_globals (singleton, global_mean, review_count, rating_sum, refreshed_at)
@@ -168,7 +172,7 @@ func (s *Ratings) RefreshGlobals(ctx context.Context) (Globals, error) {
 
 // GlobalMean returns the stored global mean, refreshing it first if the
 // full recompute has never run.
-func (s *Ratings) GlobalMean(ctx context.Context) (string, error) {
+func (s *Store) GlobalMean(ctx context.Context) (string, error) {
 	var m string
 	err := s.pool.QueryRow(ctx, `SELECT global_mean::text FROM rating_globals`).Scan(&m)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -185,12 +189,12 @@ func (s *Ratings) GlobalMean(ctx context.Context) (string, error) {
 // statement. It returns the new rating and changed=true when the stored
 // numbers changed (a rating.updated row was then written to the outbox in
 // the same statement); changed=false means nothing was written.
-func (s *Ratings) RecomputeTechnician(ctx context.Context, technicianID string, p RatingParams) (r events.RatingUpdated, changed bool, err error) {
+func (s *Store) RecomputeTechnician(ctx context.Context, technicianID string, p RatingParams) (r events.RatingUpdated, changed bool, err error) {
 	sql := `WITH agg AS (` + ratingAggSQL + ` WHERE technician_id = @technician_id GROUP BY technician_id),
 		` + ratingUpsertSQL + `
 		SELECT ` + ratingColumns + ` FROM up`
 	r, err = scanRating(s.pool.QueryRow(ctx, sql, s.namedArgs(p, pgx.NamedArgs{"technician_id": technicianID})))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return r, false, nil
 	}
 	if err != nil {
@@ -199,7 +203,7 @@ func (s *Ratings) RecomputeTechnician(ctx context.Context, technicianID string, 
 	return r, true, nil
 }
 
-func (s *Ratings) namedArgs(p RatingParams, extra pgx.NamedArgs) pgx.NamedArgs {
+func (s *Store) namedArgs(p RatingParams, extra pgx.NamedArgs) pgx.NamedArgs {
 	args := pgx.NamedArgs{
 		"prior_weight": p.PriorWeight,
 		"global_mean":  p.GlobalMean,
@@ -232,3 +236,93 @@ const ratingEventsSQL = `
 	           ',"updated_at":' || to_json(updated_at) || '}', 'UTF8')
 	FROM up
 	ON CONFLICT (message_id) DO NOTHING`
+
+const reviewColumns = `id::text, job_id, technician_id, customer_id, rating, comment, category, created_at`
+
+// InsertReview stores a validated review and returns it with its id and
+// created_at. A review for a job that already has one is not stored: the
+// existing review is returned with store.ErrConflict, so callers can tell a
+// replay (same content) from a real conflict.
+func (s *Store) InsertReview(ctx context.Context, r Review) (Review, error) {
+	row := s.pool.QueryRow(ctx, `
+		INSERT INTO reviews (job_id, technician_id, customer_id, rating, comment, category)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (job_id) DO NOTHING
+		RETURNING `+reviewColumns,
+		r.JobID, r.TechnicianID, r.CustomerID, r.Rating, r.Comment, r.Category)
+	out, err := scanReview(row)
+	if errors.Is(err, store.ErrNotFound) {
+		existing, gerr := s.ReviewByJob(ctx, r.JobID)
+		if gerr != nil {
+			return Review{}, fmt.Errorf("insert review for job %s: %w", r.JobID, gerr)
+		}
+		return existing, fmt.Errorf("insert review for job %s: %w", r.JobID, store.ErrConflict)
+	}
+	if err != nil {
+		return Review{}, fmt.Errorf("insert review for job %s: %w", r.JobID, err)
+	}
+	return out, nil
+}
+
+// ReviewByJob returns the review of a job, or store.ErrNotFound.
+func (s *Store) ReviewByJob(ctx context.Context, jobID string) (Review, error) {
+	r, err := scanReview(s.pool.QueryRow(ctx, `SELECT `+reviewColumns+` FROM reviews WHERE job_id = $1`, jobID))
+	if err != nil {
+		return Review{}, fmt.Errorf("get review for job %s: %w", jobID, err)
+	}
+	return r, nil
+}
+
+func scanReview(row pgx.Row) (Review, error) {
+	var r Review
+	var rating int16
+	err := row.Scan(&r.ID, &r.JobID, &r.TechnicianID, &r.CustomerID, &rating, &r.Comment, &r.Category, &r.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Review{}, store.ErrNotFound
+	}
+	if err != nil {
+		return Review{}, err
+	}
+	r.Rating = int(rating)
+	return r, nil
+}
+
+// RecordCommand inserts the commands row of an operator command (id = its
+// task id). Recording an id again is a no-op, except that a command whose
+// enqueue failed is set back to accepted for the retry.
+func (s *Store) RecordCommand(ctx context.Context, id, kind string) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO commands (id, kind) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET state = 'accepted', error = NULL, updated_at = now()
+		WHERE commands.state = 'failed'`, id, kind)
+	if err != nil {
+		return fmt.Errorf("record command %s: %w", id, err)
+	}
+	return nil
+}
+
+// FailCommand marks a command failed with a short reason (shown by
+// GET /v1/tasks/{id}). It runs even when ctx is cancelled: it is the
+// bookkeeping of a failure.
+func (s *Store) FailCommand(ctx context.Context, id, reason string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, `UPDATE commands SET state = 'failed', error = $2, updated_at = now() WHERE id = $1`, id, reason)
+	if err != nil {
+		return fmt.Errorf("mark command %s failed: %w", id, err)
+	}
+	return nil
+}
+
+// SetCommandProgress writes a command's state and progress JSON. It runs
+// even when ctx is cancelled (progress of an interrupted run), bounded by a
+// short timeout.
+func (s *Store) SetCommandProgress(ctx context.Context, id, state string, progress []byte) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, `UPDATE commands SET state = $2, progress = $3, updated_at = now() WHERE id = $1`, id, state, progress)
+	if err != nil {
+		return fmt.Errorf("write progress of command %s: %w", id, err)
+	}
+	return nil
+}

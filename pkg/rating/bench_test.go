@@ -1,4 +1,4 @@
-package ratings
+package rating
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/rs/zerolog"
 
 	"fundigo/pkg/config"
 	"fundigo/pkg/store"
@@ -96,11 +95,11 @@ func benchPool(b *testing.B, reviews, technicians int64) *pgxpool.Pool {
 		}
 		const chunk = 1_000_000
 		for done := int64(0); done < reviews; done += chunk {
-			if err := store.SeedReviews(ctx, pool, "bench", done, min(chunk, reviews-done), technicians); err != nil {
+			if err := SeedReviews(ctx, pool, "bench", done, min(chunk, reviews-done), technicians); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if err := store.VacuumReviews(ctx, pool); err != nil {
+		if err := VacuumReviews(ctx, pool); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("seeded in %s", time.Since(start).Round(time.Millisecond))
@@ -134,7 +133,7 @@ func BenchmarkFullRecompute(b *testing.B) {
 		}
 	}
 	deps := Deps{
-		Log: zerolog.Nop(), Pool: pool, Redis: taskstest.Redis(b), KeyPrefix: taskstest.Prefix(b),
+		Pool: pool, Cache: NewCache(taskstest.Redis(b), taskstest.Prefix(b), time.Minute, time.Minute),
 		Tasks: taskstest.Client(b), Queues: taskstest.Queues(b), Exchange: "bench.events",
 		Config: config.Ratings{PriorWeight: 10, BatchSize: int(batch), Parallelism: int(benchEnvInt("FUNDIGO_RATINGS_PARALLELISM", 2)), CacheTTL: time.Minute, TopCacheTTL: time.Minute},
 	}

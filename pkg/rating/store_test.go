@@ -1,4 +1,4 @@
-package store_test
+package rating_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/events"
+	"fundigo/pkg/rating"
 	"fundigo/pkg/store"
 	"fundigo/pkg/store/storetest"
 )
@@ -61,8 +62,8 @@ func bayes(m string, c int64, ref refRating) string {
 
 type ratingsBundle struct {
 	pool    *pgxpool.Pool
-	reviews *store.Reviews
-	ratings *store.Ratings
+	reviews *rating.Store
+	ratings *rating.Store
 	ref     map[string]*refRating
 	all     refRating
 }
@@ -72,8 +73,8 @@ func setupRatings(t *testing.T) *ratingsBundle {
 	pool := storetest.NewPool(t)
 	return &ratingsBundle{
 		pool:    pool,
-		reviews: store.NewReviews(pool),
-		ratings: store.NewRatings(pool, "test.events"),
+		reviews: rating.NewStore(pool, "test.events"),
+		ratings: rating.NewStore(pool, "test.events"),
 		ref:     map[string]*refRating{},
 	}
 }
@@ -86,20 +87,20 @@ func (b *ratingsBundle) addReviews(t *testing.T, rng *rand.Rand, prefix string, 
 	t.Helper()
 	ctx := context.Background()
 	for i := range n {
-		r := store.Review{
+		r := rating.Review{
 			JobID:        fmt.Sprintf("%s-job-%d", prefix, i),
 			TechnicianID: fmt.Sprintf("tech-%03d", rng.IntN(techs)),
 			CustomerID:   fmt.Sprintf("cust-%d", rng.IntN(50)),
 			Rating:       1 + rng.IntN(5),
 			Category:     testCategories[rng.IntN(len(testCategories))],
 		}
-		_, err := b.reviews.Insert(ctx, r)
+		_, err := b.reviews.InsertReview(ctx, r)
 		require.NoError(t, err)
 		b.record(r)
 	}
 }
 
-func (b *ratingsBundle) record(r store.Review) {
+func (b *ratingsBundle) record(r rating.Review) {
 	ref := b.ref[r.TechnicianID]
 	if ref == nil {
 		ref = &refRating{categories: []string{}}
@@ -138,7 +139,7 @@ func (b *ratingsBundle) requireMatchesReference(t *testing.T, m string, c int64)
 }
 
 // runAll runs a full recompute to the end and returns the run.
-func runAll(t *testing.T, r *store.Ratings, c, batch int) store.RecomputeRun {
+func runAll(t *testing.T, r *rating.Store, c, batch int) rating.RecomputeRun {
 	t.Helper()
 	ctx := context.Background()
 	l, ok, err := r.LockRecompute(ctx)
@@ -209,7 +210,7 @@ func TestRecomputeTechnicianPublishesOnlyChanges(t *testing.T) {
 	m, err := b.ratings.GlobalMean(ctx) // never refreshed: computed now
 	require.NoError(t, err)
 	require.Equal(t, b.globalMean(), m)
-	p := store.RatingParams{GlobalMean: m, PriorWeight: 10}
+	p := rating.RatingParams{GlobalMean: m, PriorWeight: 10}
 
 	got, changed, err := b.ratings.RecomputeTechnician(ctx, "tech-001", p)
 	require.NoError(t, err)
@@ -325,7 +326,7 @@ func TestAdvanceRejectsStaleCursor(t *testing.T) {
 	// out of order) is refused; the run is untouched.
 	require.ErrorIs(t, l.Advance(ctx, &stale, first), store.ErrStaleTransition)
 	// A batch that does not start at the cursor is refused too.
-	require.ErrorIs(t, l.Advance(ctx, &run, store.BatchResult{After: "tech-009", UpTo: "zzz"}), store.ErrStaleTransition)
+	require.ErrorIs(t, l.Advance(ctx, &run, rating.BatchResult{After: "tech-009", UpTo: "zzz"}), store.ErrStaleTransition)
 	latest, err := b.ratings.LatestRun(ctx)
 	require.NoError(t, err)
 	require.Equal(t, first.UpTo, latest.Cursor)
@@ -398,20 +399,20 @@ func TestReviewInsertConflict(t *testing.T) {
 	t.Parallel()
 	b := setupRatings(t)
 	ctx := context.Background()
-	r := store.Review{JobID: "job-1", TechnicianID: "tech-1", CustomerID: "c", Rating: 4, Comment: "ok", Category: "plumbing"}
-	first, err := b.reviews.Insert(ctx, r)
+	r := rating.Review{JobID: "job-1", TechnicianID: "tech-1", CustomerID: "c", Rating: 4, Comment: "ok", Category: "plumbing"}
+	first, err := b.reviews.InsertReview(ctx, r)
 	require.NoError(t, err)
 	require.NotEmpty(t, first.ID)
 	require.True(t, first.SameContent(r))
 
 	r.Rating = 1
-	existing, err := b.reviews.Insert(ctx, r)
+	existing, err := b.reviews.InsertReview(ctx, r)
 	require.ErrorIs(t, err, store.ErrConflict)
 	require.Equal(t, first.ID, existing.ID)
 	require.False(t, existing.SameContent(r))
 
 	r.JobID, r.Rating = "job-2", 6
-	_, err = b.reviews.Insert(ctx, r)
+	_, err = b.reviews.InsertReview(ctx, r)
 	require.Error(t, err, "the CHECK constraint backs the validation")
 	require.NotErrorIs(t, err, store.ErrConflict)
 }

@@ -1,12 +1,4 @@
-// Package ratingcache is the Redis cache in front of technician ratings:
-// read-through for GET /v1/technicians/{id}/rating (invalidated by the
-// recompute when a rating changes, with a TTL as a safety net) and the
-// top-technicians lists (expire after a few minutes, never invalidated).
-//
-// Reads never fail because of Redis: on a cache error the loader's answer is
-// served. The API fills the cache and the ratings worker invalidates it, so
-// both share the key layout defined here.
-package ratingcache
+package rating
 
 import (
 	"context"
@@ -24,6 +16,15 @@ import (
 // and sliced to the requested limit.
 const MaxTop = 100
 
+// Cache is the Redis cache in front of technician ratings:
+// read-through for GET /v1/technicians/{id}/rating (invalidated by the
+// recompute when a rating changes, with a TTL as a safety net) and the
+// top-technicians lists (expire after a few minutes, never invalidated).
+//
+// Reads never fail because of Redis: on a cache error the loader's answer is
+// served. The API fills the cache and the ratings worker invalidates it, so
+// both share the key layout defined here.
+//
 // Cache is safe for concurrent use.
 type Cache struct {
 	rdb    redis.Cmdable
@@ -32,9 +33,9 @@ type Cache struct {
 	topTTL time.Duration
 }
 
-// New returns a cache under key prefix: ratings live for ttl unless
+// NewCache returns a cache under key prefix: ratings live for ttl unless
 // invalidated, top lists for topTTL.
-func New(rdb redis.Cmdable, prefix string, ttl, topTTL time.Duration) *Cache {
+func NewCache(rdb redis.Cmdable, prefix string, ttl, topTTL time.Duration) *Cache {
 	return &Cache{rdb: rdb, prefix: prefix, ttl: ttl, topTTL: topTTL}
 }
 

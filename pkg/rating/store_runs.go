@@ -1,4 +1,4 @@
-package store
+package rating
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"fundigo/pkg/store"
 )
 
 // RecomputeRun is one full recompute (rating_recompute_runs). Cursor is the
@@ -35,7 +37,7 @@ type RecomputeRun struct {
 // the lock, and the next attempt resumes the run. Not safe for concurrent use.
 type RecomputeLock struct {
 	conn *pgxpool.Conn
-	r    *Ratings
+	s    *Store
 }
 
 // lockKeySQL scopes the advisory lock to the current schema, so parallel
@@ -44,7 +46,7 @@ const lockKeySQL = `hashtextextended(current_schema() || '.rating_recompute_runs
 
 // LockRecompute takes the full-recompute lock. ok=false means another
 // process holds it (a run is in progress elsewhere).
-func (s *Ratings) LockRecompute(ctx context.Context) (l *RecomputeLock, ok bool, err error) {
+func (s *Store) LockRecompute(ctx context.Context) (l *RecomputeLock, ok bool, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("acquire connection for recompute lock: %w", err)
@@ -57,7 +59,7 @@ func (s *Ratings) LockRecompute(ctx context.Context) (l *RecomputeLock, ok bool,
 		conn.Release()
 		return nil, false, nil
 	}
-	return &RecomputeLock{conn: conn, r: s}, true, nil
+	return &RecomputeLock{conn: conn, s: s}, true, nil
 }
 
 // Unlock releases the lock and the connection (bookkeeping that must happen
@@ -87,7 +89,7 @@ func scanRun(row pgx.Row) (RecomputeRun, error) {
 		&r.TotalReviews, &r.ProcessedReviews, &r.ProcessedTechnicians, &r.ChangedTechnicians,
 		&r.Batches, &r.Resumes, &r.TaskID, &r.StartedAt, &r.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return r, ErrNotFound
+		return r, store.ErrNotFound
 	}
 	return r, err
 }
@@ -102,10 +104,10 @@ func (l *RecomputeLock) StartOrResume(ctx context.Context, taskID string, priorW
 	if err == nil {
 		return run, true, nil
 	}
-	if !errors.Is(err, ErrNotFound) {
+	if !errors.Is(err, store.ErrNotFound) {
 		return run, false, fmt.Errorf("resume rating recompute run: %w", err)
 	}
-	g, err := l.r.RefreshGlobals(ctx)
+	g, err := l.s.RefreshGlobals(ctx)
 	if err != nil {
 		return run, false, err
 	}
@@ -130,7 +132,7 @@ type BatchResult struct {
 // NextBoundary returns the n-th distinct technician id after `after` (or
 // the last one when fewer remain; "" when none remain): the upper end of
 // the next keyset batch. One index-only range scan of the batch's reviews.
-func (s *Ratings) NextBoundary(ctx context.Context, after string, n int) (string, error) {
+func (s *Store) NextBoundary(ctx context.Context, after string, n int) (string, error) {
 	var upTo string
 	err := s.pool.QueryRow(ctx, `
 		SELECT coalesce(max(technician_id), '') FROM (
@@ -147,7 +149,7 @@ func (s *Ratings) NextBoundary(ctx context.Context, after string, n int) (string
 // outbox row per changed technician. Idempotent: rerunning a committed range
 // finds nothing changed and writes nothing, which is what makes a resumed
 // run safe when a batch committed but the run's cursor had not advanced.
-func (s *Ratings) RecomputeRange(ctx context.Context, after, upTo string, p RatingParams) (BatchResult, error) {
+func (s *Store) RecomputeRange(ctx context.Context, after, upTo string, p RatingParams) (BatchResult, error) {
 	sql := `WITH agg AS (` + ratingAggSQL + `
 			WHERE technician_id > @after AND technician_id <= @up_to
 			GROUP BY technician_id),
@@ -164,12 +166,12 @@ func (s *Ratings) RecomputeRange(ctx context.Context, after, upTo string, p Rati
 }
 
 // Advance moves the run's cursor over a committed batch that starts at the
-// cursor, adding its counts. ErrStaleTransition when the cursor is not
+// cursor, adding its counts. store.ErrStaleTransition when the cursor is not
 // res.After (another process moved it, or batches were advanced out of
 // order). run is updated in place.
 func (l *RecomputeLock) Advance(ctx context.Context, run *RecomputeRun, res BatchResult) error {
 	if run.Cursor != res.After {
-		return fmt.Errorf("advance rating recompute run %s from %q at %q: %w", run.ID, res.After, run.Cursor, ErrStaleTransition)
+		return fmt.Errorf("advance rating recompute run %s from %q at %q: %w", run.ID, res.After, run.Cursor, store.ErrStaleTransition)
 	}
 	tag, err := l.conn.Exec(ctx, `
 		UPDATE rating_recompute_runs SET cursor_technician_id = $3,
@@ -181,7 +183,7 @@ func (l *RecomputeLock) Advance(ctx context.Context, run *RecomputeRun, res Batc
 		return fmt.Errorf("advance rating recompute run %s to %q: %w", run.ID, res.UpTo, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("advance rating recompute run %s from %q: %w", run.ID, res.After, ErrStaleTransition)
+		return fmt.Errorf("advance rating recompute run %s from %q: %w", run.ID, res.After, store.ErrStaleTransition)
 	}
 	run.Cursor = res.UpTo
 	run.ProcessedTechnicians += res.Technicians
@@ -194,11 +196,11 @@ func (l *RecomputeLock) Advance(ctx context.Context, run *RecomputeRun, res Batc
 // RunBatch runs the next batch of the run sequentially: boundary, range
 // recompute, advance. done=true when no technician is left after the cursor.
 func (l *RecomputeLock) RunBatch(ctx context.Context, run *RecomputeRun) (res BatchResult, done bool, err error) {
-	upTo, err := l.r.NextBoundary(ctx, run.Cursor, run.BatchSize)
+	upTo, err := l.s.NextBoundary(ctx, run.Cursor, run.BatchSize)
 	if err != nil || upTo == "" {
 		return BatchResult{}, err == nil, err
 	}
-	if res, err = l.r.RecomputeRange(ctx, run.Cursor, upTo, run.Params); err != nil {
+	if res, err = l.s.RecomputeRange(ctx, run.Cursor, upTo, run.Params); err != nil {
 		return BatchResult{}, false, err
 	}
 	return res, false, l.Advance(ctx, run, res)
@@ -217,14 +219,14 @@ func (l *RecomputeLock) Finish(ctx context.Context, run *RecomputeRun, runErr er
 		return fmt.Errorf("finish rating recompute run %s: %w", run.ID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("finish rating recompute run %s: %w", run.ID, ErrStaleTransition)
+		return fmt.Errorf("finish rating recompute run %s: %w", run.ID, store.ErrStaleTransition)
 	}
 	run.Status = status
 	return nil
 }
 
-// LatestRun returns the most recently started run, or ErrNotFound.
-func (s *Ratings) LatestRun(ctx context.Context) (RecomputeRun, error) {
+// LatestRun returns the most recently started run, or store.ErrNotFound.
+func (s *Store) LatestRun(ctx context.Context) (RecomputeRun, error) {
 	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runColumns+` FROM rating_recompute_runs ORDER BY started_at DESC LIMIT 1`))
 	if err != nil {
 		return r, fmt.Errorf("latest rating recompute run: %w", err)

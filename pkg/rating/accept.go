@@ -1,0 +1,79 @@
+package rating
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rs/zerolog"
+
+	"fundigo/pkg/events"
+	"fundigo/pkg/logging"
+	"fundigo/pkg/store"
+	"fundigo/pkg/tasks"
+)
+
+// ErrReviewConflict: the job already has a different review. The stored
+// review is kept (one review per job) and returned with this error.
+var ErrReviewConflict = errors.New("the job already has a different review")
+
+// OnEnqueueError says what AcceptReview does when the review is stored but
+// its debounced recompute cannot be enqueued (Redis down).
+type OnEnqueueError int
+
+const (
+	// ReturnEnqueueError returns the error: the caller can retry the whole
+	// accept (an event consumer requeues; the redelivery is a replay that
+	// enqueues again).
+	ReturnEnqueueError OnEnqueueError = iota
+	// RecomputeInline recomputes the technician now so the rating is still
+	// fresh; if that fails too, the review stands and the nightly recompute
+	// catches up. For callers that cannot retry (a REST client already has
+	// its review stored).
+	RecomputeInline
+)
+
+// Accepted is the outcome of AcceptReview.
+type Accepted struct {
+	Review Review
+	// Replay: the job already had this very review (same content); nothing
+	// was stored and the recompute was scheduled again, in case the first
+	// attempt died between the commit and the enqueue (an extra recompute
+	// changes nothing and publishes nothing).
+	Replay bool
+}
+
+// AcceptReview is the one way a review enters the system: normalize,
+// validate (an *InvalidError lists every bad field), insert (one review per
+// job: ErrReviewConflict with the stored review when the job has a
+// different one) and schedule the debounced recompute of its technician
+// (tasks.EnqueueRecomputeTechnician), handling an enqueue failure as
+// onEnqueueError says. Idempotent: the same review again is a Replay.
+func AcceptReview(ctx context.Context, d Deps, in events.ReviewCreated, onEnqueueError OnEnqueueError) (Accepted, error) {
+	in = Normalize(in)
+	if probs := Validate(in); len(probs) > 0 {
+		return Accepted{}, &InvalidError{Problems: probs}
+	}
+	want := reviewOf(in)
+	r, err := d.Store().InsertReview(ctx, want)
+	acc := Accepted{Review: r}
+	switch {
+	case errors.Is(err, store.ErrConflict) && r.SameContent(want):
+		acc.Replay = true
+	case errors.Is(err, store.ErrConflict):
+		return acc, fmt.Errorf("review for job %s conflicts with its stored review %s: %w", want.JobID, r.ID, ErrReviewConflict)
+	case err != nil:
+		return Accepted{}, err
+	}
+	log := zerolog.Ctx(ctx).With().Str(logging.FieldTechnicianID, r.TechnicianID).Str("review_id", r.ID).Logger()
+	if _, err := tasks.EnqueueRecomputeTechnician(ctx, d.Tasks, d.Queues.Default, r.TechnicianID, d.Now(), d.Config.Debounce); err != nil {
+		if onEnqueueError == ReturnEnqueueError {
+			return acc, fmt.Errorf("schedule rating recompute of technician %s: %w", r.TechnicianID, err)
+		}
+		log.Warn().Err(err).Msg("rating recompute enqueue failed; recomputing inline")
+		if _, _, err := RecomputeTechnician(ctx, d, r.TechnicianID); err != nil {
+			log.Warn().Err(err).Msg("inline rating recompute failed; the nightly recompute will catch up")
+		}
+	}
+	return acc, nil
+}
