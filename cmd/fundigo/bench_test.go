@@ -98,3 +98,23 @@ func TestBenchInProcessScenarios(t *testing.T) {
 	}
 	t.Cleanup(func() { storetest.RequireNoNewSchemas(t, `bench\_%`, before) })
 }
+
+// TestBenchCallbacks runs the callbacks scenario end to end with a small N:
+// every fixture payment is paid by its callback, and the report has a
+// non-zero paid/s next to the acknowledgements.
+func TestBenchCallbacks(t *testing.T) {
+	t.Parallel()
+	before := storetest.Schemas(t, `bench\_%`)
+	rep, err := runBenchJSON(t, "callbacks", "--count", "50", "--concurrency", "8", "--paid-timeout", "1m")
+	require.NoError(t, err)
+	ack := result(t, rep, "callbacks.ack")
+	require.Zero(t, ack.Errors, ack.FirstError)
+	require.EqualValues(t, 50, ack.Ops, "one callback per fixture payment")
+	paid := result(t, rep, "callbacks.paid")
+	require.Zero(t, paid.Errors, paid.FirstError)
+	require.EqualValues(t, 50, paid.Ops, "every fixture payment paid")
+	require.Positive(t, paid.Throughput)
+	require.Positive(t, paid.Ratio, "compared with the same-run single-row commit")
+	require.EqualValues(t, 50, result(t, rep, "baseline.pg_commit").Ops)
+	t.Cleanup(func() { storetest.RequireNoNewSchemas(t, `bench\_%`, before) })
+}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"fundigo/pkg/bench"
+	kit "fundigo/pkg/bench"
 	"fundigo/pkg/config"
 	"fundigo/pkg/events"
 	"fundigo/pkg/mpesa/mpesasim"
@@ -26,13 +26,13 @@ import (
 // callback consumer applying it, and the outbox event. The simulated
 // customer answers after --sim-delay (in-process only).
 func benchPayments(ctx context.Context, b *benchRun) error {
-	if b.flags.baselines {
+	if b.flags.Baselines {
 		if err := b.pgBaseline(ctx); err != nil {
 			return err
 		}
 	}
 	s, err := b.system(ctx, func(c *config.Config) {
-		c.Payments.SimCallbackDelay = max(b.flags.simDelay, time.Microsecond) // 0 would mean the simulator's 1 s default
+		c.Payments.SimCallbackDelay = max(b.flags.SimDelay, time.Microsecond) // 0 would mean the simulator's 1 s default
 	})
 	if err != nil {
 		return err
@@ -46,10 +46,10 @@ func benchPayments(ctx context.Context, b *benchRun) error {
 		exchange = s.cfg.AMQP.Exchange
 	}
 
-	var waiters bench.Waiters
+	var waiters kit.Waiters
 	var outcomes sync.Map // payment id → status of its first event
 	lctx, stopListen := context.WithCancel(ctx)
-	wait, err := bench.Listen(lctx, b.cfg.AMQP.URL.Reveal(), exchange,
+	wait, err := kit.Listen(lctx, b.cfg.AMQP.URL.Reveal(), exchange,
 		[]string{events.RoutingKeyPaymentPaid, events.RoutingKeyPaymentFailed, events.RoutingKeyPaymentNeedsReview},
 		func(d amqp.Delivery) {
 			var p events.Payment
@@ -64,11 +64,11 @@ func benchPayments(ctx context.Context, b *benchRun) error {
 	}
 	defer func() { stopListen(); wait() }()
 
-	c := newBenchClient(s, b.flags.opts.Concurrency)
+	c := newClient(s, b.flags.Opts.Concurrency)
 	defer c.close()
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var seq atomic.Int64
-	_, err = b.measure(ctx, "payments.e2e_paid", "payment", "baseline.pg_commit", &bench.Target{MinRate: 5000},
+	_, err = b.measure(ctx, "payments.e2e_paid", "payment", "baseline.pg_commit", &kit.Target{MinRate: 5000},
 		func(ctx context.Context) error {
 			n := strconv.FormatInt(seq.Add(1), 10)
 			body := []byte(`{"job_id":"bench-` + run + `-` + n + `","customer_id":"bench","phone":"` +

@@ -1,14 +1,13 @@
-package main
+package bench
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
 
-	"fundigo/pkg/bench"
+	kit "fundigo/pkg/bench"
 )
 
 // stkCallbackBody is a successful STK callback as Daraja sends it (about
@@ -26,7 +25,7 @@ func stkCallbackBody(checkoutID string) []byte {
 // body was committed to the Postgres inbox (grouped commits). Compared with
 // raw single-row commits at the same concurrency.
 func benchWebhooks(ctx context.Context, b *benchRun) error {
-	if b.flags.baselines {
+	if b.flags.Baselines {
 		if err := b.pgBaseline(ctx); err != nil {
 			return err
 		}
@@ -36,24 +35,17 @@ func benchWebhooks(ctx context.Context, b *benchRun) error {
 		return err
 	}
 	defer s.stop()
-	const route = "/v1/webhooks/mpesa/stk/:token"
-	if !s.hasRoute(http.MethodPost, route) {
-		return errors.New("webhooks scenario: POST " + route + " is not registered (payments domain missing from api/routes.go)")
+	token, err := b.webhookToken(s, "webhooks")
+	if err != nil {
+		return err
 	}
-	token := b.flags.callbackToken
-	if b.flags.target == "" {
-		token = s.cfg.Payments.CallbackToken.Reveal()
-	}
-	if token == "" {
-		return errors.New("webhooks scenario: --callback-token is required with --target (FUNDIGO_MPESA_CALLBACK_TOKEN of that system)")
-	}
-	c := newBenchClient(s, b.flags.opts.Concurrency)
+	c := newClient(s, b.flags.Opts.Concurrency)
 	defer c.close()
 	path := "/v1/webhooks/mpesa/stk/" + token
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	var seq atomic.Int64
 	_, err = b.measure(ctx, "webhooks.stk_ack", "webhook", "baseline.pg_commit",
-		&bench.Target{MinRate: 10000, MaxP99: 20 * time.Millisecond},
+		&kit.Target{MinRate: 10000, MaxP99: 20 * time.Millisecond},
 		func(ctx context.Context) error {
 			id := "ws_CO_bench_" + run + "_" + strconv.FormatInt(seq.Add(1), 10)
 			_, err := c.do(ctx, http.MethodPost, path, stkCallbackBody(id), http.StatusOK, nil)

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -11,9 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"fundigo/pkg/bench"
+	kit "fundigo/pkg/bench"
 	"fundigo/pkg/config"
-	"fundigo/pkg/expo/exposim"
 )
 
 // benchNotifications measures fan-out to the push provider: it registers
@@ -24,12 +23,12 @@ import (
 // message arrived. The in-process system's Expo rate limit is --expo-rate
 // (Expo's real project limit is 600/s; see docs/CAPACITY.md).
 func benchNotifications(ctx context.Context, b *benchRun) error {
-	if b.flags.baselines {
+	if b.flags.Baselines {
 		if err := b.pgBaseline(ctx); err != nil {
 			return err
 		}
 	}
-	s, err := b.system(ctx, func(c *config.Config) { c.Notifications.ExpoRatePerSecond = b.flags.expoRate })
+	s, err := b.system(ctx, func(c *config.Config) { c.Notifications.ExpoRatePerSecond = b.flags.ExpoRate })
 	if err != nil {
 		return err
 	}
@@ -43,18 +42,18 @@ func benchNotifications(ctx context.Context, b *benchRun) error {
 	if err != nil {
 		return err
 	}
-	c := newBenchClient(s, b.flags.opts.Concurrency)
+	c := newClient(s, b.flags.Opts.Concurrency)
 	defer c.close()
 
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	users := make([]string, b.flags.users)
+	users := make([]string, b.flags.Users)
 	for i := range users {
 		users[i] = "bench-" + run + "-" + strconv.Itoa(i)
 	}
 	if err := registerDevices(ctx, b, c, users); err != nil {
 		return err
 	}
-	fanout := min(b.flags.fanout, len(users))
+	fanout := min(b.flags.Fanout, len(users))
 	var next atomic.Int64
 	request := func() []byte {
 		start := int(next.Add(int64(fanout))-int64(fanout)) % len(users)
@@ -72,7 +71,7 @@ func benchNotifications(ctx context.Context, b *benchRun) error {
 
 	// Warm up by hand and wait for it to drain, so the delivery count of the
 	// measured phase starts from a quiet system.
-	if _, err := bench.Run(ctx, "warmup", bench.Options{Concurrency: b.flags.opts.Concurrency, Count: 20}, notify); err != nil {
+	if _, err := kit.Run(ctx, "warmup", kit.Options{Concurrency: b.flags.Opts.Concurrency, Count: 20}, notify); err != nil {
 		return err
 	}
 	if _, err := waitDelivered(ctx, delivered, 20*fanout, 0); err != nil {
@@ -82,39 +81,40 @@ func benchNotifications(ctx context.Context, b *benchRun) error {
 	if err != nil {
 		return err
 	}
-	saved := b.flags.opts.Warmup
-	b.flags.opts.Warmup = 0
-	cpu := bench.StartCPU()
+	saved := b.flags.Opts.Warmup
+	b.flags.Opts.Warmup = 0
+	cpu := kit.StartCPU()
 	start := time.Now()
 	accept, err := b.measure(ctx, "notifications.api_accept", "request of "+strconv.Itoa(fanout)+" users", "baseline.pg_commit", nil, notify)
-	b.flags.opts.Warmup = saved
+	b.flags.Opts.Warmup = saved
 	if err != nil {
 		return err
 	}
 	want := int(accept.Ops) * fanout
 	got, err := waitDelivered(ctx, delivered, want, before)
-	res := bench.Timed("notifications.push_delivered", int64(got), time.Since(start))
+	res := kit.Timed("notifications.push_delivered", int64(got), time.Since(start))
 	cpu.Stop(&res)
 	res.Unit = "push message"
-	res.Note = fmt.Sprintf("%d of %d messages reached the push simulator; Expo rate limit set to %d/s", got, want, b.flags.expoRate)
-	b.add(res, "baseline.pg_commit", &bench.Target{MinRate: 20000})
+	res.Note = fmt.Sprintf("%d of %d messages reached the push simulator; Expo rate limit set to %d/s", got, want, b.flags.ExpoRate)
+	b.add(res, "baseline.pg_commit", &kit.Target{MinRate: 20000})
 	return err
 }
 
 // pushCounter returns a function counting the messages the push simulator
 // accepted so far: the in-process simulator's stats, or --push-sim-url's
 // /_sim/stats for a target.
-func (b *benchRun) pushCounter(s *benchSystem) (func(context.Context) (int, error), error) {
-	if sim, ok := s.extra["push.sim"].(*exposim.Sim); ok {
+func (b *benchRun) pushCounter(s *system) (func(context.Context) (int, error), error) {
+	if s.in != nil && s.in.PushSim != nil {
+		sim := s.in.PushSim
 		return func(context.Context) (int, error) { st := sim.Stats(); return st.Messages + st.FCMMessages, nil }, nil
 	}
-	if b.flags.pushSimURL == "" {
+	if b.flags.PushSimURL == "" {
 		return nil, errors.New("notifications scenario: --push-sim-url is required with --target (the fundigo push-sim it sends to)")
 	}
-	if err := bench.CheckLoopback(context.Background(), b.flags.pushSimURL); err != nil {
+	if err := kit.CheckLoopback(context.Background(), b.flags.PushSimURL); err != nil {
 		return nil, err
 	}
-	c := &benchClient{http: http.DefaultClient, base: strings.TrimRight(b.flags.pushSimURL, "/")}
+	c := &client{http: http.DefaultClient, base: strings.TrimRight(b.flags.PushSimURL, "/")}
 	return func(ctx context.Context) (int, error) {
 		body, err := c.do(ctx, http.MethodGet, "/_sim/stats", nil, http.StatusOK, nil)
 		if err != nil {
@@ -156,9 +156,9 @@ func waitDelivered(ctx context.Context, count func(context.Context) (int, error)
 }
 
 // registerDevices gives every user one Expo device through the API.
-func registerDevices(ctx context.Context, b *benchRun, c *benchClient, users []string) error {
+func registerDevices(ctx context.Context, b *benchRun, c *client, users []string) error {
 	var next atomic.Int64
-	res, err := bench.Run(ctx, "register", bench.Options{Concurrency: b.flags.opts.Concurrency, Count: int64(len(users))},
+	res, err := kit.Run(ctx, "register", kit.Options{Concurrency: b.flags.Opts.Concurrency, Count: int64(len(users))},
 		func(ctx context.Context) error {
 			u := users[next.Add(1)-1]
 			body := []byte(`{"user_id":"` + u + `","token":"ExponentPushToken[` + u + `]","platform":"expo"}`)

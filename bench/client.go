@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -9,15 +9,15 @@ import (
 	"time"
 )
 
-// benchClient is an HTTP client keeping exactly as many connections to the
+// client is an HTTP client keeping exactly as many connections to the
 // system as the load has workers, so "64 connections" means 64 sockets.
-type benchClient struct {
+type client struct {
 	http   *http.Client
 	base   string
 	apiKey string
 }
 
-func newBenchClient(s *benchSystem, conns int) *benchClient {
+func newClient(s *system, conns int) *client {
 	tr := &http.Transport{
 		MaxIdleConns:        conns,
 		MaxIdleConnsPerHost: conns,
@@ -25,15 +25,15 @@ func newBenchClient(s *benchSystem, conns int) *benchClient {
 		IdleConnTimeout:     time.Minute,
 		DisableCompression:  true,
 	}
-	return &benchClient{http: &http.Client{Transport: tr}, base: s.base, apiKey: s.apiKey}
+	return &client{http: &http.Client{Transport: tr}, base: s.base, apiKey: s.apiKey}
 }
 
-func (c *benchClient) close() { c.http.CloseIdleConnections() }
+func (c *client) close() { c.http.CloseIdleConnections() }
 
 // do sends one request and returns the body; a status other than want (any
 // 2xx when want is 0) is an error carrying the start of the body (a
 // problem+json detail).
-func (c *benchClient) do(ctx context.Context, method, path string, body []byte, want int, header map[string]string) ([]byte, error) {
+func (c *client) do(ctx context.Context, method, path string, body []byte, want int, header map[string]string) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -7,18 +7,20 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
 	"fundigo/pkg/amqpx"
-	"fundigo/pkg/bench"
+	kit "fundigo/pkg/bench"
 	"fundigo/pkg/config"
+	"fundigo/pkg/store"
 )
 
 // scratchSchema creates schema id in the configured database (creating the
 // database if needed) and returns a URL whose search_path selects it.
 func scratchSchema(ctx context.Context, dbURL, id string) (string, func(), error) {
-	if err := ensureDatabase(ctx, dbURL); err != nil {
+	if err := store.EnsureDatabase(ctx, dbURL); err != nil {
 		return "", nil, err
 	}
 	conn, err := pgx.Connect(ctx, dbURL)
@@ -48,11 +50,11 @@ func scratchSchema(ctx context.Context, dbURL, id string) (string, func(), error
 	return u.String(), drop, nil
 }
 
-// removeBenchBrokerState deletes what an in-process system left in Redis
-// (its Asynq queues and prefixed keys) and RabbitMQ (its consumers' queues
-// with their dead-letter queues and exchanges, and its events exchange).
-func removeBenchBrokerState(cfg config.Config, in *infra, queues []string) {
-	bench.DeleteAsynqQueues(in.redisOpt, in.queues.All()...)
+// removeBrokerState deletes what an in-process system left in Redis (its
+// Asynq queues and prefixed keys) and RabbitMQ (its consumers' queues with
+// their dead-letter queues and exchanges, and its events exchange).
+func removeBrokerState(cfg config.Config, redisOpt asynq.RedisConnOpt, asynqQueues, amqpQueues []string) {
+	kit.DeleteAsynqQueues(redisOpt, asynqQueues...)
 	if opt, err := redis.ParseURL(cfg.Redis.URL.Reveal()); err == nil {
 		c := redis.NewClient(opt)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -64,9 +66,9 @@ func removeBenchBrokerState(cfg config.Config, in *infra, queues []string) {
 		_ = c.Close()
 	}
 	var qs, xs []string
-	for _, q := range queues {
+	for _, q := range amqpQueues {
 		qs = append(qs, q, amqpx.DLQName(q))
 		xs = append(xs, amqpx.DLXName(q))
 	}
-	_ = bench.RemoveRabbit(cfg.AMQP.URL.Reveal(), qs, append(xs, cfg.AMQP.Exchange))
+	_ = kit.RemoveRabbit(cfg.AMQP.URL.Reveal(), qs, append(xs, cfg.AMQP.Exchange))
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"fundigo/pkg/bench"
+	kit "fundigo/pkg/bench"
 )
 
 // benchRatings measures the full ratings recompute: it seeds --reviews
@@ -22,7 +22,7 @@ import (
 // CONFLICT DO UPDATE computing the same aggregates over the same reviews
 // into a scratch table of the same shape.
 func benchRatings(ctx context.Context, b *benchRun) error {
-	if b.flags.target != "" {
+	if b.flags.Target != "" {
 		return errors.New("ratings scenario: seeds reviews straight into the database, so it runs only in-process (drop --target)")
 	}
 	s, err := b.system(ctx, nil)
@@ -34,8 +34,8 @@ func benchRatings(ctx context.Context, b *benchRun) error {
 	if !s.hasRoute(http.MethodPost, route) {
 		return errors.New("ratings scenario: POST " + route + " is not registered (ratings domain missing from api/routes.go)")
 	}
-	pool := s.in.pool
-	n, techs := b.flags.reviews, max(b.flags.technicians, 1)
+	pool := s.in.Pool
+	n, techs := b.flags.Reviews, max(b.flags.Technicians, 1)
 	if _, err := pool.Exec(ctx, `
 		INSERT INTO reviews (job_id, technician_id, customer_id, rating, category, created_at)
 		SELECT 'bench-job-' || g, 'bench-tech-' || lpad((g % $2)::text, 7, '0'), 'bench-customer',
@@ -48,19 +48,19 @@ func benchRatings(ctx context.Context, b *benchRun) error {
 		return fmt.Errorf("analyze reviews: %w", err)
 	}
 
-	if b.flags.baselines {
+	if b.flags.Baselines {
 		if err := ratingsBaseline(ctx, b, pool, n); err != nil {
 			return err
 		}
 	}
 
-	c := newBenchClient(s, 1)
+	c := newClient(s, 1)
 	defer c.close()
 	stopProfile, err := b.profile("ratings.full_recompute")
 	if err != nil {
 		return err
 	}
-	cpu := bench.StartCPU()
+	cpu := kit.StartCPU()
 	start := time.Now()
 	body, err := c.do(ctx, http.MethodPost, route, nil, http.StatusAccepted, nil)
 	if err != nil {
@@ -74,14 +74,14 @@ func benchRatings(ctx context.Context, b *benchRun) error {
 		stopProfile()
 		return fmt.Errorf("recompute: no task id in %.200s", body)
 	}
-	progress := func(bench.Progress) {}
+	progress := func(kit.Progress) {}
 	if b.stderr != nil {
-		progress = bench.NewProgressBar(b.stderr, b.round+"ratings.full_recompute", bench.Options{Count: int64(n)})
+		progress = kit.NewProgressBar(b.stderr, b.round+"ratings.full_recompute", kit.Options{Count: int64(n)})
 	}
 	err = waitRecompute(ctx, pool, accepted.TaskID, start, progress)
 	elapsed := time.Since(start)
 	stopProfile()
-	res := bench.Timed("ratings.full_recompute", int64(n), elapsed)
+	res := kit.Timed("ratings.full_recompute", int64(n), elapsed)
 	cpu.Stop(&res)
 	res.Unit = "review"
 	res.Note = fmt.Sprintf("%d reviews over %d technicians; API call to finished run", n, techs)
@@ -140,7 +140,7 @@ func ratingsBaseline(ctx context.Context, b *benchRun, pool *pgxpool.Pool, n int
 	if err != nil {
 		return fmt.Errorf("baseline ratings statement: %w", err)
 	}
-	res := bench.Timed("baseline.ratings_sql", int64(n), elapsed)
+	res := kit.Timed("baseline.ratings_sql", int64(n), elapsed)
 	res.Unit = "review"
 	res.Note = "one INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE over the same reviews"
 	b.add(res, "", nil)
@@ -149,7 +149,7 @@ func ratingsBaseline(ctx context.Context, b *benchRun, pool *pgxpool.Pool, n int
 
 // waitRecompute polls the run started by task id until it finished, at most
 // 10 minutes, feeding progress with the reviews processed so far.
-func waitRecompute(ctx context.Context, pool *pgxpool.Pool, taskID string, start time.Time, progress func(bench.Progress)) error {
+func waitRecompute(ctx context.Context, pool *pgxpool.Pool, taskID string, start time.Time, progress func(kit.Progress)) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	for {
@@ -160,7 +160,7 @@ func waitRecompute(ctx context.Context, pool *pgxpool.Pool, taskID string, start
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("read recompute run: %w", err)
 		}
-		progress(bench.Progress{Done: processed, Elapsed: time.Since(start)})
+		progress(kit.Progress{Done: processed, Elapsed: time.Since(start)})
 		switch status {
 		case "finished":
 			return nil

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"fundigo/pkg/amqpx"
-	"fundigo/pkg/bench"
+	kit "fundigo/pkg/bench"
 	"fundigo/pkg/tasks"
 	"fundigo/workers"
 )
@@ -25,16 +25,16 @@ func benchTasks(ctx context.Context, b *benchRun) error {
 }
 
 func benchTasksAsynq(ctx context.Context, b *benchRun) error {
-	if b.flags.baselines {
+	if b.flags.Baselines {
 		if err := b.asynqBaseline(ctx); err != nil {
 			return err
 		}
 	}
-	queues := tasks.NewQueues(bench.ScratchName("bench") + ":")
-	defer bench.DeleteAsynqQueues(b.redisOpt, queues.All()...)
-	w := workers.New(b.log, b.redisOpt, nil, workers.Config{Queues: queues, Concurrency: b.flags.workerConcurrency})
-	var waiters bench.Waiters
-	w.Mux().HandleFunc(bench.NoopTaskType, func(ctx context.Context, _ *asynq.Task) error {
+	queues := tasks.NewQueues(kit.ScratchName("bench") + ":")
+	defer kit.DeleteAsynqQueues(b.redisOpt, queues.All()...)
+	w := workers.New(b.log, b.redisOpt, nil, workers.Config{Queues: queues, Concurrency: b.flags.WorkerConcurrency})
+	var waiters kit.Waiters
+	w.Mux().HandleFunc(kit.NoopTaskType, func(ctx context.Context, _ *asynq.Task) error {
 		id, _ := asynq.GetTaskID(ctx)
 		waiters.Done(id)
 		return nil
@@ -46,13 +46,13 @@ func benchTasksAsynq(ctx context.Context, b *benchRun) error {
 
 	client := asynq.NewClient(b.redisOpt)
 	defer client.Close()
-	_, err := b.measure(ctx, "tasks.asynq_noop", "round trip", "baseline.asynq_noop", &bench.Target{MinRatio: 0.9},
-		bench.AsynqRoundTrip(client, &waiters, queues.Default))
+	_, err := b.measure(ctx, "tasks.asynq_noop", "round trip", "baseline.asynq_noop", &kit.Target{MinRatio: 0.9},
+		kit.AsynqRoundTrip(client, &waiters, queues.Default))
 	return err
 }
 
 func benchTasksAMQP(ctx context.Context, b *benchRun) error {
-	if b.flags.baselines {
+	if b.flags.Baselines {
 		if err := b.rabbitBaselines(ctx, false); err != nil {
 			return err
 		}
@@ -69,21 +69,21 @@ func benchTasksAMQP(ctx context.Context, b *benchRun) error {
 	defer pub.Close(context.WithoutCancel(ctx))
 
 	const key = "bench.noop"
-	exchange, queue := bench.ScratchName("bench.events"), bench.ScratchName("bench.events.q")
+	exchange, queue := kit.ScratchName("bench.events"), kit.ScratchName("bench.events.q")
 	defer func() {
-		_ = bench.RemoveRabbit(b.cfg.AMQP.URL.Reveal(), []string{queue, amqpx.DLQName(queue)}, []string{amqpx.DLXName(queue), exchange})
+		_ = kit.RemoveRabbit(b.cfg.AMQP.URL.Reveal(), []string{queue, amqpx.DLQName(queue)}, []string{amqpx.DLXName(queue), exchange})
 	}()
 	spec := func(h amqpx.HandlerFunc) amqpx.ConsumerSpec {
 		return amqpx.ConsumerSpec{Queue: queue, Exchange: exchange, Bindings: []string{key},
-			Concurrency: b.flags.consumers, Prefetch: b.flags.prefetch, DeliveryLimit: b.cfg.AMQP.DeliveryLimit, Handler: h}
+			Concurrency: b.flags.Consumers, Prefetch: b.flags.Prefetch, DeliveryLimit: b.cfg.AMQP.DeliveryLimit, Handler: h}
 	}
 	if err := conn.Declare(ctx, spec(nil).Topology()); err != nil {
 		return err
 	}
 
-	body := make([]byte, b.flags.messageBytes)
+	body := make([]byte, b.flags.MessageBytes)
 	var seq, published atomic.Int64
-	if _, err := b.measure(ctx, "tasks.amqp_publish", "confirmed publish", "baseline.amqp_publish", &bench.Target{MinRatio: 0.9},
+	if _, err := b.measure(ctx, "tasks.amqp_publish", "confirmed publish", "baseline.amqp_publish", &kit.Target{MinRatio: 0.9},
 		func(ctx context.Context) error {
 			id := strconv.FormatInt(seq.Add(1), 10)
 			err := pub.Publish(ctx, exchange, key, amqp.Publishing{MessageId: id, Body: body})
@@ -99,22 +99,22 @@ func benchTasksAMQP(ctx context.Context, b *benchRun) error {
 	if err != nil {
 		return err
 	}
-	drain, err := bench.DrainRate(ctx, "tasks.amqp_consume", published.Load(), func(ctx context.Context, handled func()) (func(), error) {
+	drain, err := kit.DrainRate(ctx, "tasks.amqp_consume", published.Load(), func(ctx context.Context, handled func()) (func(), error) {
 		return runConsumer(ctx, conn, b, spec(func(context.Context, amqp.Delivery) error { handled(); return nil }))
 	})
 	stopProfile()
-	drain.Unit, drain.Concurrency = "delivery", b.flags.consumers
-	b.add(drain, "baseline.amqp_consume", &bench.Target{MinRatio: 0.9})
+	drain.Unit, drain.Concurrency = "delivery", b.flags.Consumers
+	b.add(drain, "baseline.amqp_consume", &kit.Target{MinRatio: 0.9})
 	if err != nil {
 		return err
 	}
 
-	if b.flags.baselines {
+	if b.flags.Baselines {
 		if err := b.rabbitRoundTripBaseline(ctx); err != nil {
 			return err
 		}
 	}
-	var waiters bench.Waiters
+	var waiters kit.Waiters
 	wait, err := runConsumer(ctx, conn, b, spec(func(_ context.Context, d amqp.Delivery) error {
 		waiters.Done(d.MessageId)
 		return nil
@@ -123,7 +123,7 @@ func benchTasksAMQP(ctx context.Context, b *benchRun) error {
 		return err
 	}
 	defer wait()
-	_, err = b.measure(ctx, "tasks.amqp_roundtrip", "round trip", "baseline.amqp_roundtrip", &bench.Target{MinRatio: 0.9},
+	_, err = b.measure(ctx, "tasks.amqp_roundtrip", "round trip", "baseline.amqp_roundtrip", &kit.Target{MinRatio: 0.9},
 		func(ctx context.Context) error {
 			id := strconv.FormatInt(seq.Add(1), 10)
 			ch := waiters.Add(id)
