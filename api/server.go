@@ -96,7 +96,7 @@ func NewServer(deps Deps) *echo.Echo {
 	if deps.Registry != nil {
 		e.Use(httpMetrics(deps.Registry))
 	}
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024}))
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024, Skipper: leanRoute}))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit: deps.Config.HTTP.BodyLimit,
 		// Webhook routes set their own, smaller limit and answer 413 themselves.

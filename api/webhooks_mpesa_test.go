@@ -89,3 +89,19 @@ func TestSTKWebhookRefusesOversizedChunkedBody(t *testing.T) {
 	require.Zero(t, n)
 	require.False(t, strings.Contains(rec.Body.String(), "Accepted"))
 }
+
+// TestSTKWebhookSkipsGzip: the webhook's ~40-byte answer never reaches the
+// 1 KiB threshold, so the route skips the gzip middleware (which otherwise
+// resets a deflate writer per request and marks the answer Vary).
+func TestSTKWebhookSkipsGzip(t *testing.T) {
+	t.Parallel()
+	s := webhookServer(t)
+	body, err := os.ReadFile("../pkg/mpesa/testdata/success.json")
+	require.NoError(t, err)
+	r := s.do(t, http.MethodPost, "/v1/webhooks/mpesa/stk/"+webhookToken, body, map[string]string{"Accept-Encoding": "gzip"})
+	require.Equal(t, http.StatusOK, r.Code)
+	require.Empty(t, r.Header.Values("Vary"), "the gzip middleware did not run")
+	require.Empty(t, r.Header.Get("Content-Encoding"))
+	r = s.do(t, http.MethodGet, "/healthz", nil, map[string]string{"Accept-Encoding": "gzip"})
+	require.Contains(t, r.Header.Values("Vary"), "Accept-Encoding", "other routes keep it")
+}
