@@ -118,3 +118,29 @@ func TestBenchCallbacks(t *testing.T) {
 	require.EqualValues(t, 50, result(t, rep, "baseline.pg_commit").Ops)
 	t.Cleanup(func() { storetest.RequireNoNewSchemas(t, `bench\_%`, before) })
 }
+
+// TestBenchCallbacksAgainstTarget runs the callbacks scenario with --target
+// against a real `fundigo all`: the fixture goes into that system's
+// database (FUNDIGO_DATABASE_URL), the callbacks to its webhook.
+func TestBenchCallbacksAgainstTarget(t *testing.T) {
+	t.Parallel()
+	getenv, base := testEnv(t, map[string]string{
+		"FUNDIGO_MPESA_CALLBACK_TOKEN": e2eCallbackToken,
+		"FUNDIGO_MPESA_ALLOWED_CIDRS":  "127.0.0.1/32",
+		"FUNDIGO_LOG_LEVEL":            "warn",
+	})
+	stop, logs := startAll(t, getenv, base)
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"bench", "callbacks", "--json", "--count", "40", "--concurrency", "4",
+		"--baselines=false", "--paid-timeout", "1m",
+		"--target", base, "--api-key", e2eKey, "--callback-token", e2eCallbackToken}, getenv, &out, &errOut)
+	require.NoError(t, err, "stderr: %s\nsystem logs: %s", errOut.String(), tail(logs.String(), 4000))
+	var rep bench.Report
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), out.String())
+	require.EqualValues(t, 40, result(t, rep, "callbacks.ack").Ops)
+	paid := result(t, rep, "callbacks.paid")
+	require.Zero(t, paid.Errors, paid.FirstError)
+	require.EqualValues(t, 40, paid.Ops)
+	require.Positive(t, paid.Throughput)
+	require.NoError(t, stop())
+}
