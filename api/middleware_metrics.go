@@ -8,6 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"fundigo/pkg/metrics"
 )
 
 // httpMetrics counts requests and their duration by method, route template
@@ -17,16 +19,8 @@ import (
 // problem answer here (as the access log does), so a 422 problem counts as
 // 422, not 500.
 func httpMetrics(reg prometheus.Registerer) echo.MiddlewareFunc {
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "fundigo_http_requests_total",
-		Help: "HTTP requests by method, route template and status code.",
-	}, []string{"method", "route", "code"})
-	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "fundigo_http_request_duration_seconds",
-		Help:    "HTTP request duration by method and route template.",
-		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-	}, []string{"method", "route"})
-	reg.MustRegister(requests, duration)
+	m := metrics.NewHTTP(reg)
+	requests, duration := m.Requests, m.Duration
 	var (
 		once   sync.Once
 		routes map[string]bool

@@ -6,6 +6,8 @@ import (
 
 	"fundigo/pkg/admin"
 	"fundigo/pkg/health"
+	"fundigo/pkg/metrics"
+	"fundigo/workers"
 )
 
 // readiness is what /readyz of a role checks. Only what the role cannot work
@@ -46,4 +48,15 @@ func (in *infra) runWithAdmin(ctx context.Context, role func(ctx context.Context
 		err = aerr
 	}
 	return err
+}
+
+// registerWorkerCollectors adds the scrape-time collectors of a worker
+// process: Asynq queues, the RabbitMQ queues it consumes (and their DLQs),
+// and the durable state in PostgreSQL (outbox, inbox, payments, pushes).
+func (in *infra) registerWorkerCollectors(w *workers.Server) {
+	in.registry.MustRegister(
+		metrics.NewAsynq(in.insp, in.queues.All()),
+		metrics.NewAMQPQueues(in.amqp, w.ConsumerQueues),
+		metrics.NewSQL(in.pool),
+	)
 }

@@ -77,6 +77,7 @@ func runAll(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	in.registerWorkerCollectors(w)
 
 	// One admin listener for the whole process.
 	return in.runWithAdmin(ctx, func(ctx context.Context) error {

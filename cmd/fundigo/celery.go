@@ -58,6 +58,13 @@ func registerCelery(w *workers.Server, in *infra) error {
 	}
 	handlers := celerycompat.Handlers(celerycompat.HandlerDeps{Pool: in.pool, Inbox: inboxWriter,
 		QuarantineCap: in.cfg.Payments.QuarantineCap, Exchange: in.cfg.AMQP.Exchange, Tasks: in.tasks, Queues: in.queues})
+	for name, h := range handlers {
+		handlers[name] = func(ctx context.Context, m *celery.Message) (any, error) {
+			res, err := h(ctx, m)
+			in.metrics.CeleryDone(name, err)
+			return res, err
+		}
+	}
 	reg, err := celerycompat.NewRegistry(cc.Tasks, handlers)
 	if err != nil {
 		return fmt.Errorf("FUNDIGO_CELERY_TASKS: %w", err)

@@ -17,6 +17,7 @@ import (
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/config"
 	"fundigo/pkg/health"
+	"fundigo/pkg/metrics"
 	"fundigo/pkg/tasks"
 )
 
@@ -38,6 +39,8 @@ type infra struct {
 	registry *prometheus.Registry
 	// ready is the role's readiness (/readyz, fundigo_dependency_up).
 	ready *health.Readiness
+	// metrics are the in-line counters the building blocks update.
+	metrics *metrics.Inline
 	// adminMounts are extra handlers on the admin listener (queue UI).
 	adminMounts map[string]http.Handler
 }
@@ -71,6 +74,7 @@ func openInfra(cfg config.Config, log zerolog.Logger, name string) (*infra, erro
 	}
 	in.registry = prometheus.NewRegistry()
 	in.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	in.metrics = metrics.New(in.registry)
 	in.ready = in.readiness(name)
 	in.registry.MustRegister(in.ready)
 	return in, nil

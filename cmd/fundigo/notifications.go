@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 
 	"fundigo/pkg/expo"
@@ -23,7 +24,8 @@ func registerNotifications(w *workers.Server, in *infra) error {
 	}
 	ec, err := expo.NewClient(expo.Config{
 		BaseURL: nc.ExpoBaseURL, AccessToken: nc.ExpoAccessToken.Reveal(), Timeout: nc.Timeout,
-		MaxConcurrent: nc.ExpoMaxConcurrent, MaxAttempts: nc.MaxAttempts, Limiter: limiter,
+		MaxConcurrent: nc.ExpoMaxConcurrent, MaxAttempts: nc.MaxAttempts, Limiter: in.metrics.PushLimiter(limiter),
+		HTTPClient: &http.Client{Transport: in.metrics.PushTransport("expo", nil)},
 	})
 	if err != nil {
 		return err
@@ -39,6 +41,7 @@ func registerNotifications(w *workers.Server, in *infra) error {
 	fc, err := newFCMClient(nc.FCMServiceAccountJSON.Reveal(), nc.FCMServiceAccountFile, fcm.Config{
 		BaseURL: nc.FCMBaseURL, TokenURL: nc.FCMTokenURL, ProjectID: nc.FCMProjectID,
 		Timeout: nc.Timeout, MaxAttempts: nc.MaxAttempts,
+		HTTPClient: &http.Client{Transport: in.metrics.PushTransport("fcm", nil)},
 	})
 	if err != nil {
 		return err

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"fundigo/pkg/metrics"
 	"fundigo/scheduler"
 )
 
@@ -79,6 +81,10 @@ func newScheduler(in *infra, hasHandler func(string) bool) (*scheduler.Scheduler
 			return nil, err
 		}
 	}
+	instance := uuid.NewString()
+	leaseKey := in.cfg.Redis.KeyPrefix + "scheduler:leader"
+	// Registered once per process: every command builds one scheduler.
+	in.registry.MustRegister(metrics.NewScheduler(in.pool, in.redis, leaseKey, instance))
 	return scheduler.New(scheduler.Deps{
 		Log:       in.log,
 		Pool:      in.pool,
@@ -88,7 +94,8 @@ func newScheduler(in *infra, hasHandler func(string) bool) (*scheduler.Scheduler
 	}, scheduler.Config{
 		Schedules:      scheduler.Table(in.queues),
 		TimeZone:       in.cfg.Scheduler.TimeZone,
-		LeaseKey:       in.cfg.Redis.KeyPrefix + "scheduler:leader",
+		LeaseKey:       leaseKey,
+		InstanceID:     instance,
 		LeaseTTL:       in.cfg.Scheduler.LeaseTTL,
 		MissedGrace:    in.cfg.Scheduler.MissedGrace,
 		HasHandlerFunc: hasHandler,

@@ -25,6 +25,7 @@ func newWorkerCmd(e env) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				in.registerWorkerCollectors(w)
 				return in.runWithAdmin(cmd.Context(), w.Run)
 			})
 		},
@@ -61,6 +62,8 @@ func buildWorkers(in *infra, extra map[string]any) (*workers.Server, error) {
 	if err := registerDomains(w, in, extra); err != nil {
 		return nil, err
 	}
+	w.Mux().Use(in.metrics.TaskMiddleware(w.HasHandler))
+	w.WrapConsumers(in.metrics.WrapDelivery)
 	return w, nil
 }
 
