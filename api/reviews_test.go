@@ -91,10 +91,10 @@ func TestCreateReviewAuth(t *testing.T) {
 	r := s.do(t, http.MethodPost, "/v1/reviews", review("j1", "t1", 5), nil)
 	require.Equal(t, http.StatusUnauthorized, r.Code)
 
-	// A user reviews only as itself.
-	r = s.do(t, http.MethodPost, "/v1/reviews", review("j1", "t1", 5), userAuth(t, "someone-else"))
+	// A user reviews only as itself, and only with a grant for the job.
+	r = s.do(t, http.MethodPost, "/v1/reviews", review("j1", "t1", 5), withGrant(t, userAuth(t, "someone-else"), "j1", "cust-1", "t1"))
 	require.Equal(t, http.StatusForbidden, r.Code, string(r.Body))
-	r = s.do(t, http.MethodPost, "/v1/reviews", review("j1", "t1", 5), userAuth(t, "cust-1"))
+	r = s.do(t, http.MethodPost, "/v1/reviews", review("j1", "t1", 5), withGrant(t, userAuth(t, "cust-1"), "j1", "cust-1", "t1"))
 	require.Equal(t, http.StatusCreated, r.Code, string(r.Body))
 }
 

@@ -44,15 +44,20 @@ type Accepted struct {
 }
 
 // AcceptReview is the one way a review enters the system: normalize,
-// validate (an *InvalidError lists every bad field), insert (one review per
+// validate (an *InvalidError lists every bad field), authorize the author
+// (Authorize: a service, or a user with a review grant for exactly this job;
+// ErrNotAllowed otherwise), insert (one review per
 // job: ErrReviewConflict with the stored review when the job has a
 // different one) and schedule the debounced recompute of its technician
 // (tasks.EnqueueRecomputeTechnician), handling an enqueue failure as
 // onEnqueueError says. Idempotent: the same review again is a Replay.
-func AcceptReview(ctx context.Context, d Deps, in events.ReviewCreated, onEnqueueError OnEnqueueError) (Accepted, error) {
+func AcceptReview(ctx context.Context, d Deps, by Author, in events.ReviewCreated, onEnqueueError OnEnqueueError) (Accepted, error) {
 	in = Normalize(in)
 	if probs := Validate(in); len(probs) > 0 {
 		return Accepted{}, &InvalidError{Problems: probs}
+	}
+	if err := Authorize(by, in, d.GrantKey, d.Now()); err != nil {
+		return Accepted{}, err
 	}
 	want := reviewOf(in)
 	r, err := d.Store().InsertReview(ctx, want)

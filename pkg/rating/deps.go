@@ -22,6 +22,9 @@ type Deps struct {
 	Queues   tasks.Queues
 	Exchange string // rating.updated outbox rows are addressed here
 	Config   config.Ratings
+	// GrantKey verifies the review grants users present (the JWT signing
+	// key, FUNDIGO_JWT_SECRET); empty refuses every user review.
+	GrantKey []byte
 	// NowFunc is the clock of the debounce windows and progress rates
 	// (default time.Now).
 	NowFunc func() time.Time

@@ -77,7 +77,8 @@ func Normalize(r events.ReviewCreated) events.ReviewCreated {
 }
 
 // Validate reports every invalid field of a normalized review (nil when
-// valid). It is the one validation of a review, whatever its entry point.
+// valid), including a self-review (customer_id = technician_id). It is the
+// one validation of a review, whatever its entry point.
 func Validate(r events.ReviewCreated) []FieldProblem {
 	var out []FieldProblem
 	for _, f := range []struct {
@@ -92,6 +93,9 @@ func Validate(r events.ReviewCreated) []FieldProblem {
 		case !validText(string(f.v)):
 			out = append(out, FieldProblem{f.name, "must be valid UTF-8 text"})
 		}
+	}
+	if r.CustomerID != "" && r.CustomerID == r.TechnicianID {
+		out = append(out, FieldProblem{"customer_id", "must differ from technician_id (no self-reviews)"})
 	}
 	if r.Rating < 1 || r.Rating > 5 {
 		out = append(out, FieldProblem{"rating", "must be an integer from 1 to 5"})

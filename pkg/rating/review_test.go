@@ -39,3 +39,10 @@ func TestReviewValidate(t *testing.T) {
 	}
 	require.Equal(t, "plumbing", Normalize(events.ReviewCreated{Category: " PLUMBING "}).Category)
 }
+
+func TestValidateRefusesSelfReview(t *testing.T) {
+	t.Parallel()
+	probs := Validate(Normalize(events.ReviewCreated{JobID: "j", TechnicianID: "4242", CustomerID: " 4242", Rating: 5}))
+	require.Len(t, probs, 1)
+	require.Equal(t, "customer_id", probs[0].Field)
+}

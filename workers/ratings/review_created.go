@@ -17,7 +17,8 @@ import (
 )
 
 // handleReviewCreated accepts a review published as review.created with
-// rating.AcceptReview (the same operation as POST /v1/reviews):
+// rating.AcceptReview (the same operation as POST /v1/reviews), as a service
+// principal (the Django app publishes it):
 //   - malformed or invalid: dead-lettered (Permanent), nothing stored;
 //   - the same review again (redelivery, replay): acked, and the recompute is
 //     scheduled again;
@@ -32,7 +33,7 @@ func handleReviewCreated(d Deps) amqpx.HandlerFunc {
 		if err := dec.Decode(&in); err != nil {
 			return amqpx.Permanent(fmt.Errorf("decode review.created: %w", err))
 		}
-		acc, err := rating.AcceptReview(ctx, d.Rating, in, rating.ReturnEnqueueError)
+		acc, err := rating.AcceptReview(ctx, d.Rating, rating.ServiceAuthor, in, rating.ReturnEnqueueError)
 		var invalid *rating.InvalidError
 		switch {
 		case errors.As(err, &invalid), errors.Is(err, rating.ErrReviewConflict):

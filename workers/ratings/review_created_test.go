@@ -49,6 +49,7 @@ func TestReviewCreatedConsumer(t *testing.T) {
 		"unknown field":    `{"job_id": "j4", "technician_id": "t", "customer_id": "c", "rating": 3, "stars": 3}`,
 		"fractional id":    `{"job_id": 4.5, "technician_id": "t", "customer_id": "c", "rating": 3}`,
 		"not json":         `{`,
+		"self review":      `{"job_id": "j5", "technician_id": 9, "customer_id": "9", "rating": 5}`,
 		"conflicting":      `{"job_id": 42, "technician_id": 7, "customer_id": "c-1", "rating": 1}`,
 	} {
 		err := handle(ctx, amqp.Delivery{Body: []byte(body)})
