@@ -22,6 +22,9 @@ type Problem struct {
 	Errors   []FieldError `json:"errors,omitempty"`
 	// RequestID correlates the answer with the server's logs.
 	RequestID string `json:"request_id,omitempty"`
+	// Dependency names what failed on a 503: "postgres", "redis" (or empty
+	// when the request ran out of time on something unidentified).
+	Dependency string `json:"dependency,omitempty"`
 	// headers to add to the response (e.g. Retry-After).
 	headers map[string]string
 }
@@ -101,6 +104,11 @@ func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
 }
 
 func toProblem(err error) *Problem {
+	// First: a request that ran out of time answers 503 whatever its
+	// handler made of the cancelled context (a 404 included).
+	if dp, ok := dependencyProblem(err); ok {
+		return dp
+	}
 	var p *Problem
 	if errors.As(err, &p) {
 		return p

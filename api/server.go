@@ -93,6 +93,7 @@ func NewServer(deps Deps) *echo.Echo {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		return err // logged once, by the error handler, as a 500
 	}}))
+	e.Use(requestDeadline(deps.Config.HTTP.RequestTimeout))
 	if deps.Registry != nil {
 		e.Use(httpMetrics(deps.Registry))
 	}

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
+	"fundigo/pkg/logging"
 	"fundigo/pkg/tasks"
 )
 
@@ -30,7 +33,9 @@ type taskView struct {
 }
 
 // handleGetTask reports any accepted command: the commands table (long jobs
-// write their progress there) merged with Asynq's view of the task.
+// write their progress there) merged with Asynq's view of the task. It
+// answers 404 only when both said "no such task"; when the task backend
+// (Redis) could not answer it is 503 naming it, never 404.
 func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
@@ -59,12 +64,11 @@ func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) ec
 			return err
 		}
 
+		var backendErr error
 		if insp != nil {
-			for _, queue := range q.All() {
-				info, err := insp.GetTaskInfo(queue, id)
-				if err != nil {
-					continue
-				}
+			info, err := lookupTask(c.Request().Context(), insp, q.All(), id)
+			backendErr = err
+			if info != nil {
 				found = true
 				v.Type, v.Queue, v.Retried, v.MaxRetry, v.LastError = info.Type, info.Queue, info.Retried, info.MaxRetry, info.LastErr
 				if v.State == "" || v.State == "accepted" || info.State != asynq.TaskStateCompleted {
@@ -81,12 +85,52 @@ func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) ec
 				if len(v.Result) == 0 && len(info.Result) > 0 && json.Valid(info.Result) {
 					v.Result = info.Result
 				}
-				break
 			}
+		}
+		if !found && backendErr != nil {
+			// Not knowing is not "no such task": the caller must retry.
+			return unavailable(depRedis, fmt.Errorf("look up task %s: %w", logging.TruncateID(id), backendErr))
 		}
 		if !found {
 			return NewProblem(http.StatusNotFound, "no task with this id")
 		}
 		return c.JSON(http.StatusOK, v)
+	}
+}
+
+// lookupTask finds task id in the first of queues that has it: (info, nil)
+// found, (nil, nil) in none of them, (nil, err) when Redis could not say for
+// at least one queue. The Inspector takes no context, so the lookups run
+// aside and ctx bounds the wait (an abandoned lookup ends at go-redis's own
+// timeouts).
+func lookupTask(ctx context.Context, insp *asynq.Inspector, queues []string, id string) (*asynq.TaskInfo, error) {
+	type answer struct {
+		info *asynq.TaskInfo
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		var backendErr error
+		for _, queue := range queues {
+			info, err := insp.GetTaskInfo(queue, id)
+			switch {
+			case err == nil:
+				done <- answer{info: info}
+				return
+			case errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+			default:
+				backendErr = err
+			}
+			if ctx.Err() != nil {
+				break
+			}
+		}
+		done <- answer{err: backendErr}
+	}()
+	select {
+	case a := <-done:
+		return a.info, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }

@@ -80,7 +80,9 @@ func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
 		}
 		if err != nil {
 			log.Error().Err(err).Str(logging.FieldCheckoutRequestID, logging.TruncateID(cb.CheckoutRequestID)).Msg("stk callback not stored; answered 503")
-			return NewProblem(http.StatusServiceUnavailable, "the callback could not be stored").WithHeader("Retry-After", "1")
+			p := NewProblem(http.StatusServiceUnavailable, "the callback could not be stored").WithHeader("Retry-After", "1")
+			p.Dependency = depPostgres // the inbox
+			return p
 		}
 		log.Info().Str(logging.FieldCheckoutRequestID, logging.TruncateID(cb.CheckoutRequestID)).Int64("inbox_id", res.ID).
 			Bool("duplicate", res.Duplicate).Str(logging.FieldResultCode, cb.ResultCode).Msg("stk callback stored")

@@ -18,6 +18,7 @@ import (
 	"fundigo/pkg/config"
 	"fundigo/pkg/health"
 	"fundigo/pkg/metrics"
+	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 )
 
@@ -47,11 +48,13 @@ type infra struct {
 
 func openInfra(cfg config.Config, log zerolog.Logger, name string) (*infra, error) {
 	in := &infra{cfg: cfg, log: log, queues: tasks.NewQueues(cfg.Tasks.QueuePrefix)}
-	pc, err := pgxpool.ParseConfig(cfg.Database.URL.Reveal())
+	pc, err := store.NewPoolConfig(cfg.Database.URL.Reveal(), store.PoolConfig{
+		MaxConns: cfg.Database.MaxConns, ConnectTimeout: cfg.Database.ConnectTimeout,
+		StatementTimeout: cfg.Database.StatementTimeout, LockTimeout: cfg.Database.LockTimeout,
+	})
 	if err != nil {
 		return nil, errors.New("parse FUNDIGO_DATABASE_URL: invalid") // the error may echo the password
 	}
-	pc.MaxConns = cfg.Database.MaxConns
 	if in.pool, err = pgxpool.NewWithConfig(context.Background(), pc); err != nil {
 		return nil, fmt.Errorf("open postgres pool: %w", err)
 	}

@@ -47,12 +47,21 @@ type HTTP struct {
 	BodyLimit    string        `env:"FUNDIGO_HTTP_BODY_LIMIT" envDefault:"1M"`
 	ReadTimeout  time.Duration `env:"FUNDIGO_HTTP_READ_TIMEOUT" envDefault:"15s"`
 	WriteTimeout time.Duration `env:"FUNDIGO_HTTP_WRITE_TIMEOUT" envDefault:"30s"`
+	// RequestTimeout is every API request's deadline: its context is
+	// cancelled then, and a request stuck on a dependency answers 503.
+	RequestTimeout time.Duration `env:"FUNDIGO_HTTP_REQUEST_TIMEOUT" envDefault:"5s"`
 }
 
 // Database configures PostgreSQL.
 type Database struct {
 	URL      Secret `env:"FUNDIGO_DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/fundigo?sslmode=disable"`
 	MaxConns int32  `env:"FUNDIGO_DATABASE_MAX_CONNS" envDefault:"20"`
+	// ConnectTimeout bounds opening one connection.
+	ConnectTimeout time.Duration `env:"FUNDIGO_DATABASE_CONNECT_TIMEOUT" envDefault:"2s"`
+	// StatementTimeout and LockTimeout are every session's statement_timeout
+	// and lock_timeout (0 disables; `fundigo migrate` never sets them).
+	StatementTimeout time.Duration `env:"FUNDIGO_DATABASE_STATEMENT_TIMEOUT" envDefault:"30s"`
+	LockTimeout      time.Duration `env:"FUNDIGO_DATABASE_LOCK_TIMEOUT" envDefault:"10s"`
 }
 
 // Redis configures the Redis client shared by Asynq, the cache and the rate limiter.
@@ -163,6 +172,15 @@ func (c Config) Validate() error {
 	errs = append(errs, checkURL("FUNDIGO_AMQP_URL", string(c.AMQP.URL), "amqp", "amqps")...)
 	if c.Database.MaxConns < 1 {
 		errs = append(errs, errors.New("FUNDIGO_DATABASE_MAX_CONNS must be at least 1"))
+	}
+	if c.Database.ConnectTimeout <= 0 {
+		errs = append(errs, errors.New("FUNDIGO_DATABASE_CONNECT_TIMEOUT must be positive"))
+	}
+	if c.Database.StatementTimeout < 0 || c.Database.LockTimeout < 0 {
+		errs = append(errs, errors.New("FUNDIGO_DATABASE_STATEMENT_TIMEOUT and FUNDIGO_DATABASE_LOCK_TIMEOUT must be 0 (off) or positive"))
+	}
+	if c.HTTP.RequestTimeout <= 0 {
+		errs = append(errs, errors.New("FUNDIGO_HTTP_REQUEST_TIMEOUT must be positive"))
 	}
 	if c.AMQP.Prefetch < 1 {
 		errs = append(errs, errors.New("FUNDIGO_AMQP_PREFETCH must be at least 1"))

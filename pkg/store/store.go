@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -29,19 +31,47 @@ var (
 	ErrConflict = errors.New("conflict")
 )
 
-// PoolConfig sizes the pool; zero values keep pgx's defaults.
+// PoolConfig sizes the pool and bounds its waits; zero values keep pgx's and
+// the server's defaults (no bound), which `fundigo migrate` relies on.
 type PoolConfig struct {
 	MaxConns int32
+	// ConnectTimeout bounds establishing one connection (dial, TLS, startup),
+	// so a black-holed server fails a request instead of hanging it.
+	ConnectTimeout time.Duration
+	// StatementTimeout and LockTimeout become the session's statement_timeout
+	// and lock_timeout on every connection: the server cancels a statement
+	// running (or waiting for a lock) longer, so no request or task holds a
+	// connection forever. A value set in the URL's options wins.
+	StatementTimeout time.Duration
+	LockTimeout      time.Duration
 }
 
-// Open connects a pool and checks it with a ping.
-func Open(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, error) {
+// NewPoolConfig parses url and applies cfg. The parse error may echo the
+// URL (with its password): callers that log it should replace it.
+func NewPoolConfig(url string, cfg PoolConfig) (*pgxpool.Config, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
+	}
+	if cfg.ConnectTimeout > 0 {
+		pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	}
+	for name, d := range map[string]time.Duration{"statement_timeout": cfg.StatementTimeout, "lock_timeout": cfg.LockTimeout} {
+		if _, set := pc.ConnConfig.RuntimeParams[name]; !set && d > 0 {
+			pc.ConnConfig.RuntimeParams[name] = strconv.FormatInt(d.Milliseconds(), 10) // ms
+		}
+	}
+	return pc, nil
+}
+
+// Open connects a pool and checks it with a ping.
+func Open(ctx context.Context, url string, cfg PoolConfig) (*pgxpool.Pool, error) {
+	pc, err := NewPoolConfig(url, cfg)
+	if err != nil {
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

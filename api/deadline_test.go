@@ -1,0 +1,177 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/store"
+	"fundigo/pkg/store/storetest"
+)
+
+// blackhole is a TCP proxy that, once stopped, keeps every connection open
+// and accepts new ones but forwards nothing: the dependency behind it looks
+// alive to the kernel and never answers, the worst case for timeouts.
+type blackhole struct {
+	ln      net.Listener
+	target  string
+	stopped atomic.Bool
+
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newBlackhole(t *testing.T, target string) *blackhole {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &blackhole{ln: ln, target: target}
+	go p.serve()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, c := range p.conns {
+			_ = c.Close()
+		}
+	})
+	return p
+}
+
+func (p *blackhole) addr() string { return p.ln.Addr().String() }
+
+func (p *blackhole) track(c net.Conn) {
+	p.mu.Lock()
+	p.conns = append(p.conns, c)
+	p.mu.Unlock()
+}
+
+func (p *blackhole) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.track(c)
+		if p.stopped.Load() {
+			go func() { _, _ = io.Copy(io.Discard, c) }() // swallow, never answer
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		p.track(up)
+		go p.pipe(up, c)
+		go p.pipe(c, up)
+	}
+}
+
+// pipe copies src to dst until stopped; then it keeps reading and drops.
+func (p *blackhole) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if err != nil {
+			return
+		}
+		if p.stopped.Load() {
+			continue
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// TestRequestsAnswer503WithinDeadlineWhenPostgresIsBlackholed is issue 12
+// row 9 (database side): with PostgreSQL black-holed, every API request that
+// needs it answers 503 naming "postgres" within the request deadline, instead
+// of hanging ~30 s.
+func TestRequestsAnswer503WithinDeadlineWhenPostgresIsBlackholed(t *testing.T) {
+	t.Parallel()
+	_, dbURL := storetest.NewPoolURL(t)
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	proxy := newBlackhole(t, u.Host)
+	u.Host = proxy.addr()
+	pool, err := store.Open(context.Background(), u.String(), store.PoolConfig{
+		MaxConns: 4, ConnectTimeout: 300 * time.Millisecond, StatementTimeout: 5 * time.Second, LockTimeout: time.Second,
+	})
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	const deadline = time.Second
+	s := newTestServer(t, func(d *Deps) {
+		d.Pool = pool
+		d.Config.HTTP.RequestTimeout = deadline
+		d.Config.Payments.CallbackToken = webhookToken
+	})
+	cb, err := os.ReadFile("../pkg/mpesa/testdata/success.json")
+	require.NoError(t, err)
+	payment := map[string]any{"job_id": "j", "customer_id": "c", "phone": "0712345678", "amount": 10}
+	requests := []struct {
+		method, path string
+		body         any
+		headers      map[string]string
+	}{
+		{http.MethodPost, "/v1/payments", payment, serviceAuth()},
+		{http.MethodPost, "/v1/payments", payment, serviceAuth("Idempotency-Key", "k1")},
+		{http.MethodGet, "/v1/payments/6f1d2c8e-5a4b-4e0f-9c3d-2b7a8e1f0c55", nil, serviceAuth()},
+		{http.MethodGet, "/v1/tasks/some-task", nil, serviceAuth()},
+		{http.MethodPost, "/v1/notifications", map[string]any{"user_ids": []string{"u"}, "title": "t"}, serviceAuth()},
+		{http.MethodGet, "/v1/notifications/6f1d2c8e-5a4b-4e0f-9c3d-2b7a8e1f0c55", nil, serviceAuth()},
+		{http.MethodGet, "/v1/users/u1/notification-preferences", nil, serviceAuth()},
+		{http.MethodGet, "/v1/admin/schedules", nil, serviceAuth()},
+		{http.MethodPost, "/v1/webhooks/daraja/stk/" + webhookToken, cb, nil},
+	}
+	// Warm the pool: connections exist and are then black-holed mid-use.
+	require.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, requests[2].path, nil, serviceAuth()).Code)
+	proxy.stopped.Store(true)
+
+	var wg sync.WaitGroup
+	for _, r := range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start := time.Now()
+			resp := s.do(t, r.method, r.path, r.body, r.headers)
+			took := time.Since(start)
+			require.Equal(t, http.StatusServiceUnavailable, resp.Code, "%s %s: %s", r.method, r.path, resp.Body)
+			require.Less(t, took, deadline+time.Second, "%s %s answered after %s", r.method, r.path, took)
+			var p map[string]any
+			require.NoError(t, json.Unmarshal(resp.Body, &p))
+			require.Equal(t, "postgres", p["dependency"], "%s %s: %s", r.method, r.path, resp.Body)
+		}()
+	}
+	wg.Wait()
+}
+
+// TestGetTaskIs503WhenTheTaskBackendCannotAnswer is issue 12 row 9: a task
+// lookup that Redis could not answer is 503 naming redis, not 404.
+func TestGetTaskIs503WhenTheTaskBackendCannotAnswer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there now: connection refused
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: dead, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { _ = insp.Close() })
+	s := newTestServer(t, func(d *Deps) { d.Inspector = insp })
+	r := s.do(t, http.MethodGet, "/v1/tasks/some-task", nil, serviceAuth())
+	require.Equal(t, http.StatusServiceUnavailable, r.Code, string(r.Body))
+	require.Equal(t, "redis", r.JSON(t)["dependency"])
+	require.NotEmpty(t, r.Header.Get("Retry-After"))
+}

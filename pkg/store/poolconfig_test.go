@@ -1,0 +1,49 @@
+package store_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/store"
+	"fundigo/pkg/store/storetest"
+)
+
+// TestPoolTimeouts is issue 12 row 9 (database side): every connection
+// carries the configured statement_timeout and lock_timeout, and a server
+// that accepts TCP but never answers fails the connect within ConnectTimeout.
+func TestPoolTimeouts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := store.Open(ctx, storetest.URL(), store.PoolConfig{
+		MaxConns: 2, ConnectTimeout: time.Second, StatementTimeout: 1500 * time.Millisecond, LockTimeout: 700 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	var st, lt string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT current_setting('statement_timeout'), current_setting('lock_timeout')`).Scan(&st, &lt))
+	require.Equal(t, "1500ms", st)
+	require.Equal(t, "700ms", lt)
+
+	// A listener that accepts and never speaks: the startup never completes.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	start := time.Now()
+	_, err = store.Open(ctx, "postgres://postgres@"+ln.Addr().String()+"/test?sslmode=disable",
+		store.PoolConfig{ConnectTimeout: 300 * time.Millisecond})
+	require.Error(t, err)
+	require.Less(t, time.Since(start), 5*time.Second, "the connect gave up at its timeout, not the OS's")
+}
