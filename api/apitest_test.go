@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -60,6 +61,11 @@ func newTestServer(t *testing.T, mutate func(*Deps)) *testServer {
 	})
 	require.NoError(t, err)
 	cfg.Redis.KeyPrefix = taskstest.Prefix(t)
+	// A loaded test machine (race detector, parallel packages) can take
+	// longer than the production budget to answer; a limiter that failed
+	// open would make the throttle tests flaky. The fail-open test sets
+	// its own.
+	cfg.Throttle.RedisBudget = 2 * time.Second
 	logs := &syncBuffer{}
 	d := Deps{
 		Log:       zerolog.New(logs),

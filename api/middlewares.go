@@ -1,30 +1,32 @@
 package api
 
 import (
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/labstack/echo/v4"
 )
 
 // middlewares are the per-route middleware, built once from Deps.
+//
+// Throttling: the authentication middleware charge every request to its
+// caller's scope (user or service) and every failed authentication to the
+// client IP's anonymous scope, so authenticated routes list no limit of
+// their own; the scopes below are the extra, route-specific ones.
 type middlewares struct {
 	service       echo.MiddlewareFunc // X-API-Key required
 	userOrService echo.MiddlewareFunc // API key or SimpleJWT bearer token
 	idempotent    echo.MiddlewareFunc // Idempotency-Key replay
-	limitAnon     echo.MiddlewareFunc
-	limitUser     echo.MiddlewareFunc
-	limitPayment  echo.MiddlewareFunc
-	limitOTP      echo.MiddlewareFunc
+	limitAnon     echo.MiddlewareFunc // unauthenticated routes, per client IP
+	limitPayment  echo.MiddlewareFunc // per customer (body customer_id), any principal
+	webhook       echo.MiddlewareFunc // Daraja webhooks: per-source limit, token and source checks
 }
 
-func newMiddlewares(d Deps, l *redis_rate.Limiter) middlewares {
-	prefix := d.Config.Redis.KeyPrefix
+// newMiddlewares builds the middleware; th nil limits nothing.
+func newMiddlewares(d Deps, th *throttler) middlewares {
 	return middlewares{
-		service:       requireServiceKey(d.Config.Auth.APIKeys),
-		userOrService: requireUserOrService(d.Config.Auth.APIKeys, d.Config.Auth.JWTSecret),
+		service:       requireServiceKey(d.Config.Auth.APIKeys, th),
+		userOrService: requireUserOrService(d.Config.Auth.APIKeys, d.Config.Auth.JWTSecret, th),
 		idempotent:    idempotent(d.Pool),
-		limitAnon:     rateLimit(l, prefix, "anon", limitAnon),
-		limitUser:     rateLimit(l, prefix, "user", limitUser),
-		limitPayment:  rateLimit(l, prefix, "payment", limitPayment),
-		limitOTP:      rateLimit(l, prefix, "otp", limitOTP),
+		limitAnon:     th.limitAnonRoute(),
+		limitPayment:  th.limitPayment(),
+		webhook:       webhookGuard(d.Config.Payments, th),
 	}
 }

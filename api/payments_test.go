@@ -47,7 +47,7 @@ func TestCreatePaymentAcceptsEveryPhoneSpelling(t *testing.T) {
 
 func TestCreatePaymentValidation(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(d *Deps) { d.Config.Payments.MaxAmount = 70000 })
+	s := newTestServer(t, func(d *Deps) { d.Config.Payments.MaxAmount = 70000; noPaymentThrottle(d) })
 	valid := func() map[string]any {
 		return map[string]any{"job_id": "j", "customer_id": "c", "phone": "0712345678", "amount": 10}
 	}
@@ -117,7 +117,7 @@ func TestCreatePaymentIdempotencyAndAuth(t *testing.T) {
 // out when absent or blank, and part of the body an Idempotency-Key covers.
 func TestCreatePaymentTechnicianID(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, nil)
+	s := newTestServer(t, noPaymentThrottle)
 	create := func(t *testing.T, tech any, headers map[string]string) testResponse {
 		t.Helper()
 		body := map[string]any{"job_id": "j-" + t.Name(), "customer_id": "c", "phone": "0712345678", "amount": 10}

@@ -11,31 +11,33 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	// /metrics is served on the admin listener only (pkg/admin).
 
 	v1 := e.Group("/v1")
-	v1.GET("/tasks/:id", handleGetTask(d.Pool, d.Inspector, d.Queues), m.userOrService, m.limitUser)
+	// Scanners probing unknown /v1 paths spend their IP's anonymous budget.
+	v1.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound }, m.limitAnon)
+	v1.GET("/tasks/:id", handleGetTask(d.Pool, d.Inspector, d.Queues), m.userOrService)
 
 	// payments
 	v1.POST("/payments", handleCreatePayment(d.Pool, d.Tasks, d.Queues.Critical, d.Config.Payments.MaxAmount, d.Now),
 		m.service, m.limitPayment, m.idempotent)
 	v1.GET("/payments/:id", handleGetPayment(d.Pool), m.service)
 	stk := handleSTKCallback(newSTKWebhook(d))
-	v1.POST("/webhooks/mpesa/stk/:token", stk)
+	v1.POST("/webhooks/mpesa/stk/:token", stk, m.webhook)
 	// The same handler under a path Safaricom accepts: Daraja refuses callback
 	// URLs containing "mpesa" (any case), so this alias is what we register.
-	v1.POST("/webhooks/daraja/stk/:token", stk)
+	v1.POST("/webhooks/daraja/stk/:token", stk, m.webhook)
 
 	// notifications
-	v1.POST("/devices", handleRegisterDevice(d.Pool), m.userOrService, m.limitUser)
-	v1.DELETE("/devices/:token", handleDeleteDevice(d.Pool), m.userOrService, m.limitUser)
-	v1.PUT("/users/:user_id/notification-preferences", handlePutPreferences(d.Pool), m.userOrService, m.limitUser)
-	v1.GET("/users/:user_id/notification-preferences", handleGetPreferences(d.Pool), m.userOrService, m.limitUser)
+	v1.POST("/devices", handleRegisterDevice(d.Pool), m.userOrService)
+	v1.DELETE("/devices/:token", handleDeleteDevice(d.Pool), m.userOrService)
+	v1.PUT("/users/:user_id/notification-preferences", handlePutPreferences(d.Pool), m.userOrService)
+	v1.GET("/users/:user_id/notification-preferences", handleGetPreferences(d.Pool), m.userOrService)
 	v1.POST("/notifications", handleCreateNotification(d.Pool, d.Config.AMQP.Exchange), m.service, m.idempotent)
 	v1.GET("/notifications/:id", handleGetNotification(d.Pool), m.service)
 
 	// ratings
 	rd := newRatingDeps(d)
-	v1.POST("/reviews", handleCreateReview(rd), m.userOrService, m.limitUser)
-	v1.GET("/technicians/top", handleTopTechnicians(rd), m.userOrService, m.limitUser)
-	v1.GET("/technicians/:id/rating", handleGetTechnicianRating(rd), m.userOrService, m.limitUser)
+	v1.POST("/reviews", handleCreateReview(rd), m.userOrService)
+	v1.GET("/technicians/top", handleTopTechnicians(rd), m.userOrService)
+	v1.GET("/technicians/:id/rating", handleGetTechnicianRating(rd), m.userOrService)
 	v1.POST("/admin/ratings/recompute", handleRecomputeRatings(rd), m.service, m.idempotent)
 
 	// scheduler

@@ -7,11 +7,11 @@ package api
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
@@ -104,10 +104,34 @@ func NewServer(deps Deps) *echo.Echo {
 		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/v1/webhooks/") },
 	}))
 
-	var limiter *redis_rate.Limiter
-	if deps.Redis != nil {
-		limiter = redis_rate.NewLimiter(deps.Redis)
+	e.IPExtractor = clientIPExtractor(deps.Config.HTTP.TrustedProxies)
+
+	var reg prometheus.Registerer
+	if deps.Registry != nil {
+		reg = deps.Registry
 	}
-	registerRoutes(e, deps, newMiddlewares(deps, limiter))
+	th := newThrottler(deps.Redis, deps.Config.Redis.KeyPrefix, deps.Config.Throttle, reg)
+	registerRoutes(e, deps, newMiddlewares(deps, th))
 	return e
+}
+
+// clientIPExtractor is the one client-IP rule (c.RealIP() everywhere: the
+// throttles, the webhook source check, the access log). Without trusted
+// proxies the TCP peer is the client and X-Forwarded-For is ignored. With
+// them, X-Forwarded-For is walked from the right past trusted hops only; the
+// first untrusted hop is the client. Loopback and private ranges are not
+// trusted unless listed.
+func clientIPExtractor(proxies []string) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, s := range proxies {
+		n, err := config.ParseCIDROrIP(s)
+		if err != nil {
+			panic("api: FUNDIGO_TRUSTED_PROXIES: " + err.Error()) // config.Load refuses it first
+		}
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: n.IP, Mask: n.Mask}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }

@@ -24,7 +24,6 @@ var stkAccepted = map[string]any{"ResultCode": 0, "ResultDesc": "Accepted"}
 // stkWebhook holds what the STK callback endpoint needs.
 type stkWebhook struct {
 	token         []byte
-	sources       sourceFilter
 	inbox         *inbox.Writer
 	pool          *pgxpool.Pool
 	quarantineCap int
@@ -32,7 +31,8 @@ type stkWebhook struct {
 
 // handleSTKCallback is POST /v1/webhooks/mpesa/stk/{token}. Answers:
 //
-//	404 wrong token · 403 refused source · 413 body over 64 KiB (not read) ·
+//	404 wrong token · 403 refused source (webhookGuard) · 429 throttled
+//	source (webhookGuard) · 413 body over 64 KiB (not read) ·
 //	415 not JSON · 400 unparseable, no CheckoutRequestID, a field out of
 //	its bounds (mpesa.ParseCallback) or a row the database refuses
 //	(inbox.ErrRejected); raw bytes quarantined, batch-mates unaffected · 200 {"ResultCode":0,"ResultDesc":"Accepted"} once the raw
@@ -46,10 +46,6 @@ func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
 		log := zerologCtx(c)
 		if len(w.token) == 0 || subtle.ConstantTimeCompare([]byte(c.Param("token")), w.token) != 1 {
 			return NewProblem(http.StatusNotFound, "no such route")
-		}
-		if src, ok := w.sources.allowed(req); !ok {
-			log.Warn().Str("source_ip", src).Msg("stk callback from refused source")
-			return NewProblem(http.StatusForbidden, "source address not allowed")
 		}
 		if req.ContentLength > mpesa.MaxCallbackBytes {
 			return NewProblem(http.StatusRequestEntityTooLarge, "the body is larger than 64 KiB")
@@ -110,14 +106,10 @@ func (w stkWebhook) quarantine(c echo.Context, contentType string, body []byte, 
 // panics on a configuration the config package should have refused.
 func newSTKWebhook(d Deps) stkWebhook {
 	pc := d.Config.Payments
-	sources, err := newSourceFilter(pc.AllowedCIDRs, pc.TrustedProxies)
-	if err != nil {
-		panic("api: payments sources: " + err.Error())
-	}
 	w, err := inbox.NewWriter(d.Pool, inbox.WriterConfig{Window: pc.InboxWindow, Exchange: d.Config.AMQP.Exchange})
 	if err != nil {
 		panic("api: stk inbox: " + err.Error())
 	}
-	return stkWebhook{token: []byte(pc.CallbackToken.Reveal()), sources: sources, inbox: w,
+	return stkWebhook{token: []byte(pc.CallbackToken.Reveal()), inbox: w,
 		pool: d.Pool, quarantineCap: pc.QuarantineCap}
 }

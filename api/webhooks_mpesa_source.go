@@ -1,24 +1,23 @@
 package api
 
 import (
+	"crypto/subtle"
 	"net"
 	"net/http"
-	"strings"
+
+	"github.com/labstack/echo/v4"
 
 	"fundigo/pkg/config"
 )
 
-// sourceFilter decides whether a webhook's source address is allowed. The
-// source is the TCP peer, unless the peer is a trusted proxy: then
-// X-Forwarded-For is walked from the right, skipping trusted proxies, and the
-// first untrusted hop is the source. Addresses added by anyone else are
-// never believed.
+// sourceFilter is the webhook source allowlist (FUNDIGO_MPESA_ALLOWED_CIDRS).
+// The source address is c.RealIP(): the server's one trusted-proxy rule
+// (FUNDIGO_TRUSTED_PROXIES), the same the throttles use.
 type sourceFilter struct {
-	allow   []*net.IPNet // empty = allow all
-	proxies []*net.IPNet
+	allow []*net.IPNet // empty = allow all
 }
 
-func newSourceFilter(allowed, proxies []string) (sourceFilter, error) {
+func newSourceFilter(allowed []string) (sourceFilter, error) {
 	var f sourceFilter
 	for _, s := range allowed {
 		n, err := config.ParseCIDROrIP(s)
@@ -27,56 +26,19 @@ func newSourceFilter(allowed, proxies []string) (sourceFilter, error) {
 		}
 		f.allow = append(f.allow, n)
 	}
-	for _, s := range proxies {
-		n, err := config.ParseCIDROrIP(s)
-		if err != nil {
-			return f, err
-		}
-		f.proxies = append(f.proxies, n)
-	}
 	return f, nil
 }
 
-// allowed returns the source address and whether it may call.
-func (f sourceFilter) allowed(r *http.Request) (string, bool) {
-	src := f.source(r)
-	if len(f.allow) == 0 {
-		return src, true
-	}
+// listed reports whether src is inside a configured allowlist (false when
+// there is none).
+func (f sourceFilter) listed(src string) bool {
 	ip := net.ParseIP(src)
-	return src, ip != nil && contains(f.allow, ip)
+	return ip != nil && contains(f.allow, ip)
 }
 
-func (f sourceFilter) source(r *http.Request) string {
-	peer, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		peer = r.RemoteAddr
-	}
-	ip := net.ParseIP(peer)
-	if ip == nil || !contains(f.proxies, ip) {
-		return peer
-	}
-	var hops []string
-	for _, h := range r.Header.Values("X-Forwarded-For") {
-		for _, part := range strings.Split(h, ",") {
-			if p := strings.TrimSpace(part); p != "" {
-				hops = append(hops, p)
-			}
-		}
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		hip := net.ParseIP(hops[i])
-		if hip == nil {
-			return hops[i] // garbage from an untrusted hop: refused by the allowlist
-		}
-		if !contains(f.proxies, hip) {
-			return hops[i]
-		}
-	}
-	if len(hops) > 0 {
-		return hops[0]
-	}
-	return peer
+// allowed reports whether src may call: anyone without an allowlist.
+func (f sourceFilter) allowed(src string) bool {
+	return len(f.allow) == 0 || f.listed(src)
 }
 
 func contains(nets []*net.IPNet, ip net.IP) bool {
@@ -86,4 +48,58 @@ func contains(nets []*net.IPNet, ip net.IP) bool {
 		}
 	}
 	return false
+}
+
+// webhookGuard fronts the Daraja webhooks. They are not anonymous API
+// traffic: Safaricom delivers a whole country's callbacks from a handful of
+// addresses and never retries a refused one. So:
+//   - allowlisted sources are never throttled;
+//   - any other source has its own per-IP budget (FUNDIGO_THROTTLE_WEBHOOK,
+//     high by default), never the anonymous one;
+//   - a wrong token is a failed authentication: charged to the source's
+//     anonymous budget (404, then 429 once spent);
+//   - a source outside the allowlist gets 403.
+func webhookGuard(pc config.Payments, th *throttler) echo.MiddlewareFunc {
+	sources, err := newSourceFilter(pc.AllowedCIDRs)
+	if err != nil {
+		panic("api: webhook sources: " + err.Error()) // config.Load refuses it first
+	}
+	token := []byte(pc.CallbackToken.Reveal())
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			src := c.RealIP()
+			listed := sources.listed(src)
+			if !listed {
+				if err := th.allow(c, scopeWebhook, ipKey(src)); err != nil {
+					return err
+				}
+			}
+			if len(token) == 0 || subtle.ConstantTimeCompare([]byte(c.Param("token")), token) != 1 {
+				if !listed {
+					if err := th.anon(c); err != nil {
+						return err
+					}
+				}
+				return NewProblem(http.StatusNotFound, "no such route")
+			}
+			if !sources.allowed(src) {
+				zerologCtx(c).Warn().Str("source_ip", src).Msg("webhook from refused source")
+				return NewProblem(http.StatusForbidden, "source address not allowed")
+			}
+			return next(c)
+		}
+	}
+}
+
+// ipKey names a client address in limiter keys: IPv4 as is, IPv6 by its /64
+// (one subscriber's prefix, which they can otherwise rotate through).
+func ipKey(s string) string {
+	ip := net.ParseIP(s)
+	if ip == nil {
+		return "ip:" + s
+	}
+	if ip4 := ip.To4(); ip4 != nil {
+		return "ip:" + ip4.String()
+	}
+	return "ip6:" + ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

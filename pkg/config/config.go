@@ -36,6 +36,7 @@ type Config struct {
 	Payments      Payments
 	Celery        Celery
 	Ops           Ops
+	Throttle      Throttle
 }
 
 // HTTP configures the API listener.
@@ -50,6 +51,11 @@ type HTTP struct {
 	// RequestTimeout is every API request's deadline: its context is
 	// cancelled then, and a request stuck on a dependency answers 503.
 	RequestTimeout time.Duration `env:"FUNDIGO_HTTP_REQUEST_TIMEOUT" envDefault:"5s"`
+	// TrustedProxies (CIDRs or addresses) are the only hops whose
+	// X-Forwarded-For is believed; the client IP is the first untrusted hop
+	// from the right. Empty: the TCP peer is the client. One rule for the
+	// throttles and the webhook source check.
+	TrustedProxies []string `env:"FUNDIGO_TRUSTED_PROXIES"`
 }
 
 // Database configures PostgreSQL.
@@ -214,6 +220,12 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Payments.validate()...)
 	errs = append(errs, c.Celery.validate()...)
 	errs = append(errs, c.Ops.validate()...)
+	errs = append(errs, c.Throttle.validate()...)
+	for _, s := range c.HTTP.TrustedProxies {
+		if _, err := ParseCIDROrIP(s); err != nil {
+			errs = append(errs, fmt.Errorf("FUNDIGO_TRUSTED_PROXIES: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 

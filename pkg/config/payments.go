@@ -34,8 +34,6 @@ type Payments struct {
 	CallbackURL Secret `env:"FUNDIGO_MPESA_CALLBACK_URL"`
 	// AllowedCIDRs restricts webhook sources (empty = anyone with the token).
 	AllowedCIDRs []string `env:"FUNDIGO_MPESA_ALLOWED_CIDRS"`
-	// TrustedProxies are the hops whose X-Forwarded-For is believed.
-	TrustedProxies []string `env:"FUNDIGO_TRUSTED_PROXIES"`
 	// QuarantineCap is how many unparseable webhook bodies are kept.
 	QuarantineCap int `env:"FUNDIGO_INBOX_QUARANTINE_CAP" envDefault:"1000"`
 	// InboxWindow is the group-commit window of the webhook inbox.
@@ -100,9 +98,9 @@ func (c Payments) validate() []error {
 	default:
 		errs = append(errs, fmt.Errorf("FUNDIGO_MPESA_TRANSACTION_TYPE %q: want CustomerPayBillOnline or CustomerBuyGoodsOnline", c.TransactionType))
 	}
-	for _, s := range append(append([]string{}, c.AllowedCIDRs...), c.TrustedProxies...) {
+	for _, s := range c.AllowedCIDRs {
 		if _, err := ParseCIDROrIP(s); err != nil {
-			errs = append(errs, fmt.Errorf("FUNDIGO_MPESA_ALLOWED_CIDRS/FUNDIGO_TRUSTED_PROXIES: %w", err))
+			errs = append(errs, fmt.Errorf("FUNDIGO_MPESA_ALLOWED_CIDRS: %w", err))
 		}
 	}
 	if c.MaxAmount < 1 || c.MaxAmount > 250000 {
