@@ -140,7 +140,7 @@ func TestWebhookPerSourceLimitAndAllowlist(t *testing.T) {
 	})
 	post := func(remote string, i int) testResponse {
 		return s.doFrom(t, remote, http.MethodPost, "/v1/webhooks/mpesa/stk/"+webhookToken,
-			callbackBody(t, fmt.Sprintf("ws_CO_src_%s_%d", remote, i)), nil)
+			callbackBody(t, fmt.Sprintf("ws_CO_src_%s_%d", strings.NewReplacer(".", "_", ":", "_").Replace(remote), i)), nil)
 	}
 	for i := 0; i < 3; i++ {
 		require.Equal(t, http.StatusOK, post("198.51.100.1:1", i).Code)
