@@ -49,7 +49,9 @@ func httpMetrics(reg prometheus.Registerer) echo.MiddlewareFunc {
 func registeredPaths(e *echo.Echo) map[string]bool {
 	out := map[string]bool{}
 	for _, r := range e.Routes() {
-		out[r.Path] = true
+		if r.Method != echo.RouteNotFound { // e.g. /v1/* answering 404 for unknown paths
+			out[r.Path] = true
+		}
 	}
 	delete(out, "")
 	return out
