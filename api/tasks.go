@@ -34,13 +34,24 @@ type taskView struct {
 
 // handleGetTask reports any accepted command: the commands table (long jobs
 // write their progress there) merged with Asynq's view of the task. It
-// answers 404 only when both said "no such task"; when the task backend
+// answers 404 when both said "no such task", or when a user asks for a task
+// that is not theirs (task_owners); users never see last_error. When the task backend
 // (Redis) could not answer it is 503 naming it, never 404.
 func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
 		if id == "" || len(id) > 200 {
 			return Validation(FieldError{Field: "id", Message: "must be 1..200 characters"})
+		}
+		// Services read every task; a user only their own, and an unknown
+		// task and someone else's answer alike.
+		p, _ := principalOf(c)
+		visible, err := taskVisible(c.Request().Context(), pool, id, p)
+		if err != nil {
+			return err
+		}
+		if !visible {
+			return NewProblem(http.StatusNotFound, "no task with this id")
 		}
 		v := taskView{ID: id}
 		found := false
@@ -50,7 +61,7 @@ func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) ec
 			progress, result []byte
 			cmdErr           *string
 		)
-		err := pool.QueryRow(c.Request().Context(),
+		err = pool.QueryRow(c.Request().Context(),
 			`SELECT kind, state, progress, result, error FROM commands WHERE id=$1`, id).
 			Scan(&kind, &state, &progress, &result, &cmdErr)
 		switch {
@@ -93,6 +104,9 @@ func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) ec
 		}
 		if !found {
 			return NewProblem(http.StatusNotFound, "no task with this id")
+		}
+		if p.Kind != "service" {
+			v.LastError = "" // internal error text is for operators, not users
 		}
 		return c.JSON(http.StatusOK, v)
 	}
