@@ -17,7 +17,7 @@ import (
 func newRatingDeps(d Deps) rating.Deps {
 	return rating.Deps{
 		Pool:     d.Pool,
-		Cache:    rating.NewCache(d.Redis, d.Config.Redis.KeyPrefix, d.Config.Ratings.CacheTTL, d.Config.Ratings.TopCacheTTL),
+		Cache:    rating.NewCache(d.Redis, d.Config.Redis.KeyPrefix, d.Config.Ratings),
 		Tasks:    d.Tasks,
 		Queues:   d.Queues,
 		Exchange: d.Config.AMQP.Exchange,

@@ -37,7 +37,7 @@ func ratingsDeps(in *infra) ratings.Deps {
 func ratingDeps(in *infra) rating.Deps {
 	return rating.Deps{
 		Pool:  in.pool,
-		Cache: rating.NewCache(in.redis, in.cfg.Redis.KeyPrefix, in.cfg.Ratings.CacheTTL, in.cfg.Ratings.TopCacheTTL),
+		Cache: rating.NewCache(in.redis, in.cfg.Redis.KeyPrefix, in.cfg.Ratings),
 		Tasks: in.tasks, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange, Config: in.cfg.Ratings,
 	}
 }

@@ -25,6 +25,14 @@ type Ratings struct {
 	CacheTTL time.Duration `env:"FUNDIGO_RATINGS_CACHE_TTL" envDefault:"10m"`
 	// TopCacheTTL is how long the top-technicians lists are cached.
 	TopCacheTTL time.Duration `env:"FUNDIGO_RATINGS_TOP_CACHE_TTL" envDefault:"5m"`
+	// CacheBudget bounds each call to the rating cache in Redis; past it the
+	// read is served from PostgreSQL (and counts as a failure towards the
+	// circuit breaker).
+	CacheBudget time.Duration `env:"FUNDIGO_RATINGS_CACHE_BUDGET" envDefault:"75ms"`
+	// CacheBreakerOpen is how long the cache's circuit breaker stays open
+	// (Redis skipped, reads served from PostgreSQL) after consecutive
+	// failures, before one probe call is let through.
+	CacheBreakerOpen time.Duration `env:"FUNDIGO_RATINGS_CACHE_BREAKER_OPEN" envDefault:"5s"`
 }
 
 func (c Ratings) validate() []error {
@@ -46,6 +54,12 @@ func (c Ratings) validate() []error {
 	}
 	if c.TopCacheTTL <= 0 {
 		errs = append(errs, errors.New("FUNDIGO_RATINGS_TOP_CACHE_TTL must be positive"))
+	}
+	if c.CacheBudget < time.Millisecond || c.CacheBudget > 5*time.Second {
+		errs = append(errs, errors.New("FUNDIGO_RATINGS_CACHE_BUDGET must be between 1ms and 5s"))
+	}
+	if c.CacheBreakerOpen < 100*time.Millisecond || c.CacheBreakerOpen > time.Hour {
+		errs = append(errs, errors.New("FUNDIGO_RATINGS_CACHE_BREAKER_OPEN must be between 100ms and 1h"))
 	}
 	return errs
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -71,7 +72,7 @@ func AcceptReview(ctx context.Context, d Deps, by Author, in events.ReviewCreate
 		return Accepted{}, err
 	}
 	log := zerolog.Ctx(ctx).With().Str(logging.FieldTechnicianID, r.TechnicianID).Str("review_id", r.ID).Logger()
-	if _, err := tasks.EnqueueRecomputeTechnician(ctx, d.Tasks, d.Queues.Default, r.TechnicianID, d.Now(), d.Config.Debounce); err != nil {
+	if err := d.enqueueRecompute(ctx, r.TechnicianID); err != nil {
 		if onEnqueueError == ReturnEnqueueError {
 			return acc, fmt.Errorf("schedule rating recompute of technician %s: %w", r.TechnicianID, err)
 		}
@@ -81,4 +82,28 @@ func AcceptReview(ctx context.Context, d Deps, by Author, in events.ReviewCreate
 		}
 	}
 	return acc, nil
+}
+
+// enqueueBudget bounds the debounced enqueue: with Redis black-holed, a
+// review is still answered quickly (its technician recomputed inline, or
+// the delivery requeued) instead of after the client's socket timeouts.
+const enqueueBudget = time.Second
+
+// enqueueRecompute schedules the debounced recompute of technicianID within
+// enqueueBudget. An enqueue abandoned at the budget may still land later;
+// that is harmless (the task is idempotent and its id is per window).
+func (d Deps) enqueueRecompute(ctx context.Context, technicianID string) error {
+	ctx, cancel := context.WithTimeout(ctx, enqueueBudget)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := tasks.EnqueueRecomputeTechnician(ctx, d.Tasks, d.Queues.Default, technicianID, d.Now(), d.Config.Debounce)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("enqueue rating recompute for technician %s: no answer within %s: %w", technicianID, enqueueBudget, ctx.Err())
+	}
 }

@@ -33,7 +33,7 @@ func setup(t *testing.T) *bundle {
 	rdb := taskstest.Redis(t)
 	d := Deps{
 		Pool:     pool,
-		Cache:    NewCache(rdb, taskstest.Prefix(t), time.Minute, time.Minute),
+		Cache:    NewCache(rdb, taskstest.Prefix(t), config.Ratings{CacheTTL: time.Minute, TopCacheTTL: time.Minute}),
 		Tasks:    taskstest.Client(t),
 		Queues:   taskstest.Queues(t),
 		Exchange: "test.events",

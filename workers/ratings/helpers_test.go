@@ -28,7 +28,7 @@ func setup(t *testing.T) *bundle {
 		Log: zerolog.Nop(),
 		Rating: rating.Deps{
 			Pool:     pool,
-			Cache:    rating.NewCache(taskstest.Redis(t), taskstest.Prefix(t), time.Minute, time.Minute),
+			Cache:    rating.NewCache(taskstest.Redis(t), taskstest.Prefix(t), config.Ratings{CacheTTL: time.Minute, TopCacheTTL: time.Minute}),
 			Tasks:    taskstest.Client(t),
 			Queues:   taskstest.Queues(t),
 			Exchange: "test.events",
