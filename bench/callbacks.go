@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	kit "fundigo/pkg/bench"
-	"fundigo/pkg/config"
 	"fundigo/pkg/store"
 )
 
@@ -48,9 +47,7 @@ func benchCallbacks(ctx context.Context, b *benchRun) error {
 			return err
 		}
 	}
-	s, err := b.system(ctx, func(c *config.Config) {
-		c.Payments.AllowedCIDRs = []string{"127.0.0.1/32"}
-	})
+	s, err := b.system(ctx, nil)
 	if err != nil {
 		return err
 	}
