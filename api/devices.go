@@ -1,16 +1,13 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
-	"fundigo/pkg/expo"
-	"fundigo/pkg/store"
+	"fundigo/pkg/notification"
 )
 
 // registerDeviceRequest is the body of POST /v1/devices.
@@ -19,38 +16,6 @@ type registerDeviceRequest struct {
 	Token    string `json:"token"`
 	Platform string `json:"platform"`
 	Locale   string `json:"locale"`
-}
-
-const (
-	maxUserIDLen = 128
-	maxTokenLen  = 512
-)
-
-func (r *registerDeviceRequest) validate() error {
-	var f Fields
-	r.UserID, r.Token = strings.TrimSpace(r.UserID), strings.TrimSpace(r.Token)
-	if r.UserID == "" || len(r.UserID) > maxUserIDLen {
-		f.Add("user_id", "required, at most 128 characters")
-	}
-	switch r.Platform {
-	case store.PlatformExpo:
-		if !expo.IsPushToken(r.Token) {
-			f.Add("token", "must be an Expo push token: ExponentPushToken[…] or ExpoPushToken[…]")
-		}
-	case store.PlatformFCM:
-		if r.Token == "" || len(r.Token) > maxTokenLen || strings.ContainsAny(r.Token, " \t\r\n") {
-			f.Add("token", "required, at most 512 characters, no spaces")
-		}
-	default:
-		f.Add("platform", "must be expo or fcm")
-	}
-	if r.Locale == "" {
-		r.Locale = "en"
-	}
-	if r.Locale != "en" && r.Locale != "sw" {
-		f.Add("locale", "must be en or sw")
-	}
-	return f.Err()
 }
 
 // deviceView is a device as the API shows it.
@@ -62,25 +27,22 @@ type deviceView struct {
 	Active   bool   `json:"active"`
 }
 
-// handleRegisterDevice is an idempotent upsert: registering a known token
-// again updates it (locale, platform), reactivates it, and moves it to
-// user_id if another user had it (a phone changed hands). Users may register
-// devices for themselves only; services for anyone.
+// handleRegisterDevice is an idempotent upsert (notification.RegisterDevice).
+// Users may register devices for themselves only; services for anyone.
 func handleRegisterDevice(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var req registerDeviceRequest
 		if err := bindStrict(c, &req); err != nil {
 			return err
 		}
-		if err := req.validate(); err != nil {
+		d := notification.Device{Token: req.Token, UserID: req.UserID, Platform: req.Platform, Locale: req.Locale}
+		if err := notification.ValidateDevice(&d); err != nil {
 			return err
 		}
-		if err := requireSelf(c, req.UserID); err != nil {
+		if err := requireSelf(c, d.UserID); err != nil {
 			return err
 		}
-		d, created, err := store.NewDevices(pool).Upsert(c.Request().Context(), store.Device{
-			Token: req.Token, UserID: req.UserID, Platform: req.Platform, Locale: req.Locale,
-		})
+		d, created, err := notification.RegisterDevice(c.Request().Context(), pool, d)
 		if err != nil {
 			return err
 		}
@@ -102,8 +64,7 @@ func handleDeleteDevice(pool *pgxpool.Pool) echo.HandlerFunc {
 		if p, ok := principalOf(c); ok && p.Kind == "user" {
 			owner = p.UserID
 		}
-		err = store.NewDevices(pool).Delete(c.Request().Context(), token, owner)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := notification.DeleteDevice(c.Request().Context(), pool, token, owner); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)

@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"fundigo/pkg/notification"
 	"fundigo/pkg/store"
 )
 
@@ -36,11 +37,11 @@ func TestRegisterDevice(t *testing.T) {
 	require.Equal(t, http.StatusCreated, r.Code)
 
 	// The token moves to the user who registers it next, and is reactivated.
-	_, err := store.NewDevices(s.deps.Pool).Deactivate(t.Context(), []string{tok}, "DeviceNotRegistered")
+	_, err := notification.NewStore(s.deps.Pool).DeactivateDevices(t.Context(), []string{tok}, "DeviceNotRegistered")
 	require.NoError(t, err)
 	r = s.do(t, http.MethodPost, "/v1/devices", map[string]any{"user_id": "u2", "token": tok, "platform": "expo"}, userAuth(t, "u2"))
 	require.Equal(t, http.StatusCreated, r.Code, string(r.Body))
-	d, err := store.NewDevices(s.deps.Pool).Get(t.Context(), tok)
+	d, err := notification.NewStore(s.deps.Pool).Device(t.Context(), tok)
 	require.NoError(t, err)
 	require.Equal(t, "u2", d.UserID)
 	require.Equal(t, "en", d.Locale)
@@ -91,12 +92,12 @@ func TestDeleteDevice(t *testing.T) {
 	// Another user cannot remove it (and learns nothing).
 	r = s.do(t, http.MethodDelete, path, nil, userAuth(t, "u2"))
 	require.Equal(t, http.StatusNoContent, r.Code)
-	_, err := store.NewDevices(s.deps.Pool).Get(t.Context(), tok)
+	_, err := notification.NewStore(s.deps.Pool).Device(t.Context(), tok)
 	require.NoError(t, err)
 
 	r = s.do(t, http.MethodDelete, path, nil, userAuth(t, "u1"))
 	require.Equal(t, http.StatusNoContent, r.Code)
-	_, err = store.NewDevices(s.deps.Pool).Get(t.Context(), tok)
+	_, err = notification.NewStore(s.deps.Pool).Device(t.Context(), tok)
 	require.ErrorIs(t, err, store.ErrNotFound)
 
 	r = s.do(t, http.MethodDelete, path, nil, serviceAuth())

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
-	"reflect"
-	"slices"
 
 	"fundigo/pkg/store"
 )
@@ -17,7 +14,8 @@ import (
 // returned for it. Each resource keeps every field of the request that made
 // it, so the check compares them — canonically, after validation and
 // normalisation (trimmed ids, phone as 2547…, JSON values not bytes) — and a
-// mismatch answers errKeyReused (409).
+// mismatch answers errKeyReused (409). For notifications the comparison is
+// the domain's (notification.ErrSourceKeyReused).
 
 // errKeyReused answers a key that already made a different resource.
 func errKeyReused() *Problem {
@@ -30,33 +28,4 @@ func samePaymentRequest(p store.Payment, req createPaymentRequest, phone string)
 	return p.JobID == req.JobID && p.CustomerID == req.CustomerID && p.Phone == phone &&
 		req.Amount != nil && p.Amount == *req.Amount && p.Description == req.Description &&
 		p.TechnicianID == req.TechnicianID
-}
-
-// sameNotificationRequest reports whether stored is what want (validated)
-// would have created.
-func sameNotificationRequest(stored, want store.Notification) bool {
-	return slices.Equal(stored.UserIDs, want.UserIDs) && stored.Template == want.Template &&
-		stored.Title == want.Title && stored.Body == want.Body && stored.Category == want.Category &&
-		stored.Priority == want.Priority && stored.CollapseID == want.CollapseID &&
-		sameJSON(stored.Params, want.Params) && sameJSON(stored.Data, want.Data)
-}
-
-// sameJSON compares two JSON objects by value (a nil and an empty object are
-// the same): both go through one encode/decode so numbers compare alike.
-func sameJSON(a, b map[string]any) bool {
-	norm := func(m map[string]any) any {
-		if len(m) == 0 {
-			return nil
-		}
-		raw, err := json.Marshal(m)
-		if err != nil {
-			return err.Error()
-		}
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err.Error()
-		}
-		return v
-	}
-	return reflect.DeepEqual(norm(a), norm(b))
 }

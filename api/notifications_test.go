@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/events"
+	"fundigo/pkg/notification"
 )
 
 func TestCreateNotification(t *testing.T) {
@@ -62,7 +63,7 @@ func TestCreateNotification(t *testing.T) {
 func TestCreateNotificationRejects(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, nil)
-	many := make([]string, events.MaxNotificationUsers+1)
+	many := make([]string, notification.MaxUsers+1)
 	for i := range many {
 		many[i] = fmt.Sprint(i)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
+	"fundigo/pkg/notification"
 	"fundigo/pkg/store"
 )
 
@@ -124,7 +125,14 @@ func toProblem(err error) *Problem {
 		}
 		return np
 	}
+	var nv *notification.ValidationError
 	switch {
+	case errors.As(err, &nv):
+		fe := make([]FieldError, len(nv.Fields))
+		for i, f := range nv.Fields {
+			fe[i] = FieldError{Field: f.Field, Message: f.Message}
+		}
+		return Validation(fe...)
 	case errors.Is(err, store.ErrNotFound):
 		return NewProblem(http.StatusNotFound, "no such resource")
 	case errors.Is(err, store.ErrConflict):

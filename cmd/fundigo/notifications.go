@@ -35,9 +35,6 @@ func registerNotifications(w *workers.Server, in *infra) error {
 		Queues: in.queues, Expo: ec, Exchange: in.cfg.AMQP.Exchange, QueuePrefix: in.cfg.AMQP.QueuePrefix,
 		ReceiptDelay: nc.ReceiptDelay, StaleClaim: nc.StaleClaim,
 	}
-	if deps.Templates, err = notifications.LoadTemplates(); err != nil {
-		return err
-	}
 	fc, err := newFCMClient(nc.FCMServiceAccountJSON.Reveal(), nc.FCMServiceAccountFile, fcm.Config{
 		BaseURL: nc.FCMBaseURL, TokenURL: nc.FCMTokenURL, ProjectID: nc.FCMProjectID,
 		Timeout: nc.Timeout, MaxAttempts: nc.MaxAttempts,

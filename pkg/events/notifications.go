@@ -6,7 +6,8 @@ const (
 	// publishes it (through the outbox, in the transaction that stores the
 	// notification) for POST /v1/notifications; other systems may publish it
 	// too. The notifications worker fans it out to devices, once per
-	// SourceKey however often it is delivered.
+	// SourceKey however often it is delivered. pkg/notification.Validate
+	// states which payloads are accepted.
 	RoutingKeyNotificationRequested = "notification.requested"
 )
 
@@ -14,15 +15,6 @@ const (
 const (
 	NotificationPriorityNormal = "normal"
 	NotificationPriorityHigh   = "high"
-)
-
-// Limits of a notification request, shared by the API and the worker.
-const (
-	MaxNotificationUsers = 10000
-	MaxNotificationTitle = 200
-	MaxNotificationBody  = 2000
-	MaxCategoryLen       = 64
-	MaxCollapseIDLen     = 64
 )
 
 // NotificationRequested asks for a notification to users: either a Template
@@ -43,17 +35,4 @@ type NotificationRequested struct {
 	Category   string         `json:"category,omitempty"`
 	Priority   string         `json:"priority,omitempty"`
 	CollapseID string         `json:"collapse_id,omitempty"`
-}
-
-// NotificationTemplates lists the templates the notifications worker can
-// render (in English and Swahili) and the params each one requires. The API
-// checks requests against it; workers/notifications holds the texts and a
-// test keeps the two in step.
-var NotificationTemplates = map[string][]string{
-	"payment_received":    {"amount", "receipt"},
-	"payment_failed":      {"amount", "reason"},
-	"job_funded":          {"amount", "job_id"},
-	"job_assigned":        {"job_id"},
-	"technician_en_route": {"job_id"},
-	"review_received":     {"rating"},
 }

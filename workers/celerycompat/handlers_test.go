@@ -12,7 +12,7 @@ import (
 	"fundigo/pkg/celery"
 	"fundigo/pkg/events"
 	"fundigo/pkg/inbox"
-	"fundigo/pkg/store"
+	"fundigo/pkg/notification"
 	"fundigo/pkg/store/storetest"
 	"fundigo/pkg/tasks"
 	"fundigo/pkg/tasks/taskstest"
@@ -58,11 +58,11 @@ func TestSendNotificationCreatesItLikeTheAPI(t *testing.T) {
 	require.NoError(t, err)
 	id := out.(map[string]any)["notification_id"].(string)
 
-	n, err := store.NewNotifications(h.pool).Get(ctx, id)
+	n, err := notification.NewStore(h.pool).Notification(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, []string{"42"}, n.UserIDs)
 	require.Equal(t, "Fundi yako yuko njiani", n.Body)
-	require.Equal(t, store.NotificationQueued, n.Status)
+	require.Equal(t, notification.StatusQueued, n.Status)
 
 	var payload []byte
 	require.NoError(t, h.pool.QueryRow(ctx, `SELECT payload FROM outbox WHERE routing_key = $1`,

@@ -2,17 +2,13 @@ package celerycompat
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"fundigo/pkg/celery"
-	"fundigo/pkg/events"
-	"fundigo/pkg/outbox"
-	"fundigo/pkg/store"
+	"fundigo/pkg/notification"
 )
 
 // celeryNamespace derives notification ids from Celery task ids (UUID v5),
@@ -20,10 +16,9 @@ import (
 var celeryNamespace = uuid.MustParse("6f0c3c2e-53a4-4d61-9a47-2d2b8f0f6c1e")
 
 // sendNotification is send_notification_async(user_id, message): it creates
-// the notification as POST /v1/notifications does, the row and its
-// notification.requested event in one transaction (outbox), so the
-// notifications worker fans it out to the user's devices. Idempotent: the
-// source key "celery:<task id>" makes a redelivered task the same
+// the notification as POST /v1/notifications does (notification.Create), so
+// the notifications worker fans it out to the user's devices. Idempotent:
+// the source key "celery:<task id>" makes a redelivered task the same
 // notification. Returns {"notification_id": …}.
 func sendNotification(d HandlerDeps) HandlerFunc {
 	return func(ctx context.Context, m *celery.Message) (any, error) {
@@ -38,41 +33,35 @@ func sendNotification(d HandlerDeps) HandlerFunc {
 		if err := arg(m, 1, "message", &message); err != nil {
 			return nil, err
 		}
-		if message == "" || utf8.RuneCountInString(message) > events.MaxNotificationBody {
-			return nil, celery.ValueError(fmt.Sprintf("message must be 1..%d characters", events.MaxNotificationBody))
-		}
-		ev := events.NotificationRequested{
+		n, _, err := notification.Create(ctx, d.Pool, d.Exchange, notification.Request{
 			ID:        uuid.NewSHA1(celeryNamespace, []byte(m.ID)).String(),
 			SourceKey: "celery:" + m.ID,
 			UserIDs:   []string{userID},
 			Body:      message,
-			Priority:  events.NotificationPriorityNormal,
-		}
-		var id string
-		err = store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
-			n, created, err := store.NewNotifications(tx).Create(ctx, store.Notification{
-				ID: ev.ID, SourceKey: ev.SourceKey, UserIDs: ev.UserIDs, Body: ev.Body, Priority: ev.Priority,
-			})
-			if err != nil {
-				return err
-			}
-			id = n.ID
-			if !created {
-				return nil // stored and announced by an earlier run
-			}
-			payload, err := json.Marshal(ev)
-			if err != nil {
-				return err
-			}
-			return outbox.Write(ctx, tx, outbox.Message{
-				ID: events.RoutingKeyNotificationRequested + ":" + n.ID, Exchange: d.Exchange,
-				RoutingKey: events.RoutingKeyNotificationRequested, Type: events.RoutingKeyNotificationRequested,
-				Payload: payload,
-			})
 		})
+		var ve *notification.ValidationError
+		if errors.As(err, &ve) {
+			return nil, celery.ValueError(celeryValueMessage(ve))
+		}
+		if errors.Is(err, notification.ErrSourceKeyReused) {
+			return nil, celery.ValueError("task id " + m.ID + " already made a different notification")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create notification for celery task %s: %w", m.ID, err)
 		}
-		return map[string]any{"notification_id": id}, nil
+		return map[string]any{"notification_id": n.ID}, nil
 	}
+}
+
+// celeryValueMessage names the task's arguments rather than the request's
+// fields.
+func celeryValueMessage(ve *notification.ValidationError) string {
+	f := ve.Fields[0]
+	switch f.Field {
+	case "title", "body":
+		return fmt.Sprintf("message must be 1..%d characters", notification.MaxBody)
+	case "user_ids":
+		return "user_id: " + f.Message
+	}
+	return f.Field + ": " + f.Message
 }

@@ -1,7 +1,6 @@
 package notifications
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -9,25 +8,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 
-	"fundigo/pkg/expo"
-	"fundigo/pkg/fcm"
+	"fundigo/pkg/notification"
 	"fundigo/pkg/tasks"
 )
-
-// ExpoSender is the Expo push API as this package uses it; *expo.Client
-// satisfies it. Send returns one ticket per message in order (see
-// expo.Client.Send for partial failures); GetReceipts omits ids that have no
-// receipt yet.
-type ExpoSender interface {
-	Send(ctx context.Context, msgs []expo.Message) ([]expo.Ticket, error)
-	GetReceipts(ctx context.Context, ids []string) (map[string]expo.Receipt, error)
-}
-
-// FCMSender sends one message to one native token; *fcm.Client satisfies it.
-// Errors match fcm.ErrUnregistered and fcm.IsTemporary.
-type FCMSender interface {
-	Send(ctx context.Context, m fcm.Message) (string, error)
-}
 
 // Deps are the notification workers' dependencies.
 type Deps struct {
@@ -35,64 +18,39 @@ type Deps struct {
 	Pool   *pgxpool.Pool
 	Tasks  *asynq.Client
 	Queues tasks.Queues
-	Expo   ExpoSender
+	Expo   notification.ExpoSender
 	// FCM may be nil: deliveries to fcm devices then fail with
 	// "fcm_not_configured".
-	FCM       FCMSender
-	Templates *Templates
+	FCM notification.FCMSender
+	// Templates default to notification.LoadTemplates().
+	Templates *notification.Templates
 	// Exchange and QueuePrefix place the event consumers.
 	Exchange    string
 	QueuePrefix string
-	// ReceiptDelay is how old a ticket must be before its receipt is fetched
-	// (default 15m); StaleClaim how long a claimed delivery may stay
-	// unsettled before it is failed as outcome unknown (default 10m).
+	// ReceiptDelay and StaleClaim: see notification.PipelineConfig.
 	ReceiptDelay time.Duration
 	StaleClaim   time.Duration
 	// NowFunc is the clock; default time.Now.
 	NowFunc func() time.Time
 }
 
-func (d *Deps) setDefaults() {
-	if d.NowFunc == nil {
-		d.NowFunc = time.Now
-	}
-	if d.ReceiptDelay == 0 {
-		d.ReceiptDelay = 15 * time.Minute
-	}
-	if d.StaleClaim == 0 {
-		d.StaleClaim = 10 * time.Minute
-	}
-	if d.Queues == (tasks.Queues{}) {
-		d.Queues = tasks.NewQueues("")
-	}
+// worker carries the pipeline to the handlers.
+type worker struct {
+	pipeline    *notification.Pipeline
+	exchange    string
+	queuePrefix string
 }
-
-func (d Deps) validate() error {
-	var errs []error
-	if d.Pool == nil || d.Tasks == nil || d.Expo == nil || d.Templates == nil {
-		errs = append(errs, errors.New("notifications: Pool, Tasks, Expo and Templates are required"))
-	}
-	if d.Exchange == "" {
-		errs = append(errs, errors.New("notifications: Exchange is required"))
-	}
-	return errors.Join(errs...)
-}
-
-// worker carries the Deps to the handlers.
-type worker struct{ Deps }
 
 func newWorker(d Deps) (*worker, error) {
-	d.setDefaults()
-	if err := d.validate(); err != nil {
+	if d.Exchange == "" {
+		return nil, errors.New("notifications: Exchange is required")
+	}
+	p, err := notification.NewPipeline(notification.PipelineConfig{
+		Log: d.Log, Pool: d.Pool, Tasks: d.Tasks, Queues: d.Queues, Expo: d.Expo, FCM: d.FCM,
+		Templates: d.Templates, ReceiptDelay: d.ReceiptDelay, StaleClaim: d.StaleClaim, NowFunc: d.NowFunc,
+	})
+	if err != nil {
 		return nil, err
 	}
-	return &worker{d}, nil
-}
-
-// logger is the task- or delivery-scoped logger in ctx, else the root one.
-func (w *worker) logger(ctx context.Context) *zerolog.Logger {
-	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
-		return l
-	}
-	return &w.Log
+	return &worker{pipeline: p, exchange: d.Exchange, queuePrefix: d.QueuePrefix}, nil
 }

@@ -29,15 +29,15 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	}
 	return []amqpx.ConsumerSpec{
 		{
-			Queue:       w.QueuePrefix + "notifications.requested",
-			Exchange:    w.Exchange,
+			Queue:       w.queuePrefix + "notifications.requested",
+			Exchange:    w.exchange,
 			Bindings:    []string{events.RoutingKeyNotificationRequested},
 			Concurrency: 4,
 			Handler:     w.handleRequested,
 		},
 		{
-			Queue:       w.QueuePrefix + "notifications.payments",
-			Exchange:    w.Exchange,
+			Queue:       w.queuePrefix + "notifications.payments",
+			Exchange:    w.exchange,
 			Bindings:    []string{events.RoutingKeyPaymentPaid, events.RoutingKeyPaymentFailed},
 			Concurrency: 4,
 			Handler:     w.handlePayment,

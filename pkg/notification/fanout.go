@@ -1,4 +1,4 @@
-package notifications
+package notification
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"fundigo/pkg/events"
 	"fundigo/pkg/logging"
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
@@ -27,65 +26,65 @@ const insertBatch = 5000
 // notification is queued (a replay after that adds no device that registered
 // since), existing rows are never touched, and send tasks have deterministic
 // ids and claim their rows when they run.
-func (w *worker) fanOut(ctx context.Context, n store.Notification) error {
-	if n.Status == store.NotificationDone {
+func (p *Pipeline) fanOut(ctx context.Context, n Notification) error {
+	if n.Status == StatusDone {
 		return nil
 	}
-	now := w.NowFunc()
-	if n.Status == store.NotificationQueued {
-		rows, err := w.plan(ctx, n, now)
+	now := p.cfg.NowFunc()
+	if n.Status == StatusQueued {
+		rows, err := p.plan(ctx, n, now)
 		if err != nil {
 			return err
 		}
-		deliveries := store.NewNotificationDeliveries(w.Pool)
+		deliveries := p.store
 		for chunk := range slices.Chunk(rows, insertBatch) {
-			if _, err := deliveries.Insert(ctx, chunk, now); err != nil {
+			if _, err := deliveries.InsertDeliveries(ctx, chunk, now); err != nil {
 				return fmt.Errorf("fan out notification %s: %w", n.ID, err)
 			}
 		}
-		err = store.NewNotifications(w.Pool).MarkFannedOut(ctx, n.ID, now)
+		err = p.store.MarkFannedOut(ctx, n.ID, now)
 		if err != nil && !errors.Is(err, store.ErrStaleTransition) {
 			return err
 		}
-		w.logger(ctx).Info().Str(logging.FieldNotificationID, n.ID).Int("deliveries", len(rows)).
+		p.logger(ctx).Info().Str(logging.FieldNotificationID, n.ID).Int("deliveries", len(rows)).
 			Msg("notification fanned out")
 	}
-	if err := w.enqueueSends(ctx, n.ID, now); err != nil {
+	if err := p.enqueueSends(ctx, n.ID, now); err != nil {
 		return err
 	}
-	_, err := store.NewNotifications(w.Pool).CompleteIfSettled(ctx, n.ID, now)
+	_, err := p.store.CompleteIfSettled(ctx, n.ID, now)
 	return err
 }
 
 // plan decides, per active device of the recipients, whether the delivery is
 // muted, deferred by quiet hours (normal priority only) or pending.
-func (w *worker) plan(ctx context.Context, n store.Notification, now time.Time) ([]store.Delivery, error) {
-	devices, err := store.NewDevices(w.Pool).ActiveForUsers(ctx, n.UserIDs)
+func (p *Pipeline) plan(ctx context.Context, n Notification, now time.Time) ([]Delivery, error) {
+	devices, err := p.store.ActiveDevices(ctx, n.UserIDs)
 	if err != nil {
 		return nil, fmt.Errorf("fan out notification %s: %w", n.ID, err)
 	}
-	prefs, err := store.NewNotificationPreferences(w.Pool).ForUsers(ctx, n.UserIDs)
+	prefs, err := p.store.PreferencesOf(ctx, n.UserIDs)
 	if err != nil {
 		return nil, fmt.Errorf("fan out notification %s: %w", n.ID, err)
 	}
-	out := make([]store.Delivery, 0, len(devices))
+	out := make([]Delivery, 0, len(devices))
 	for _, d := range devices {
-		row := store.Delivery{
+		row := Delivery{
 			NotificationID: n.ID, UserID: d.UserID, DeviceToken: d.Token,
-			Platform: d.Platform, Locale: d.Locale, Status: store.DeliveryPending,
+			Platform: d.Platform, Locale: d.Locale, Status: DeliveryPending,
 		}
-		p := prefs[d.UserID]
+		pref := prefs[d.UserID]
 		switch {
-		case n.Category != "" && slices.Contains(p.MutedCategories, n.Category):
-			row.Status = store.DeliveryMuted
-		case n.Priority != events.NotificationPriorityHigh && p.QuietHours != nil:
-			until, quiet, err := quietUntil(*p.QuietHours, now)
+		case n.Category != "" && slices.Contains(pref.MutedCategories, n.Category):
+			row.Status = DeliveryMuted
+		case n.Priority != PriorityHigh && pref.QuietHours != nil:
+			until, quiet, err := quietUntil(*pref.QuietHours, now)
 			if err != nil {
 				// Preferences are validated on write; a zone that no longer
 				// loads must not block the notification.
-				w.logger(ctx).Warn().Err(err).Msg("ignoring unusable quiet hours")
+				p.logger(ctx).Warn().Err(err).Msg("ignoring unusable quiet hours")
 			} else if quiet {
-				row.Status, row.NotBefore = store.DeliveryDeferred, &until
+				row.Status, row.NotBefore = DeliveryDeferred, &until
 			}
 		}
 		out = append(out, row)
@@ -95,13 +94,13 @@ func (w *worker) plan(ctx context.Context, n store.Notification, now time.Time) 
 
 // enqueueSends queues one push:send per 100 due deliveries, and per 100
 // deferred deliveries at the end of their quiet window.
-func (w *worker) enqueueSends(ctx context.Context, notificationID string, now time.Time) error {
-	deliveries := store.NewNotificationDeliveries(w.Pool)
+func (p *Pipeline) enqueueSends(ctx context.Context, notificationID string, now time.Time) error {
+	deliveries := p.store
 	pending, err := deliveries.PendingCount(ctx, notificationID, now)
 	if err != nil {
 		return err
 	}
-	if err := w.enqueue(ctx, notificationID, pending, time.Time{}); err != nil {
+	if err := p.enqueue(ctx, notificationID, pending, time.Time{}); err != nil {
 		return err
 	}
 	deferred, err := deliveries.DeferredTimes(ctx, notificationID)
@@ -114,20 +113,20 @@ func (w *worker) enqueueSends(ctx context.Context, notificationID string, now ti
 		}
 		// A second late, so a worker whose clock trails Redis's still finds
 		// the rows due when the task runs.
-		if err := w.enqueue(ctx, notificationID, count, at.Add(time.Second)); err != nil {
+		if err := p.enqueue(ctx, notificationID, count, at.Add(time.Second)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (w *worker) enqueue(ctx context.Context, notificationID string, rows int, at time.Time) error {
+func (p *Pipeline) enqueue(ctx context.Context, notificationID string, rows int, at time.Time) error {
 	for slot := range (rows + sendBatch - 1) / sendBatch {
-		t, err := tasks.NewPushSend(w.Queues.Default, notificationID, slot, at)
+		t, err := tasks.NewPushSend(p.cfg.Queues.Default, notificationID, slot, at)
 		if err != nil {
 			return err
 		}
-		_, err = w.Tasks.EnqueueContext(ctx, t)
+		_, err = p.cfg.Tasks.EnqueueContext(ctx, t)
 		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
 			return fmt.Errorf("enqueue send of notification %s: %w", notificationID, err)
 		}

@@ -1,4 +1,4 @@
-package notifications
+package notification
 
 import (
 	"fmt"
@@ -10,8 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"fundigo/pkg/events"
-	"fundigo/pkg/store"
 	"fundigo/pkg/tasks/taskstest"
 )
 
@@ -39,10 +37,10 @@ func TestTenThousandUsers(t *testing.T) {
 	b.sim.FailNext(3, http.StatusTooManyRequests, time.Second)
 
 	id := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+	require.NoError(t, b.p.Accept(t.Context(), Request{
 		ID: id, UserIDs: users(0, n), Title: "Karibu", Body: "FundiGO is live in your area",
 	}))
-	require.Eventually(t, func() bool { return b.status(t, id) == store.NotificationDone },
+	require.Eventually(t, func() bool { return b.status(t, id) == StatusDone },
 		90*time.Second, 100*time.Millisecond)
 
 	st := b.sim.Stats()
@@ -57,7 +55,7 @@ func TestTenThousandUsers(t *testing.T) {
 	require.Equal(t, 3, st.Rejected, "the injected 429s were retried")
 
 	c := b.counts(t, id)
-	require.Equal(t, store.NotificationCounts{
+	require.Equal(t, Counts{
 		Devices: n, Sent: n - 100, InvalidTokens: 100, AwaitingReceipt: n - 100,
 	}, c)
 
@@ -70,14 +68,14 @@ func TestTenThousandUsers(t *testing.T) {
 	require.Equal(t, n-100, st.ReceiptIDs)
 	require.Equal(t, 10, st.ReceiptRequests, "batches of at most 1000 ids")
 	c = b.counts(t, id)
-	require.Equal(t, store.NotificationCounts{
+	require.Equal(t, Counts{
 		Devices: n, Sent: n - 100, InvalidTokens: 200, Delivered: n - 200,
 	}, c)
 
 	// Both kinds of dead token are deactivated, and only those.
 	var inactive int
 	var wrong int
-	require.NoError(t, b.w.Pool.QueryRow(t.Context(), `
+	require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(), `
 		SELECT count(*) FILTER (WHERE NOT active),
 		       count(*) FILTER (WHERE active = (token LIKE '%Invalid%'))
 		FROM devices`).Scan(&inactive, &wrong))
@@ -86,10 +84,10 @@ func TestTenThousandUsers(t *testing.T) {
 
 	// A second notification skips the deactivated devices.
 	id2 := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+	require.NoError(t, b.p.Accept(t.Context(), Request{
 		ID: id2, UserIDs: users(0, 300), Title: "Again", Body: "b",
 	}))
-	require.Eventually(t, func() bool { return b.status(t, id2) == store.NotificationDone },
+	require.Eventually(t, func() bool { return b.status(t, id2) == StatusDone },
 		30*time.Second, 50*time.Millisecond)
 	require.Equal(t, 294, b.counts(t, id2).Devices)
 	for i := range 300 {
@@ -107,31 +105,31 @@ func TestRequestFailures(t *testing.T) {
 	b := setup(t, options{maxAttempts: 2})
 	b.addDevices(t, 0, 150, "en", expoToken)
 	id := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+	require.NoError(t, b.p.Accept(t.Context(), Request{
 		ID: id, UserIDs: users(0, 150), Title: "t", Body: "b",
 	}))
 
 	// 503 twice: the client gives up, the 100 claimed rows go back to pending
 	// and the task reports an error so Asynq retries it.
 	b.sim.FailNext(2, http.StatusServiceUnavailable, 0)
-	require.Error(t, b.w.handleSend(t.Context(), sendTask(t, id)))
+	require.Error(t, b.p.Send(t.Context(), id))
 	c := b.counts(t, id)
 	require.Equal(t, 150, c.Queued)
 	require.Zero(t, b.sim.Stats().Messages)
 
 	// 400: not retried, those rows fail.
 	b.sim.FailNext(1, http.StatusBadRequest, 0)
-	require.NoError(t, b.w.handleSend(t.Context(), sendTask(t, id)))
+	require.NoError(t, b.p.Send(t.Context(), id))
 	c = b.counts(t, id)
 	require.Equal(t, 100, c.Failed)
 	require.Equal(t, 50, c.Queued)
 
 	b.drain(t, id)
 	c = b.counts(t, id)
-	require.Equal(t, store.NotificationCounts{Devices: 150, Sent: 50, Failed: 100, AwaitingReceipt: 50}, c)
-	require.Equal(t, store.NotificationDone, b.status(t, id))
+	require.Equal(t, Counts{Devices: 150, Sent: 50, Failed: 100, AwaitingReceipt: 50}, c)
+	require.Equal(t, StatusDone, b.status(t, id))
 	var codes []string
-	rows, err := b.w.Pool.Query(t.Context(), `SELECT DISTINCT error FROM notification_deliveries WHERE status = 'failed'`)
+	rows, err := b.p.cfg.Pool.Query(t.Context(), `SELECT DISTINCT error FROM notification_deliveries WHERE status = 'failed'`)
 	require.NoError(t, err)
 	for rows.Next() {
 		var s string
@@ -147,11 +145,15 @@ func TestPayloadTooBig(t *testing.T) {
 	b := setup(t, options{})
 	b.addDevices(t, 0, 2, "en", expoToken)
 	id := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
-		ID: id, UserIDs: users(0, 2), Title: "t", Body: strings.Repeat("x", 5000),
-	}))
+	// Validate refuses such a request now; one stored before (or by an older
+	// version) still must not reach Expo.
+	n, _, err := b.p.store.CreateNotification(t.Context(), Notification{Request: Request{
+		ID: id, SourceKey: "test:" + id, UserIDs: users(0, 2), Title: "t", Body: strings.Repeat("x", 5000), Priority: PriorityNormal,
+	}})
+	require.NoError(t, err)
+	require.NoError(t, b.p.fanOut(t.Context(), n))
 	b.drain(t, id)
-	require.Equal(t, store.NotificationCounts{Devices: 2, Failed: 2}, b.counts(t, id))
+	require.Equal(t, Counts{Devices: 2, Failed: 2}, b.counts(t, id))
 	require.Zero(t, b.sim.Stats().SendRequests)
 }
 
@@ -163,10 +165,10 @@ func TestStalledPendingResumed(t *testing.T) {
 	b := setup(t, options{})
 	b.addDevices(t, 0, 3, "en", expoToken)
 	id := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{ID: id, UserIDs: users(0, 3), Title: "t", Body: "b"}))
+	require.NoError(t, b.p.Accept(t.Context(), Request{ID: id, UserIDs: users(0, 3), Title: "t", Body: "b"}))
 	insp := taskstest.Inspector(t)
 	pending := func() int {
-		tasks, err := insp.ListPendingTasks(b.w.Queues.Default)
+		tasks, err := insp.ListPendingTasks(b.p.cfg.Queues.Default)
 		require.NoError(t, err)
 		return len(tasks)
 	}
@@ -178,6 +180,6 @@ func TestStalledPendingResumed(t *testing.T) {
 	b.runReceipts(t)
 	require.Equal(t, 2, pending(), "a new send task for the stalled rows")
 	b.drain(t, id)
-	require.Equal(t, store.NotificationDone, b.status(t, id))
+	require.Equal(t, StatusDone, b.status(t, id))
 	require.Equal(t, 3, b.sim.Stats().Messages)
 }

@@ -1,7 +1,8 @@
-package notifications
+package notification
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"sync"
@@ -14,8 +15,8 @@ import (
 
 	"fundigo/pkg/expo"
 	"fundigo/pkg/expo/exposim"
-	"fundigo/pkg/store"
 	"fundigo/pkg/store/storetest"
+	"fundigo/pkg/tasks"
 	"fundigo/pkg/tasks/taskstest"
 )
 
@@ -40,7 +41,7 @@ func (c *testClock) Set(t time.Time) {
 func (c *testClock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 type bundle struct {
-	w     *worker
+	p     *Pipeline
 	sim   *exposim.Sim
 	clock *testClock
 }
@@ -74,18 +75,31 @@ func setup(t testing.TB, o options) bundle {
 	tpl, err := LoadTemplates()
 	require.NoError(t, err)
 	q := taskstest.Queues(t)
-	w, err := newWorker(Deps{
+	p, err := NewPipeline(PipelineConfig{
 		Log: zerolog.Nop(), Pool: storetest.NewPool(t), Tasks: taskstest.Client(t), Queues: q,
-		Expo: ec, Templates: tpl, Exchange: "test", NowFunc: clock.Now,
+		Expo: ec, Templates: tpl, NowFunc: clock.Now,
 	})
 	require.NoError(t, err)
 	if o.serve {
-		mux := asynq.NewServeMux()
-		mux.HandleFunc("push:send", w.handleSend)
-		mux.HandleFunc("push:receipts", w.handleReceipts)
-		taskstest.Serve(t, q, mux)
+		taskstest.Serve(t, q, pushMux(p))
 	}
-	return bundle{w: w, sim: sim, clock: clock}
+	return bundle{p: p, sim: sim, clock: clock}
+}
+
+// pushMux runs the pipeline's tasks as workers/notifications does.
+func pushMux(p *Pipeline) *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(tasks.TypePushSend, func(ctx context.Context, t *asynq.Task) error {
+		var payload tasks.PushSendPayload
+		if err := json.Unmarshal(t.Payload(), &payload); err != nil {
+			return tasks.Permanent(err)
+		}
+		return p.Send(ctx, payload.NotificationID)
+	})
+	mux.HandleFunc(tasks.TypePushReceipts, func(ctx context.Context, _ *asynq.Task) error {
+		return p.CheckReceipts(ctx)
+	})
+	return mux
 }
 
 // addDevices registers n users u<from>..u<from+n-1> with one Expo device
@@ -97,7 +111,7 @@ func (b bundle) addDevices(t testing.TB, from, n int, locale string, token func(
 	for i := range n {
 		tokens[i], users[i] = token(from+i), userID(from+i)
 	}
-	_, err := b.w.Pool.Exec(t.Context(), `
+	_, err := b.p.cfg.Pool.Exec(t.Context(), `
 		INSERT INTO devices (token, user_id, platform, locale)
 		SELECT tok, uid, 'expo', $3 FROM unnest($1::text[], $2::text[]) AS u(tok, uid)`, tokens, users, locale)
 	require.NoError(t, err)
@@ -115,9 +129,9 @@ func users(from, n int) []string {
 
 func expoToken(i int) string { return fmt.Sprintf("ExponentPushToken[tok%05d]", i) }
 
-func (b bundle) counts(t *testing.T, id string) store.NotificationCounts {
+func (b bundle) counts(t *testing.T, id string) Counts {
 	t.Helper()
-	c, err := store.NewNotifications(b.w.Pool).Counts(t.Context(), id)
+	c, err := b.p.store.Counts(t.Context(), id)
 	require.NoError(t, err)
 	// The counts always add up.
 	require.Equal(t, c.Devices, c.Queued+c.Deferred+c.AwaitingReceipt+c.Delivered+c.Failed+c.InvalidTokens+c.Muted, "%+v", c)
@@ -126,7 +140,7 @@ func (b bundle) counts(t *testing.T, id string) store.NotificationCounts {
 
 func (b bundle) status(t testing.TB, id string) string {
 	t.Helper()
-	n, err := store.NewNotifications(b.w.Pool).Get(t.Context(), id)
+	n, err := b.p.store.Notification(t.Context(), id)
 	require.NoError(t, err)
 	return n.Status
 }
@@ -136,24 +150,19 @@ func (b bundle) status(t testing.TB, id string) string {
 func (b bundle) drain(t *testing.T, id string) {
 	t.Helper()
 	for range 1000 {
-		n, err := store.NewNotificationDeliveries(b.w.Pool).PendingCount(t.Context(), id, b.clock.Now())
+		n, err := b.p.store.PendingCount(t.Context(), id, b.clock.Now())
 		require.NoError(t, err)
 		if n == 0 {
 			return
 		}
-		require.NoError(t, b.w.handleSend(t.Context(), sendTask(t, id)))
+		require.NoError(t, b.p.Send(t.Context(), id))
 	}
 	t.Fatal("drain did not finish")
 }
 
-func sendTask(t *testing.T, id string) *asynq.Task {
-	t.Helper()
-	return asynq.NewTask("push:send", []byte(`{"notification_id":"`+id+`"}`))
-}
-
 func (b bundle) runReceipts(t *testing.T) {
 	t.Helper()
-	require.NoError(t, b.w.handleReceipts(t.Context(), asynq.NewTask("push:receipts", nil)))
+	require.NoError(t, b.p.CheckReceipts(t.Context()))
 }
 
 func ctxT(t *testing.T) context.Context { return t.Context() }

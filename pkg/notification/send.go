@@ -1,22 +1,19 @@
-package notifications
+package notification
 
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 
 	"fundigo/pkg/expo"
 	"fundigo/pkg/fcm"
 	"fundigo/pkg/logging"
 	"fundigo/pkg/store"
-	"fundigo/pkg/tasks"
 )
 
 // Error codes recorded on deliveries that failed on our side.
@@ -29,14 +26,14 @@ const (
 
 // settlement is what one batch's sends decided.
 type settlement struct {
-	outcomes   []store.Outcome
+	outcomes   []Outcome
 	release    []int64             // certainly not taken by the provider: send again later
 	deactivate map[string][]string // reason → dead tokens
 }
 
-func (s *settlement) add(o store.Outcome, token string) {
+func (s *settlement) add(o Outcome, token string) {
 	s.outcomes = append(s.outcomes, o)
-	if o.Status == store.DeliveryInvalid {
+	if o.Status == DeliveryInvalid {
 		if s.deactivate == nil {
 			s.deactivate = map[string][]string{}
 		}
@@ -48,34 +45,30 @@ func (s *settlement) add(o store.Outcome, token string) {
 // transaction.
 func (s *settlement) deactivateDevices(ctx context.Context, tx pgx.Tx) error {
 	for reason, tokens := range s.deactivate {
-		if _, err := store.NewDevices(tx).Deactivate(ctx, tokens, reason); err != nil {
+		if _, err := NewStore(tx).DeactivateDevices(ctx, tokens, reason); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// handleSend is push:send: claim up to 100 due deliveries of a notification,
-// send them, settle them. A task that finds nothing to claim is done.
-func (w *worker) handleSend(ctx context.Context, t *asynq.Task) error {
-	var p tasks.PushSendPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.NotificationID == "" {
-		return tasks.Permanent(fmt.Errorf("decode %s payload: %w", tasks.TypePushSend, err))
-	}
-	n, err := store.NewNotifications(w.Pool).Get(ctx, p.NotificationID)
-	if errors.Is(err, store.ErrNotFound) {
-		return tasks.Permanent(fmt.Errorf("send notification %s: %w", p.NotificationID, err))
-	}
+// Send is push:send: claim up to 100 due deliveries of a notification,
+// send them, settle them. Nothing left to claim is success. An error
+// wrapping store.ErrNotFound means the notification does not exist (never
+// worth retrying); any other error is worth a retry (the claimed rows a
+// provider refused for now are pending again).
+func (p *Pipeline) Send(ctx context.Context, notificationID string) error {
+	n, err := p.store.Notification(ctx, notificationID)
 	if err != nil {
-		return err
+		return fmt.Errorf("send notification %s: %w", notificationID, err)
 	}
-	claimed, err := store.NewNotificationDeliveries(w.Pool).Claim(ctx, n.ID, w.NowFunc(), sendBatch)
+	claimed, err := p.store.Claim(ctx, n.ID, p.cfg.NowFunc(), sendBatch)
 	if err != nil {
 		return err
 	}
 	if len(claimed) > 0 {
-		s := w.deliver(ctx, n, claimed)
-		if err := w.settle(ctx, n.ID, s); err != nil {
+		s := p.deliver(ctx, n, claimed)
+		if err := p.settle(ctx, n.ID, s); err != nil {
 			return err
 		}
 		if len(s.release) > 0 {
@@ -83,40 +76,40 @@ func (w *worker) handleSend(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("send notification %s: %d messages refused for now", n.ID, len(s.release))
 		}
 	}
-	_, err = store.NewNotifications(w.Pool).CompleteIfSettled(ctx, n.ID, w.NowFunc())
+	_, err = p.store.CompleteIfSettled(ctx, n.ID, p.cfg.NowFunc())
 	return err
 }
 
 // deliver sends claimed deliveries to their providers and decides each
 // row's outcome.
-func (w *worker) deliver(ctx context.Context, n store.Notification, claimed []store.Delivery) *settlement {
+func (p *Pipeline) deliver(ctx context.Context, n Notification, claimed []Delivery) *settlement {
 	s := &settlement{}
-	r := newRenderer(w.Templates, n)
-	var expoRows []store.Delivery
+	r := newRenderer(p.cfg.Templates, n)
+	var expoRows []Delivery
 	var expoMsgs []expo.Message
-	var fcmRows []store.Delivery
+	var fcmRows []Delivery
 	var fcmMsgs []fcm.Message
 	for _, d := range claimed {
 		c, err := r.render(d.Locale)
 		if err != nil {
-			w.logger(ctx).Error().Err(err).Str(logging.FieldNotificationID, n.ID).Msg("notification cannot be rendered")
-			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: errRender}, d.DeviceToken)
+			p.logger(ctx).Error().Err(err).Str(logging.FieldNotificationID, n.ID).Msg("notification cannot be rendered")
+			s.add(Outcome{ID: d.ID, Status: DeliveryFailed, Error: errRender}, d.DeviceToken)
 			continue
 		}
 		switch d.Platform {
-		case store.PlatformExpo:
+		case PlatformExpo:
 			m := expoMessage(n, d, c)
 			if err := m.Validate(); err != nil {
-				s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: validationCode(err)}, d.DeviceToken)
+				s.add(Outcome{ID: d.ID, Status: DeliveryFailed, Error: validationCode(err)}, d.DeviceToken)
 				continue
 			}
 			expoRows, expoMsgs = append(expoRows, d), append(expoMsgs, m)
-		case store.PlatformFCM:
+		case PlatformFCM:
 			fcmRows, fcmMsgs = append(fcmRows, d), append(fcmMsgs, fcmMessage(n, d, c))
 		}
 	}
-	w.sendExpo(ctx, expoRows, expoMsgs, s)
-	w.sendFCM(ctx, fcmRows, fcmMsgs, s)
+	p.sendExpo(ctx, expoRows, expoMsgs, s)
+	p.sendFCM(ctx, fcmRows, fcmMsgs, s)
 	return s
 }
 
@@ -127,11 +120,11 @@ func validationCode(err error) string {
 	return "invalid_token"
 }
 
-func (w *worker) sendExpo(ctx context.Context, rows []store.Delivery, msgs []expo.Message, s *settlement) {
+func (p *Pipeline) sendExpo(ctx context.Context, rows []Delivery, msgs []expo.Message, s *settlement) {
 	if len(rows) == 0 {
 		return
 	}
-	tickets, err := w.Expo.Send(ctx, msgs)
+	tickets, err := p.cfg.Expo.Send(ctx, msgs)
 	for i, d := range rows {
 		if i < len(tickets) && tickets[i].Status != "" {
 			s.add(ticketOutcome(d.ID, tickets[i]), d.DeviceToken)
@@ -143,10 +136,10 @@ func (w *worker) sendExpo(ctx context.Context, rows []store.Delivery, msgs []exp
 			s.release = append(s.release, d.ID)
 			continue
 		}
-		s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: requestCode(cause)}, d.DeviceToken)
+		s.add(Outcome{ID: d.ID, Status: DeliveryFailed, Error: requestCode(cause)}, d.DeviceToken)
 	}
 	if err != nil {
-		w.logger(ctx).Warn().Err(err).Int("messages", len(msgs)).Msg("expo send incomplete")
+		p.logger(ctx).Warn().Err(err).Int("messages", len(msgs)).Msg("expo send incomplete")
 	}
 }
 
@@ -181,27 +174,27 @@ func requestCode(err error) string {
 	return errOutcomeUnknown
 }
 
-func ticketOutcome(id int64, t expo.Ticket) store.Outcome {
+func ticketOutcome(id int64, t expo.Ticket) Outcome {
 	err := t.Err()
 	var me *expo.MessageError
 	switch {
 	case err == nil:
-		return store.Outcome{ID: id, Status: store.DeliverySent, Accepted: true, TicketID: t.ID}
+		return Outcome{ID: id, Status: DeliverySent, Accepted: true, TicketID: t.ID}
 	case errors.Is(err, expo.ErrDeviceNotRegistered):
-		return store.Outcome{ID: id, Status: store.DeliveryInvalid, Error: expo.CodeDeviceNotRegistered}
+		return Outcome{ID: id, Status: DeliveryInvalid, Error: expo.CodeDeviceNotRegistered}
 	case errors.As(err, &me) && me.Code != "":
-		return store.Outcome{ID: id, Status: store.DeliveryFailed, Error: me.Code}
+		return Outcome{ID: id, Status: DeliveryFailed, Error: me.Code}
 	}
-	return store.Outcome{ID: id, Status: store.DeliveryFailed, Error: "ticket_error"}
+	return Outcome{ID: id, Status: DeliveryFailed, Error: "ticket_error"}
 }
 
-func (w *worker) sendFCM(ctx context.Context, rows []store.Delivery, msgs []fcm.Message, s *settlement) {
+func (p *Pipeline) sendFCM(ctx context.Context, rows []Delivery, msgs []fcm.Message, s *settlement) {
 	if len(rows) == 0 {
 		return
 	}
-	if w.FCM == nil {
+	if p.cfg.FCM == nil {
 		for _, d := range rows {
-			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: errFCMNotConfigured}, d.DeviceToken)
+			s.add(Outcome{ID: d.ID, Status: DeliveryFailed, Error: errFCMNotConfigured}, d.DeviceToken)
 		}
 		return
 	}
@@ -209,7 +202,7 @@ func (w *worker) sendFCM(ctx context.Context, rows []store.Delivery, msgs []fcm.
 	var wg sync.WaitGroup
 	for i := range rows {
 		// The FCM client bounds the requests in flight.
-		wg.Go(func() { _, errs[i] = w.FCM.Send(ctx, msgs[i]) })
+		wg.Go(func() { _, errs[i] = p.cfg.FCM.Send(ctx, msgs[i]) })
 	}
 	wg.Wait()
 	var failed int
@@ -223,34 +216,34 @@ func (w *worker) sendFCM(ctx context.Context, rows []store.Delivery, msgs []fcm.
 		var fe *fcm.Error
 		switch {
 		case err == nil:
-			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryDelivered, Accepted: true}, d.DeviceToken)
+			s.add(Outcome{ID: d.ID, Status: DeliveryDelivered, Accepted: true}, d.DeviceToken)
 		case errors.Is(err, fcm.ErrUnregistered):
-			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryInvalid, Error: fcm.CodeUnregistered}, d.DeviceToken)
+			s.add(Outcome{ID: d.ID, Status: DeliveryInvalid, Error: fcm.CodeUnregistered}, d.DeviceToken)
 		case fcm.IsTemporary(err):
 			s.release = append(s.release, d.ID)
 		case errors.As(err, &fe) && fe.Code != "":
-			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: fe.Code}, d.DeviceToken)
+			s.add(Outcome{ID: d.ID, Status: DeliveryFailed, Error: fe.Code}, d.DeviceToken)
 		case errors.Is(err, fcm.ErrInvalidMessage):
-			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: "invalid_message"}, d.DeviceToken)
+			s.add(Outcome{ID: d.ID, Status: DeliveryFailed, Error: "invalid_message"}, d.DeviceToken)
 		default:
-			s.add(store.Outcome{ID: d.ID, Status: store.DeliveryFailed, Error: errOutcomeUnknown}, d.DeviceToken)
+			s.add(Outcome{ID: d.ID, Status: DeliveryFailed, Error: errOutcomeUnknown}, d.DeviceToken)
 		}
 	}
 	if failed > 0 {
 		// FCM errors quote no token; the first one stands for the batch.
-		w.logger(ctx).Warn().Err(firstErr).Int("messages", len(msgs)).Int("failed", failed).Msg("fcm send incomplete")
+		p.logger(ctx).Warn().Err(firstErr).Int("messages", len(msgs)).Int("failed", failed).Msg("fcm send incomplete")
 	}
 }
 
 // settle writes a batch's outcomes, releases and deactivations in one
 // transaction. It runs even when the task's context has ended: the sends
 // happened and must be recorded.
-func (w *worker) settle(ctx context.Context, notificationID string, s *settlement) error {
+func (p *Pipeline) settle(ctx context.Context, notificationID string, s *settlement) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	now := w.NowFunc()
-	err := store.WithTx(ctx, w.Pool, func(tx pgx.Tx) error {
-		d := store.NewNotificationDeliveries(tx)
+	now := p.cfg.NowFunc()
+	err := store.WithTx(ctx, p.cfg.Pool, func(tx pgx.Tx) error {
+		d := NewStore(tx)
 		if err := d.Settle(ctx, s.outcomes, now); err != nil {
 			return err
 		}
@@ -263,7 +256,7 @@ func (w *worker) settle(ctx context.Context, notificationID string, s *settlemen
 		return fmt.Errorf("settle deliveries of notification %s: %w", notificationID, err)
 	}
 	for reason, tokens := range s.deactivate {
-		w.logger(ctx).Info().Str(logging.FieldNotificationID, notificationID).Int("devices", len(tokens)).
+		p.logger(ctx).Info().Str(logging.FieldNotificationID, notificationID).Int("devices", len(tokens)).
 			Str("reason", reason).Msg("devices deactivated")
 	}
 	return nil

@@ -1,4 +1,4 @@
-package notifications
+package notification
 
 import (
 	"testing"
@@ -6,14 +6,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
-
-	"fundigo/pkg/events"
-	"fundigo/pkg/store"
 )
 
-func (b bundle) setPrefs(t *testing.T, p store.Preferences) {
+func (b bundle) setPrefs(t *testing.T, p Preferences) {
 	t.Helper()
-	_, err := store.NewNotificationPreferences(b.w.Pool).Put(t.Context(), p)
+	_, err := b.p.store.PutPreferences(t.Context(), p)
 	require.NoError(t, err)
 }
 
@@ -24,29 +21,29 @@ func TestQuietHoursDeferThenSend(t *testing.T) {
 	b := setup(t, options{serve: true})
 	b.addDevices(t, 0, 2, "en", expoToken)
 	// u00000 is quiet 22:00-07:00 Nairobi time; u00001 has no preferences.
-	b.setPrefs(t, store.Preferences{UserID: userID(0),
-		QuietHours: &store.QuietHours{Start: "22:00", End: "07:00", TZ: "Africa/Nairobi"}})
+	b.setPrefs(t, Preferences{UserID: userID(0),
+		QuietHours: &QuietHours{Start: "22:00", End: "07:00", TZ: "Africa/Nairobi"}})
 	b.clock.Set(nairobiNight) // 23:00 in Nairobi
 
 	normal := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+	require.NoError(t, b.p.Accept(t.Context(), Request{
 		ID: normal, UserIDs: users(0, 2), Title: "Offer", Body: "10% off",
 	}))
 	require.Eventually(t, func() bool { return b.counts(t, normal).AwaitingReceipt == 1 }, 10*time.Second, 20*time.Millisecond)
 	c := b.counts(t, normal)
-	require.Equal(t, store.NotificationCounts{Devices: 2, Sent: 1, AwaitingReceipt: 1, Deferred: 1}, c)
+	require.Equal(t, Counts{Devices: 2, Sent: 1, AwaitingReceipt: 1, Deferred: 1}, c)
 	require.Empty(t, b.sim.Received(expoToken(0)), "quiet user not disturbed")
 	require.Len(t, b.sim.Received(expoToken(1)), 1)
-	require.Equal(t, store.NotificationSending, b.status(t, normal), "deferred, not dropped")
+	require.Equal(t, StatusSending, b.status(t, normal), "deferred, not dropped")
 
 	var notBefore time.Time
-	require.NoError(t, b.w.Pool.QueryRow(t.Context(),
+	require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(),
 		`SELECT not_before FROM notification_deliveries WHERE notification_id = $1 AND status = 'deferred'`, normal).
 		Scan(&notBefore))
 	require.True(t, notBefore.Equal(time.Date(2026, 3, 11, 4, 0, 0, 0, time.UTC)), "07:00 Nairobi is 04:00 UTC, got %s", notBefore)
 
 	high := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+	require.NoError(t, b.p.Accept(t.Context(), Request{
 		ID: high, UserIDs: users(0, 1), Title: "Payment", Body: "received", Priority: "high",
 	}))
 	require.Eventually(t, func() bool { return len(b.sim.Received(expoToken(0))) == 1 }, 10*time.Second, 20*time.Millisecond)
@@ -60,12 +57,12 @@ func TestQuietHoursDeferThenSend(t *testing.T) {
 	// The window ends: the deferred delivery goes out.
 	b.clock.Set(time.Date(2026, 3, 11, 4, 1, 0, 0, time.UTC))
 	b.runReceipts(t)
-	require.Eventually(t, func() bool { return b.status(t, normal) == store.NotificationDone }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return b.status(t, normal) == StatusDone }, 10*time.Second, 20*time.Millisecond)
 	got := b.sim.Received(expoToken(0))
 	require.Len(t, got, 2)
 	require.Equal(t, "Offer", got[1].Title)
 	// The same run fetched the receipt of the first, hours-old ticket.
-	require.Equal(t, store.NotificationCounts{Devices: 2, Sent: 2, AwaitingReceipt: 1, Delivered: 1}, b.counts(t, normal))
+	require.Equal(t, Counts{Devices: 2, Sent: 2, AwaitingReceipt: 1, Delivered: 1}, b.counts(t, normal))
 }
 
 // A muted category is never sent to that user; other categories are.
@@ -73,20 +70,20 @@ func TestMutedCategoryNotSent(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
 	b.addDevices(t, 0, 2, "en", expoToken)
-	b.setPrefs(t, store.Preferences{UserID: userID(0), MutedCategories: []string{"marketing"}})
+	b.setPrefs(t, Preferences{UserID: userID(0), MutedCategories: []string{"marketing"}})
 
 	promo := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+	require.NoError(t, b.p.Accept(t.Context(), Request{
 		ID: promo, UserIDs: users(0, 2), Title: "Promo", Body: "b", Category: "marketing", Priority: "high",
 	}))
 	b.drain(t, promo)
-	require.Equal(t, store.NotificationCounts{Devices: 2, Sent: 1, AwaitingReceipt: 1, Muted: 1}, b.counts(t, promo))
+	require.Equal(t, Counts{Devices: 2, Sent: 1, AwaitingReceipt: 1, Muted: 1}, b.counts(t, promo))
 	require.Empty(t, b.sim.Received(expoToken(0)))
 	require.Len(t, b.sim.Received(expoToken(1)), 1)
-	require.Equal(t, store.NotificationDone, b.status(t, promo))
+	require.Equal(t, StatusDone, b.status(t, promo))
 
 	job := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+	require.NoError(t, b.p.Accept(t.Context(), Request{
 		ID: job, UserIDs: users(0, 1), Title: "Job", Body: "b", Category: "jobs",
 	}))
 	b.drain(t, job)
@@ -99,9 +96,9 @@ func TestNothingToSendIsDone(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
 	id := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{
+	require.NoError(t, b.p.Accept(t.Context(), Request{
 		ID: id, UserIDs: []string{"nobody"}, Title: "t", Body: "b",
 	}))
-	require.Equal(t, store.NotificationDone, b.status(t, id))
-	require.Equal(t, store.NotificationCounts{}, b.counts(t, id))
+	require.Equal(t, StatusDone, b.status(t, id))
+	require.Equal(t, Counts{}, b.counts(t, id))
 }

@@ -1,4 +1,4 @@
-package notifications
+package notification
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 
 	"fundigo/pkg/expo"
@@ -25,36 +24,38 @@ const (
 	maxReceiptBatches = 200
 )
 
-// handleReceipts is push:receipts, run every few minutes. Each step is
-// idempotent, so overlapping or repeated runs are harmless.
-func (w *worker) handleReceipts(ctx context.Context, _ *asynq.Task) error {
-	start := w.NowFunc()
-	checked, err := w.checkReceipts(ctx, start)
+// CheckReceipts is push:receipts, run every few minutes: it settles due
+// receipts, fails deliveries left mid-send by a dead worker, and queues
+// sends that have no task left. Each step is idempotent, so overlapping or
+// repeated runs are harmless.
+func (p *Pipeline) CheckReceipts(ctx context.Context) error {
+	start := p.cfg.NowFunc()
+	checked, err := p.checkReceipts(ctx, start)
 	if err != nil {
 		return err
 	}
-	stale, err := w.failStale(ctx, start)
+	stale, err := p.failStale(ctx, start)
 	if err != nil {
 		return err
 	}
-	due, err := w.resumeStalled(ctx, start)
+	due, err := p.resumeStalled(ctx, start)
 	if err != nil {
 		return err
 	}
-	w.logger(ctx).Debug().Int("receipts", checked).Int("stale", stale).Int("resumed", due).Msg("push receipts run")
+	p.logger(ctx).Debug().Int("receipts", checked).Int("stale", stale).Int("resumed", due).Msg("push receipts run")
 	return nil
 }
 
 // checkReceipts fetches receipts for tickets older than the receipt delay,
 // 1000 at a time, until none is due or the run's budget is spent.
-func (w *worker) checkReceipts(ctx context.Context, start time.Time) (int, error) {
-	deliveries := store.NewNotificationDeliveries(w.Pool)
+func (p *Pipeline) checkReceipts(ctx context.Context, start time.Time) (int, error) {
+	deliveries := p.store
 	total := 0
 	for range maxReceiptBatches {
 		if ctx.Err() != nil {
 			return total, nil // the next run continues
 		}
-		batch, err := deliveries.DueForReceipts(ctx, start.Add(-w.ReceiptDelay), start, receiptBatch)
+		batch, err := deliveries.DueForReceipts(ctx, start.Add(-p.cfg.ReceiptDelay), start, receiptBatch)
 		if err != nil {
 			return total, err
 		}
@@ -65,11 +66,11 @@ func (w *worker) checkReceipts(ctx context.Context, start time.Time) (int, error
 		for i, c := range batch {
 			ids[i] = c.TicketID
 		}
-		receipts, err := w.Expo.GetReceipts(ctx, ids)
+		receipts, err := p.cfg.Expo.GetReceipts(ctx, ids)
 		if err != nil {
 			return total, fmt.Errorf("get %d receipts: %w", len(ids), err)
 		}
-		if err := w.settleReceipts(ctx, batch, receipts); err != nil {
+		if err := p.settleReceipts(ctx, batch, receipts); err != nil {
 			return total, err
 		}
 		total += len(batch)
@@ -80,15 +81,15 @@ func (w *worker) checkReceipts(ctx context.Context, start time.Time) (int, error
 	return total, nil
 }
 
-func (w *worker) settleReceipts(ctx context.Context, batch []store.ReceiptCheck, receipts map[string]expo.Receipt) error {
-	now := w.NowFunc()
+func (p *Pipeline) settleReceipts(ctx context.Context, batch []ReceiptCheck, receipts map[string]expo.Receipt) error {
+	now := p.cfg.NowFunc()
 	s := &settlement{}
 	var unchecked []int64
 	for _, c := range batch {
 		r, ok := receipts[c.TicketID]
 		if !ok {
 			if now.Sub(c.SentAt) > receiptsExpire {
-				s.add(store.Outcome{ID: c.ID, Status: store.DeliveryFailed, Error: errReceiptMissing}, c.DeviceToken)
+				s.add(Outcome{ID: c.ID, Status: DeliveryFailed, Error: errReceiptMissing}, c.DeviceToken)
 			} else {
 				unchecked = append(unchecked, c.ID)
 			}
@@ -98,20 +99,20 @@ func (w *worker) settleReceipts(ctx context.Context, batch []store.ReceiptCheck,
 		var me *expo.MessageError
 		switch {
 		case err == nil:
-			s.add(store.Outcome{ID: c.ID, Status: store.DeliveryDelivered}, c.DeviceToken)
+			s.add(Outcome{ID: c.ID, Status: DeliveryDelivered}, c.DeviceToken)
 		case errors.Is(err, expo.ErrDeviceNotRegistered):
-			s.add(store.Outcome{ID: c.ID, Status: store.DeliveryInvalid, Error: expo.CodeDeviceNotRegistered}, c.DeviceToken)
+			s.add(Outcome{ID: c.ID, Status: DeliveryInvalid, Error: expo.CodeDeviceNotRegistered}, c.DeviceToken)
 		case errors.As(err, &me) && me.Code != "":
 			if errors.Is(err, expo.ErrInvalidCredentials) {
-				w.logger(ctx).Error().Str("error_code", me.Code).Msg("push credentials rejected; an operator must fix them")
+				p.logger(ctx).Error().Str("error_code", me.Code).Msg("push credentials rejected; an operator must fix them")
 			}
-			s.add(store.Outcome{ID: c.ID, Status: store.DeliveryFailed, Error: me.Code}, c.DeviceToken)
+			s.add(Outcome{ID: c.ID, Status: DeliveryFailed, Error: me.Code}, c.DeviceToken)
 		default:
-			s.add(store.Outcome{ID: c.ID, Status: store.DeliveryFailed, Error: "receipt_error"}, c.DeviceToken)
+			s.add(Outcome{ID: c.ID, Status: DeliveryFailed, Error: "receipt_error"}, c.DeviceToken)
 		}
 	}
-	err := store.WithTx(ctx, w.Pool, func(tx pgx.Tx) error {
-		d := store.NewNotificationDeliveries(tx)
+	err := store.WithTx(ctx, p.cfg.Pool, func(tx pgx.Tx) error {
+		d := NewStore(tx)
 		if err := d.SettleReceipts(ctx, s.outcomes, now); err != nil {
 			return err
 		}
@@ -128,14 +129,14 @@ func (w *worker) settleReceipts(ctx context.Context, batch []store.ReceiptCheck,
 
 // failStale fails deliveries whose worker died between claim and settle.
 // Their messages may have reached the provider, so they are not resent.
-func (w *worker) failStale(ctx context.Context, start time.Time) (int, error) {
-	ids, err := store.NewNotificationDeliveries(w.Pool).FailStale(ctx, start.Add(-w.StaleClaim), errOutcomeUnknown)
+func (p *Pipeline) failStale(ctx context.Context, start time.Time) (int, error) {
+	ids, err := p.store.FailStale(ctx, start.Add(-p.cfg.StaleClaim), errOutcomeUnknown)
 	if err != nil {
 		return 0, err
 	}
 	for _, id := range ids {
-		w.logger(ctx).Warn().Str(logging.FieldNotificationID, id).Msg("deliveries left mid-send failed as outcome unknown")
-		if _, err := store.NewNotifications(w.Pool).CompleteIfSettled(ctx, id, start); err != nil {
+		p.logger(ctx).Warn().Str(logging.FieldNotificationID, id).Msg("deliveries left mid-send failed as outcome unknown")
+		if _, err := p.store.CompleteIfSettled(ctx, id, start); err != nil {
 			return 0, err
 		}
 	}
@@ -147,9 +148,9 @@ func (w *worker) failStale(ctx context.Context, start time.Time) (int, error) {
 // own tasks normally do this; this catches tasks lost with Redis data, tasks
 // that ran out of retries while the provider was down, and clocks that
 // disagree. Extra tasks are harmless: rows are claimed once.
-func (w *worker) resumeStalled(ctx context.Context, start time.Time) (int, error) {
-	deliveries := store.NewNotificationDeliveries(w.Pool)
-	ids, err := deliveries.Stalled(ctx, start, start.Add(-w.StaleClaim), 1000)
+func (p *Pipeline) resumeStalled(ctx context.Context, start time.Time) (int, error) {
+	deliveries := p.store
+	ids, err := deliveries.Stalled(ctx, start, start.Add(-p.cfg.StaleClaim), 1000)
 	if err != nil {
 		return 0, err
 	}
@@ -160,7 +161,7 @@ func (w *worker) resumeStalled(ctx context.Context, start time.Time) (int, error
 		}
 		// Ids carry this run's time, so they never collide with a finished
 		// or archived task of the same slot.
-		if err := w.enqueue(ctx, id, n, start.Truncate(time.Second)); err != nil {
+		if err := p.enqueue(ctx, id, n, start.Truncate(time.Second)); err != nil {
 			return 0, err
 		}
 	}

@@ -1,4 +1,4 @@
-package notifications
+package notification
 
 import (
 	"encoding/json"
@@ -7,24 +7,24 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
 
-	"fundigo/pkg/amqpx"
 	"fundigo/pkg/events"
-	"fundigo/pkg/store"
 )
 
-func paymentDelivery(t *testing.T, key string, body map[string]any) amqp.Delivery {
+// payment decodes a payment event payload as the consumer does.
+func payment(t *testing.T, body map[string]any) events.Payment {
 	t.Helper()
 	b, err := json.Marshal(body)
 	require.NoError(t, err)
-	return amqp.Delivery{RoutingKey: key, Body: b, MessageId: key + ":" + body["id"].(string)}
+	var p events.Payment
+	require.NoError(t, json.Unmarshal(b, &p))
+	return p
 }
 
 func (b bundle) addDevice(t *testing.T, user, token, locale string) {
 	t.Helper()
-	_, _, err := store.NewDevices(b.w.Pool).Upsert(t.Context(), store.Device{Token: token, UserID: user, Platform: "expo", Locale: locale})
+	_, _, err := NewStore(b.p.cfg.Pool).UpsertDevice(t.Context(), Device{Token: token, UserID: user, Platform: "expo", Locale: locale})
 	require.NoError(t, err)
 }
 
@@ -36,14 +36,14 @@ func TestPaymentPaidNotifiesOnceInLocale(t *testing.T) {
 	b := setup(t, options{serve: true})
 	b.addDevice(t, "cust-1", "ExponentPushToken[customer-en]", "en")
 	b.addDevice(t, "tech-9", "ExpoPushToken[technician-sw]", "sw")
-	d := paymentDelivery(t, events.RoutingKeyPaymentPaid, map[string]any{
+	d := payment(t, map[string]any{
 		"id": "pay-1", "job_id": "job-7", "customer_id": "cust-1", "technician_id": "tech-9",
 		"amount": 1500, "status": "paid", "mpesa_receipt": "SGH12XYZ9",
 	})
-	require.NoError(t, b.w.handlePayment(t.Context(), d))
+	require.NoError(t, b.p.NotifyPayment(t.Context(), events.RoutingKeyPaymentPaid, d))
 	var wg sync.WaitGroup
 	for range 2 {
-		wg.Go(func() { require.NoError(t, b.w.handlePayment(t.Context(), d)) })
+		wg.Go(func() { require.NoError(t, b.p.NotifyPayment(t.Context(), events.RoutingKeyPaymentPaid, d)) })
 	}
 	wg.Wait()
 
@@ -53,7 +53,7 @@ func TestPaymentPaidNotifiesOnceInLocale(t *testing.T) {
 	// Let any duplicate task run before counting.
 	require.Eventually(t, func() bool {
 		var open int
-		_ = b.w.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications WHERE status <> 'done'`).Scan(&open)
+		_ = b.p.cfg.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications WHERE status <> 'done'`).Scan(&open)
 		return open == 0
 	}, 10*time.Second, 20*time.Millisecond)
 
@@ -72,7 +72,7 @@ func TestPaymentPaidNotifiesOnceInLocale(t *testing.T) {
 	require.Contains(t, tech[0].Body, "job-7")
 
 	var count int
-	require.NoError(t, b.w.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications`).Scan(&count))
+	require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications`).Scan(&count))
 	require.Equal(t, 2, count)
 	require.Equal(t, 2, b.sim.Stats().Messages)
 }
@@ -81,12 +81,12 @@ func TestPaymentFailedNotifiesCustomerWithReason(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
 	b.addDevice(t, "cust-2", "ExponentPushToken[customer-sw]", "sw")
-	require.NoError(t, b.w.handlePayment(t.Context(), paymentDelivery(t, events.RoutingKeyPaymentFailed, map[string]any{
+	require.NoError(t, b.p.NotifyPayment(t.Context(), events.RoutingKeyPaymentFailed, payment(t, map[string]any{
 		"id": "pay-2", "job_id": "job-8", "customer_id": "cust-2", "amount": 700,
 		"status": "failed", "failure_reason": "wrong_pin",
 	})))
 	var id string
-	require.NoError(t, b.w.Pool.QueryRow(t.Context(), `SELECT id::text FROM notifications`).Scan(&id))
+	require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(), `SELECT id::text FROM notifications`).Scan(&id))
 	b.drain(t, id)
 	got := b.sim.Received("ExponentPushToken[customer-sw]")
 	require.Len(t, got, 1)
@@ -95,40 +95,42 @@ func TestPaymentFailedNotifiesCustomerWithReason(t *testing.T) {
 	require.Contains(t, got[0].Body, "KES 700")
 }
 
-func TestPaymentEventWithoutTechnicianOrMalformed(t *testing.T) {
+func TestPaymentEventWithoutTechnicianOrInvalid(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	require.NoError(t, b.w.handlePayment(t.Context(), paymentDelivery(t, events.RoutingKeyPaymentPaid, map[string]any{
+	require.NoError(t, b.p.NotifyPayment(t.Context(), events.RoutingKeyPaymentPaid, payment(t, map[string]any{
 		"id": "pay-3", "job_id": "job-9", "customer_id": "cust-3", "amount": 100, "mpesa_receipt": "R1",
 	})))
 	var count int
-	require.NoError(t, b.w.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications`).Scan(&count))
+	require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications`).Scan(&count))
 	require.Equal(t, 1, count, "no technician_id: the customer only")
 
-	err := b.w.handlePayment(t.Context(), amqp.Delivery{RoutingKey: events.RoutingKeyPaymentPaid, Body: []byte(`{`)})
-	require.True(t, amqpx.IsPermanent(err))
-	err = b.w.handlePayment(t.Context(), paymentDelivery(t, events.RoutingKeyPaymentPaid, map[string]any{"id": "pay-4"}))
-	require.True(t, amqpx.IsPermanent(err), "no customer")
+	var ve *ValidationError
+	err := b.p.NotifyPayment(t.Context(), events.RoutingKeyPaymentPaid, payment(t, map[string]any{"id": "pay-4"}))
+	require.ErrorAs(t, err, &ve, "no customer")
+	err = b.p.NotifyPayment(t.Context(), "payment.refunded", payment(t, map[string]any{"id": "pay-5", "customer_id": "c"}))
+	require.ErrorAs(t, err, &ve, "not a payment event this domain handles")
 }
 
-// notification.requested delivered twice is one notification, one message
-// per device.
-func TestRequestedEventTwice(t *testing.T) {
+// A request accepted twice is one notification, one message per device;
+// an invalid one is refused and stores nothing.
+func TestAcceptTwice(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
 	b.addDevices(t, 0, 3, "en", expoToken)
 	id := uuid.NewString()
-	body, err := json.Marshal(events.NotificationRequested{ID: id, SourceKey: "api:svc:key-1", UserIDs: users(0, 3), Title: "t", Body: "b"})
-	require.NoError(t, err)
-	d := amqp.Delivery{RoutingKey: events.RoutingKeyNotificationRequested, Body: body}
-	require.NoError(t, b.w.handleRequested(t.Context(), d))
+	r := Request{ID: id, SourceKey: "api:svc:key-1", UserIDs: users(0, 3), Title: "t", Body: "b"}
+	require.NoError(t, b.p.Accept(t.Context(), r))
 	b.drain(t, id)
-	require.NoError(t, b.w.handleRequested(t.Context(), d))
+	require.NoError(t, b.p.Accept(t.Context(), r))
 	b.drain(t, id)
 	require.Equal(t, 3, b.sim.Stats().Messages)
 
-	bad := amqp.Delivery{RoutingKey: events.RoutingKeyNotificationRequested, Body: []byte(`{"id":"x","user_ids":[]}`)}
-	require.True(t, amqpx.IsPermanent(b.w.handleRequested(t.Context(), bad)))
+	var ve *ValidationError
+	require.ErrorAs(t, b.p.Accept(t.Context(), Request{ID: "x"}), &ve)
+	var count int
+	require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications`).Scan(&count))
+	require.Equal(t, 1, count)
 }
 
 // A worker that dies between claiming a batch and settling it: the batch is
@@ -139,17 +141,17 @@ func TestDeadWorkerNeverResends(t *testing.T) {
 	b := setup(t, options{})
 	b.addDevices(t, 0, 150, "en", expoToken)
 	id := uuid.NewString()
-	require.NoError(t, b.w.create(t.Context(), events.NotificationRequested{ID: id, UserIDs: users(0, 150), Title: "t", Body: "b"}))
+	require.NoError(t, b.p.Accept(t.Context(), Request{ID: id, UserIDs: users(0, 150), Title: "t", Body: "b"}))
 
 	// The "dead" worker's claim.
-	claimed, err := store.NewNotificationDeliveries(b.w.Pool).Claim(t.Context(), id, b.clock.Now(), 100)
+	claimed, err := b.p.store.Claim(t.Context(), id, b.clock.Now(), 100)
 	require.NoError(t, err)
 	require.Len(t, claimed, 100)
 
 	// Asynq retries the task on another worker: only the other 50 go out.
 	b.drain(t, id)
 	require.Equal(t, 50, b.sim.Stats().Messages)
-	require.Equal(t, store.NotificationSending, b.status(t, id))
+	require.Equal(t, StatusSending, b.status(t, id))
 	require.Equal(t, 100, b.counts(t, id).Queued)
 
 	b.runReceipts(t) // not stale yet
@@ -159,8 +161,8 @@ func TestDeadWorkerNeverResends(t *testing.T) {
 	b.runReceipts(t)
 	c := b.counts(t, id)
 	require.Equal(t, 100, c.Failed)
-	require.Equal(t, store.NotificationDone, b.status(t, id))
-	require.NoError(t, b.w.handleSend(t.Context(), sendTask(t, id)))
+	require.Equal(t, StatusDone, b.status(t, id))
+	require.NoError(t, b.p.Send(t.Context(), id))
 	require.Equal(t, 50, b.sim.Stats().Messages, "the lost batch is never resent")
 	for _, d := range claimed {
 		require.Empty(t, b.sim.Received(d.DeviceToken))

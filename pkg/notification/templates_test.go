@@ -1,12 +1,10 @@
-package notifications
+package notification
 
 import (
 	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"fundigo/pkg/events"
 )
 
 // Every template the API accepts exists in English and Swahili, renders
@@ -16,14 +14,14 @@ func TestTemplatesMatchTheContract(t *testing.T) {
 	tpl, err := LoadTemplates()
 	require.NoError(t, err)
 	var names []string
-	for name := range events.NotificationTemplates {
+	for name := range requiredParams {
 		names = append(names, name)
 	}
 	for _, loc := range locales {
 		got := tpl.Names(loc)
 		require.ElementsMatch(t, names, got, "locale %s", loc)
 	}
-	for name, params := range events.NotificationTemplates {
+	for name, params := range requiredParams {
 		p := map[string]any{}
 		for _, k := range params {
 			p[k] = "1"

@@ -1,14 +1,12 @@
-package notifications
+package notification
 
 import (
 	"encoding/json"
 	"fmt"
 	"maps"
 
-	"fundigo/pkg/events"
 	"fundigo/pkg/expo"
 	"fundigo/pkg/fcm"
-	"fundigo/pkg/store"
 )
 
 // content is a notification rendered for one locale.
@@ -20,11 +18,11 @@ type content struct {
 // renderer renders a notification once per locale.
 type renderer struct {
 	t     *Templates
-	n     store.Notification
+	n     Notification
 	cache map[string]content
 }
 
-func newRenderer(t *Templates, n store.Notification) *renderer {
+func newRenderer(t *Templates, n Notification) *renderer {
 	return &renderer{t: t, n: n, cache: map[string]content{}}
 }
 
@@ -55,7 +53,7 @@ func (r *renderer) render(locale string) (content, error) {
 	return c, nil
 }
 
-func expoMessage(n store.Notification, d store.Delivery, c content) expo.Message {
+func expoMessage(n Notification, d Delivery, c content) expo.Message {
 	m := expo.Message{
 		To: d.DeviceToken, Title: c.title, Body: c.body, Data: c.data,
 		Sound: "default", CollapseID: n.CollapseID,
@@ -63,13 +61,13 @@ func expoMessage(n store.Notification, d store.Delivery, c content) expo.Message
 		// iOS); APNs priority 5 may hold a message for a long time.
 		Priority: expo.PriorityDefault,
 	}
-	if n.Priority == events.NotificationPriorityHigh {
+	if n.Priority == PriorityHigh {
 		m.Priority = expo.PriorityHigh
 	}
 	return m
 }
 
-func fcmMessage(n store.Notification, d store.Delivery, c content) fcm.Message {
+func fcmMessage(n Notification, d Delivery, c content) fcm.Message {
 	data := make(map[string]string, len(c.data))
 	for k, v := range c.data {
 		// FCM data values are strings: other JSON values travel encoded.
@@ -83,6 +81,6 @@ func fcmMessage(n store.Notification, d store.Delivery, c content) fcm.Message {
 	}
 	return fcm.Message{
 		Token: d.DeviceToken, Title: c.title, Body: c.body, Data: data,
-		HighPriority: n.Priority == events.NotificationPriorityHigh, CollapseKey: n.CollapseID,
+		HighPriority: n.Priority == PriorityHigh, CollapseKey: n.CollapseID,
 	}
 }

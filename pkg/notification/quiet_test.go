@@ -1,12 +1,10 @@
-package notifications
+package notification
 
 import (
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"fundigo/pkg/store"
 )
 
 func TestQuietUntil(t *testing.T) {
@@ -14,11 +12,11 @@ func TestQuietUntil(t *testing.T) {
 	nbo := func(d, h, m int) time.Time {
 		return time.Date(2026, 3, d, h, m, 0, 0, time.FixedZone("EAT", 3*3600))
 	}
-	overnight := store.QuietHours{Start: "22:00", End: "07:00", TZ: "Africa/Nairobi"}
-	afternoon := store.QuietHours{Start: "13:00", End: "15:30", TZ: "Africa/Nairobi"}
+	overnight := QuietHours{Start: "22:00", End: "07:00", TZ: "Africa/Nairobi"}
+	afternoon := QuietHours{Start: "13:00", End: "15:30", TZ: "Africa/Nairobi"}
 	for _, tc := range []struct {
 		name  string
-		q     store.QuietHours
+		q     QuietHours
 		now   time.Time
 		quiet bool
 		until time.Time
@@ -32,8 +30,8 @@ func TestQuietUntil(t *testing.T) {
 		{"inside same-day window", afternoon, nbo(10, 14, 0), true, nbo(10, 15, 30)},
 		{"after same-day window", afternoon, nbo(10, 15, 30), false, time.Time{}},
 		{"end of month wraps", overnight, nbo(31, 23, 0), true, time.Date(2026, 4, 1, 7, 0, 0, 0, time.FixedZone("EAT", 3*3600))},
-		{"empty window", store.QuietHours{Start: "08:00", End: "08:00", TZ: "UTC"}, nbo(10, 8, 0), false, time.Time{}},
-		{"other zone", store.QuietHours{Start: "22:00", End: "06:00", TZ: "Europe/London"},
+		{"empty window", QuietHours{Start: "08:00", End: "08:00", TZ: "UTC"}, nbo(10, 8, 0), false, time.Time{}},
+		{"other zone", QuietHours{Start: "22:00", End: "06:00", TZ: "Europe/London"},
 			time.Date(2026, 7, 1, 21, 30, 0, 0, time.UTC), true, time.Date(2026, 7, 2, 5, 0, 0, 0, time.UTC)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,8 +44,8 @@ func TestQuietUntil(t *testing.T) {
 			}
 		})
 	}
-	_, _, err := quietUntil(store.QuietHours{Start: "22:00", End: "07:00", TZ: "Mars/Olympus"}, nbo(10, 1, 0))
+	_, _, err := quietUntil(QuietHours{Start: "22:00", End: "07:00", TZ: "Mars/Olympus"}, nbo(10, 1, 0))
 	require.Error(t, err)
-	_, _, err = quietUntil(store.QuietHours{Start: "25:00", End: "07:00", TZ: "UTC"}, nbo(10, 1, 0))
+	_, _, err = quietUntil(QuietHours{Start: "25:00", End: "07:00", TZ: "UTC"}, nbo(10, 1, 0))
 	require.Error(t, err)
 }

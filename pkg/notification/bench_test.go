@@ -1,4 +1,4 @@
-package notifications
+package notification
 
 import (
 	"testing"
@@ -8,8 +8,6 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
-	"fundigo/pkg/events"
-	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 	"fundigo/pkg/tasks/taskstest"
 )
@@ -23,19 +21,17 @@ import (
 // one notification to 1,000 users with one device each; all are requested
 // at once and the figure is messages received by the simulator per second.
 //
-//	go test -run '^$' -bench PushThroughWorkers -benchtime 20x ./workers/notifications/
+//	go test -run '^$' -bench PushThroughWorkers -benchtime 20x ./pkg/notification/
 func BenchmarkPushThroughWorkers(b *testing.B) {
 	const n = 1000
 	bb := setup(b, options{ratePerSecond: 10_000_000})
-	bb.w.NowFunc = time.Now
+	bb.p.cfg.NowFunc = time.Now
 	bb.addDevices(b, 0, n, "en", expoToken)
 	srv := asynq.NewServer(taskstest.RedisOpt(), asynq.Config{
-		Concurrency: 20, Queues: bb.w.Queues.Priorities(), RetryDelayFunc: tasks.RetryDelay,
+		Concurrency: 20, Queues: bb.p.cfg.Queues.Priorities(), RetryDelayFunc: tasks.RetryDelay,
 		DelayedTaskCheckInterval: 100 * time.Millisecond, Logger: quietAsynq{},
 	})
-	mux := asynq.NewServeMux()
-	mux.HandleFunc(tasks.TypePushSend, bb.w.handleSend)
-	require.NoError(b, srv.Start(mux))
+	require.NoError(b, srv.Start(pushMux(bb.p)))
 	b.Cleanup(srv.Shutdown)
 
 	ids := users(0, n)
@@ -47,12 +43,12 @@ func BenchmarkPushThroughWorkers(b *testing.B) {
 	notificationIDs := make([]string, b.N)
 	for i := range notificationIDs {
 		notificationIDs[i] = uuid.NewString()
-		require.NoError(b, bb.w.create(b.Context(), events.NotificationRequested{
+		require.NoError(b, bb.p.Accept(b.Context(), Request{
 			ID: notificationIDs[i], UserIDs: ids, Template: "job_assigned", Params: map[string]any{"job_id": "J-1"},
 		}))
 	}
 	for _, id := range notificationIDs {
-		for bb.status(b, id) != store.NotificationDone {
+		for bb.status(b, id) != StatusDone {
 			time.Sleep(5 * time.Millisecond) // polling the benchmark's own end, not synchronising a test
 		}
 	}

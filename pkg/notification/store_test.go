@@ -1,4 +1,4 @@
-package store_test
+package notification
 
 import (
 	"fmt"
@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"fundigo/pkg/store"
 	"fundigo/pkg/store/storetest"
 )
 
@@ -20,27 +19,27 @@ func TestDeliveriesClaimOnce(t *testing.T) {
 	pool := storetest.NewPool(t)
 	ctx := t.Context()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	n, created, err := store.NewNotifications(pool).Create(ctx, store.Notification{
+	n, created, err := NewStore(pool).CreateNotification(ctx, Notification{Request: Request{
 		ID: uuid.NewString(), SourceKey: "test:1", UserIDs: []string{"u"}, Title: "t", Priority: "normal",
-	})
+	}})
 	require.NoError(t, err)
 	require.True(t, created)
-	_, created, err = store.NewNotifications(pool).Create(ctx, store.Notification{
+	_, created, err = NewStore(pool).CreateNotification(ctx, Notification{Request: Request{
 		ID: uuid.NewString(), SourceKey: "test:1", UserIDs: []string{"u"}, Title: "other", Priority: "normal",
-	})
+	}})
 	require.NoError(t, err)
 	require.False(t, created, "same source key: the first notification")
 
-	rows := make([]store.Delivery, 500)
+	rows := make([]Delivery, 500)
 	for i := range rows {
-		rows[i] = store.Delivery{NotificationID: n.ID, UserID: "u", DeviceToken: fmt.Sprintf("t%03d", i),
-			Platform: "expo", Locale: "en", Status: store.DeliveryPending}
+		rows[i] = Delivery{NotificationID: n.ID, UserID: "u", DeviceToken: fmt.Sprintf("t%03d", i),
+			Platform: "expo", Locale: "en", Status: DeliveryPending}
 	}
-	d := store.NewNotificationDeliveries(pool)
-	inserted, err := d.Insert(ctx, rows, now)
+	d := NewStore(pool)
+	inserted, err := d.InsertDeliveries(ctx, rows, now)
 	require.NoError(t, err)
 	require.EqualValues(t, 500, inserted)
-	inserted, err = d.Insert(ctx, rows[:10], now)
+	inserted, err = d.InsertDeliveries(ctx, rows[:10], now)
 	require.NoError(t, err)
 	require.Zero(t, inserted, "one row per (notification, device)")
 
@@ -81,8 +80,8 @@ func TestDeliveriesClaimOnce(t *testing.T) {
 		first = id
 		break
 	}
-	require.NoError(t, d.Settle(ctx, []store.Outcome{{ID: first, Status: store.DeliverySent, Accepted: true, TicketID: "tk-1"}}, now))
-	require.NoError(t, d.Settle(ctx, []store.Outcome{{ID: first, Status: store.DeliveryFailed, Error: "late"}}, now))
+	require.NoError(t, d.Settle(ctx, []Outcome{{ID: first, Status: DeliverySent, Accepted: true, TicketID: "tk-1"}}, now))
+	require.NoError(t, d.Settle(ctx, []Outcome{{ID: first, Status: DeliveryFailed, Error: "late"}}, now))
 	var status, ticket string
 	require.NoError(t, pool.QueryRow(ctx, `SELECT status, ticket_id FROM notification_deliveries WHERE id = $1`, first).Scan(&status, &ticket))
 	require.Equal(t, "sent", status)

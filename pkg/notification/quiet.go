@@ -1,18 +1,16 @@
-package notifications
+package notification
 
 import (
 	"fmt"
 	"time"
 	_ "time/tzdata" // quiet hours name IANA zones; do not depend on the host's zoneinfo
-
-	"fundigo/pkg/store"
 )
 
 // quietUntil reports whether now falls in the quiet window q and, if so,
 // when the window ends (the instant a deferred notification becomes due).
 // The window is a daily local-time range in q.TZ; Start after End spans
 // midnight; Start equal to End is no window.
-func quietUntil(q store.QuietHours, now time.Time) (time.Time, bool, error) {
+func quietUntil(q QuietHours, now time.Time) (time.Time, bool, error) {
 	loc, err := time.LoadLocation(q.TZ)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("quiet hours zone %q: %w", q.TZ, err)

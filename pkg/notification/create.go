@@ -1,0 +1,107 @@
+package notification
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"fundigo/pkg/events"
+	"fundigo/pkg/outbox"
+	"fundigo/pkg/store"
+)
+
+// Create validates r, stores it and announces it: the notification row and
+// its notification.requested event (outbox, on exchange) are written in one
+// transaction, and the notifications worker fans it out. r.ID and
+// r.SourceKey are the caller's; a second Create with a known source key
+// returns the stored notification with created false and announces nothing,
+// so a retried request or task is one notification — provided it is the
+// same request: a known source key with different content (a key reused
+// after its idempotency record expired) is ErrSourceKeyReused. A
+// *ValidationError means r can never be accepted.
+func Create(ctx context.Context, db store.TxBeginner, exchange string, r Request) (n Notification, created bool, err error) {
+	if r.SourceKey == "" {
+		r.SourceKey = "notification:" + r.ID
+	}
+	if err := Validate(&r); err != nil {
+		return Notification{}, false, err
+	}
+	err = store.WithTx(ctx, db, func(tx pgx.Tx) error {
+		n, created, err = NewStore(tx).CreateNotification(ctx, Notification{Request: r})
+		if err != nil {
+			return err
+		}
+		if !created {
+			if !sameRequest(n.Request, r) {
+				return ErrSourceKeyReused
+			}
+			return nil
+		}
+		payload, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", events.RoutingKeyNotificationRequested, err)
+		}
+		return outbox.Write(ctx, tx, outbox.Message{
+			ID:       events.RoutingKeyNotificationRequested + ":" + r.ID,
+			Exchange: exchange, RoutingKey: events.RoutingKeyNotificationRequested,
+			Type: events.RoutingKeyNotificationRequested, Payload: payload,
+		})
+	})
+	if err != nil {
+		return Notification{}, false, err
+	}
+	return n, created, nil
+}
+
+// ErrSourceKeyReused: a notification with the request's source key exists
+// but was made by a different request.
+var ErrSourceKeyReused = errors.New("source key already used by a different notification request")
+
+// sameRequest reports whether stored is what want (validated) would have
+// created.
+func sameRequest(stored, want Request) bool {
+	return slices.Equal(stored.UserIDs, want.UserIDs) && stored.Template == want.Template &&
+		stored.Title == want.Title && stored.Body == want.Body && stored.Category == want.Category &&
+		stored.Priority == want.Priority && stored.CollapseID == want.CollapseID &&
+		sameJSON(stored.Params, want.Params) && sameJSON(stored.Data, want.Data)
+}
+
+// sameJSON compares two JSON objects by value (a nil and an empty object are
+// the same): both go through one encode/decode so numbers compare alike.
+func sameJSON(a, b map[string]any) bool {
+	norm := func(m map[string]any) any {
+		if len(m) == 0 {
+			return nil
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return err.Error()
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err.Error()
+		}
+		return v
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+// Lookup returns a notification and the tally of its deliveries, or
+// store.ErrNotFound.
+func Lookup(ctx context.Context, db DB, id string) (Notification, Counts, error) {
+	s := NewStore(db)
+	n, err := s.Notification(ctx, id)
+	if err != nil {
+		return Notification{}, Counts{}, err
+	}
+	c, err := s.Counts(ctx, n.ID)
+	if err != nil {
+		return Notification{}, Counts{}, err
+	}
+	return n, c, nil
+}

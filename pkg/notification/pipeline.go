@@ -1,0 +1,128 @@
+package notification
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+
+	"fundigo/pkg/expo"
+	"fundigo/pkg/fcm"
+	"fundigo/pkg/tasks"
+)
+
+// ExpoSender is the Expo push API as the pipeline uses it; *expo.Client
+// satisfies it. Send returns one ticket per message in order (see
+// expo.Client.Send for partial failures); GetReceipts omits ids that have no
+// receipt yet.
+type ExpoSender interface {
+	Send(ctx context.Context, msgs []expo.Message) ([]expo.Ticket, error)
+	GetReceipts(ctx context.Context, ids []string) (map[string]expo.Receipt, error)
+}
+
+// FCMSender sends one message to one native token; *fcm.Client satisfies it.
+// Errors match fcm.ErrUnregistered and fcm.IsTemporary.
+type FCMSender interface {
+	Send(ctx context.Context, m fcm.Message) (string, error)
+}
+
+// PipelineConfig are the pipeline's dependencies and settings.
+type PipelineConfig struct {
+	Log    zerolog.Logger
+	Pool   *pgxpool.Pool
+	Tasks  *asynq.Client
+	Queues tasks.Queues
+	Expo   ExpoSender
+	// FCM may be nil: deliveries to fcm devices then fail with
+	// "fcm_not_configured".
+	FCM FCMSender
+	// Templates default to LoadTemplates().
+	Templates *Templates
+	// ReceiptDelay is how old a ticket must be before its receipt is fetched
+	// (default 15m); StaleClaim how long a claimed delivery may stay
+	// unsettled before it is failed as outcome unknown (default 10m).
+	ReceiptDelay time.Duration
+	StaleClaim   time.Duration
+	// NowFunc is the clock; default time.Now.
+	NowFunc func() time.Time
+}
+
+func (c *PipelineConfig) setDefaults() error {
+	if c.NowFunc == nil {
+		c.NowFunc = time.Now
+	}
+	if c.ReceiptDelay == 0 {
+		c.ReceiptDelay = 15 * time.Minute
+	}
+	if c.StaleClaim == 0 {
+		c.StaleClaim = 10 * time.Minute
+	}
+	if c.Queues == (tasks.Queues{}) {
+		c.Queues = tasks.NewQueues("")
+	}
+	if c.Templates == nil {
+		t, err := LoadTemplates()
+		if err != nil {
+			return err
+		}
+		c.Templates = t
+	}
+	return nil
+}
+
+func (c PipelineConfig) validate() error {
+	if c.Pool == nil || c.Tasks == nil || c.Expo == nil {
+		return errors.New("notification: Pool, Tasks and Expo are required")
+	}
+	return nil
+}
+
+// Pipeline moves notifications to devices: it fans them out to delivery
+// rows, sends them (push:send), and follows up on receipts (push:receipts).
+// Safe for concurrent use; every step is idempotent.
+type Pipeline struct {
+	cfg   PipelineConfig
+	store Store
+}
+
+// NewPipeline checks cfg and returns the pipeline.
+func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Pipeline{cfg: cfg, store: NewStore(cfg.Pool)}, nil
+}
+
+// logger is the task- or delivery-scoped logger in ctx, else the root one.
+func (p *Pipeline) logger(ctx context.Context) *zerolog.Logger {
+	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
+		return l
+	}
+	return &p.cfg.Log
+}
+
+// Accept validates r, stores it unless its source key is known (empty
+// means "notification:<ID>"), and fans it out. It is how a
+// notification.requested event, or a notification made from another
+// domain's event, enters the pipeline; a redelivery finds the stored
+// notification and only makes sure its sends are queued. A
+// *ValidationError means r can never be accepted.
+func (p *Pipeline) Accept(ctx context.Context, r Request) error {
+	if r.SourceKey == "" {
+		r.SourceKey = "notification:" + r.ID
+	}
+	if err := Validate(&r); err != nil {
+		return err
+	}
+	n, _, err := p.store.CreateNotification(ctx, Notification{Request: r})
+	if err != nil {
+		return err
+	}
+	return p.fanOut(ctx, n)
+}

@@ -1,0 +1,51 @@
+package notification
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+)
+
+// One Validate for every entry point, with the stricter rule of the two
+// validators it replaced (the API's field rules and the worker's UUID id).
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	ok := func() Request {
+		return Request{ID: uuid.NewString(), UserIDs: []string{" u1 ", "u2", "u1"}, Title: "t", Body: "b"}
+	}
+	r := ok()
+	require.NoError(t, Validate(&r))
+	require.Equal(t, []string{"u1", "u2"}, r.UserIDs, "trimmed and deduplicated")
+	require.Equal(t, PriorityNormal, r.Priority, "defaulted")
+
+	for name, tc := range map[string]struct {
+		mutate func(*Request)
+		field  string
+	}{
+		"id not a uuid":            {func(r *Request) { r.ID = "x" }, "id"},
+		"no users":                 {func(r *Request) { r.UserIDs = nil }, "user_ids"},
+		"blank user":               {func(r *Request) { r.UserIDs = []string{" "} }, "user_ids"},
+		"user id too long":         {func(r *Request) { r.UserIDs = []string{strings.Repeat("u", MaxUserIDLen+1)} }, "user_ids"},
+		"nothing to say":           {func(r *Request) { r.Title, r.Body = "", "" }, "title"},
+		"template and title":       {func(r *Request) { r.Template, r.Params = "job_assigned", map[string]any{"job_id": 1} }, "template"},
+		"unknown template":         {func(r *Request) { r.Title, r.Body, r.Template = "", "", "nope" }, "template"},
+		"missing param":            {func(r *Request) { r.Title, r.Body, r.Template = "", "", "job_assigned" }, "params.job_id"},
+		"params without template":  {func(r *Request) { r.Params = map[string]any{"a": 1} }, "params"},
+		"title too long":           {func(r *Request) { r.Title = strings.Repeat("t", MaxTitle+1) }, "title"},
+		"body too long":            {func(r *Request) { r.Body = strings.Repeat("b", MaxBody+1) }, "body"},
+		"data too big":             {func(r *Request) { r.Data = map[string]any{"k": strings.Repeat("d", MaxDataBytes)} }, "data"},
+		"category too long":        {func(r *Request) { r.Category = strings.Repeat("c", MaxCategoryLen+1) }, "category"},
+		"bad priority":             {func(r *Request) { r.Priority = "urgent" }, "priority"},
+		"collapse id too long":     {func(r *Request) { r.CollapseID = strings.Repeat("c", MaxCollapseIDLen+1) }, "collapse_id"},
+		"template body both given": {func(r *Request) { r.Title = ""; r.Template, r.Params = "job_assigned", map[string]any{"job_id": 1} }, "template"},
+	} {
+		r := ok()
+		tc.mutate(&r)
+		err := Validate(&r)
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve, name)
+		require.Equal(t, tc.field, ve.Fields[0].Field, name)
+	}
+}
