@@ -1,6 +1,9 @@
 package main
 
-import "fundigo/pkg/config"
+import (
+	"fundigo/pkg/config"
+	"fundigo/workers"
+)
 
 // handlerRegistry reports which task types the worker of this binary
 // handles, for the scheduler's listings, without simulators, credentials or
@@ -9,13 +12,19 @@ import "fundigo/pkg/config"
 // without the Celery consumer (no schedule targets it), and keeps only the
 // answer.
 func handlerRegistry(in *infra) (func(string) bool, error) {
-	reg := *in
-	reg.cfg = registryConfig(in.cfg)
-	w, err := buildWorkers(&reg, nil)
+	w, err := registryWorkers(in)
 	if err != nil {
 		return nil, err
 	}
 	return w.HasHandler, nil
+}
+
+// registryWorkers is the worker registry built in memory as described
+// above; it is never run.
+func registryWorkers(in *infra) (*workers.Server, error) {
+	reg := *in
+	reg.cfg = registryConfig(in.cfg)
+	return buildWorkers(&reg, nil)
 }
 
 // registryConfig fills what the Daraja and Expo clients require to be built

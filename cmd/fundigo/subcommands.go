@@ -10,4 +10,6 @@ func addSubcommands(root *cobra.Command, e env) {
 	root.AddCommand(newPushSimCmd(e))
 	root.AddCommand(newRatingsCmd(e))
 	root.AddCommand(newCeleryCmd(e))
+	root.AddCommand(newDLQCmd(e))
+	root.AddCommand(newTasksCmd(e))
 }
