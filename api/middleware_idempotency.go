@@ -36,8 +36,9 @@ const claimLease = 30 * time.Second
 //   - same key while the first request is still running: 409 with
 //     Retry-After, however long it runs; the key is taken over only when its
 //     owner stopped renewing the lease (crashed);
-//   - the handler failed with 5xx: the owner releases the claim so a retry
-//     runs again.
+//   - the handler failed with 5xx, or answered 429 (a limit such as the
+//     per-phone STK caps, which lifts later): the owner releases the claim so
+//     a retry runs again.
 //
 // The stored record keeps a SHA-256 of the request: method, path (the real
 // one, not the route pattern), caller (authenticated principal) and the body
@@ -217,13 +218,13 @@ func (cl claim) renew(ctx context.Context) (stop func()) {
 	return func() { close(done); <-finished }
 }
 
-// finish stores a non-5xx answer, or releases the claim after a 5xx so a
+// finish stores the answer, or releases the claim after a 5xx or a 429 so a
 // retry runs again; either only while this request still owns the claim.
 func (cl claim) finish(ctx context.Context, status int, contentType string, body []byte) error {
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	var err error
-	if status >= 500 {
+	if status >= 500 || status == http.StatusTooManyRequests {
 		_, err = cl.pool.Exec(bg, `DELETE FROM idempotency_keys WHERE scope=$1 AND key=$2 AND owner=$3 AND completed_at IS NULL`,
 			cl.scope, cl.key, cl.owner)
 	} else {

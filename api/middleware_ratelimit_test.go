@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
@@ -334,4 +335,27 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	var m dto.Metric
 	require.NoError(t, c.Write(&m))
 	return m.GetCounter().GetValue()
+}
+
+// A 429 is not an answer to replay: a limit lifts, and the retry with the
+// same Idempotency-Key must run again.
+func TestIdempotencyDoesNotStoreA429(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	var calls atomic.Int64
+	m := s.deps.middlewaresForTest()
+	s.e.POST("/v1/test/capped", func(c echo.Context) error {
+		if calls.Add(1) == 1 {
+			return NewProblem(http.StatusTooManyRequests, "capped").WithHeader("Retry-After", "1")
+		}
+		return c.JSON(http.StatusAccepted, map[string]string{"ok": "yes"})
+	}, m.service, m.idempotent)
+	h := serviceAuth("Idempotency-Key", "cap-1")
+	require.Equal(t, http.StatusTooManyRequests, s.do(t, http.MethodPost, "/v1/test/capped", `{}`, h).Code)
+	r := s.do(t, http.MethodPost, "/v1/test/capped", `{}`, h)
+	require.Equal(t, http.StatusAccepted, r.Code)
+	r = s.do(t, http.MethodPost, "/v1/test/capped", `{}`, h)
+	require.Equal(t, http.StatusAccepted, r.Code)
+	require.Equal(t, "true", r.Header.Get("Idempotent-Replayed"), "the success is stored")
+	require.EqualValues(t, 2, calls.Load())
 }

@@ -34,6 +34,14 @@ type Retention struct {
 	// PushTickets: settled push deliveries (ticket and receipt checked or
 	// failed); the notification itself stays.
 	PushTickets time.Duration `env:"FUNDIGO_RETENTION_PUSH_TICKETS" envDefault:"720h"`
+	// PaymentOrphans: callbacks that matched no payment (their raw body
+	// stays in the inbox for FUNDIGO_RETENTION_INBOX).
+	PaymentOrphans time.Duration `env:"FUNDIGO_RETENTION_PAYMENT_ORPHANS" envDefault:"720h"`
+	// PaymentOrphansCap: at most this many orphans are kept; the oldest
+	// beyond it go at each cleanup, whatever their age.
+	PaymentOrphansCap int `env:"FUNDIGO_PAYMENT_ORPHANS_CAP" envDefault:"100000"`
+	// TaskOwners: who may read a task (GET /v1/tasks/{id}).
+	TaskOwners time.Duration `env:"FUNDIGO_RETENTION_TASK_OWNERS" envDefault:"720h"`
 	// BatchSize is how many rows one DELETE statement removes.
 	BatchSize int `env:"FUNDIGO_RETENTION_BATCH_SIZE" envDefault:"5000"`
 }
@@ -57,10 +65,14 @@ func (c Scheduler) validate() []error {
 		{"FUNDIGO_RETENTION_OUTBOX", r.Outbox}, {"FUNDIGO_RETENTION_INBOX", r.Inbox},
 		{"FUNDIGO_RETENTION_IDEMPOTENCY_KEYS", r.IdempotencyKeys},
 		{"FUNDIGO_RETENTION_PUSH_TICKETS", r.PushTickets},
+		{"FUNDIGO_RETENTION_PAYMENT_ORPHANS", r.PaymentOrphans}, {"FUNDIGO_RETENTION_TASK_OWNERS", r.TaskOwners},
 	} {
 		if kv.d < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative (0 keeps rows forever)", kv.key))
 		}
+	}
+	if r.PaymentOrphansCap < 1 {
+		errs = append(errs, errors.New("FUNDIGO_PAYMENT_ORPHANS_CAP must be at least 1"))
 	}
 	if r.BatchSize < 1 || r.BatchSize > 100_000 {
 		errs = append(errs, errors.New("FUNDIGO_RETENTION_BATCH_SIZE must be between 1 and 100000"))

@@ -21,6 +21,8 @@ const (
 	CleanupInbox           = "inbox"
 	CleanupIdempotencyKeys = "idempotency_keys"
 	CleanupPushTickets     = "push_tickets"
+	CleanupPaymentOrphans  = "payment_orphans"
+	CleanupTaskOwners      = "task_owners"
 )
 
 // MaintenanceCleanupPayload is the cleanup task's body; an empty body runs

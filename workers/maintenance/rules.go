@@ -45,6 +45,11 @@ func rules(r config.Retention) []rule {
 				WHERE status IN ('delivered', 'failed', 'invalid', 'muted')
 				  AND coalesce(receipt_checked_at, sent_at, claimed_at, not_before) < now() - $1::interval
 				LIMIT $2 FOR UPDATE SKIP LOCKED)`)},
+		{name: tasks.CleanupTaskOwners, tables: []string{"task_owners"}, retention: r.TaskOwners,
+			deleteFunc: batched(`DELETE FROM task_owners WHERE task_id IN (
+				SELECT task_id FROM task_owners
+				WHERE created_at < now() - $1::interval
+				LIMIT $2 FOR UPDATE SKIP LOCKED)`)},
 	}
 }
 
