@@ -227,6 +227,22 @@ func (t *throttler) otp(c echo.Context, msisdn string) error {
 	return t.allow(c, scopeOTP, phoneKey(msisdn))
 }
 
+// anonOnUnknownPath charges the anonymous budget of a client asking for an
+// unknown /v1 path (scanners), before it gets its 404. A known path with
+// another method (405) is not charged.
+func (t *throttler) anonOnUnknownPath() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Path() == "" && strings.HasPrefix(c.Request().URL.Path, "/v1/") {
+				if err := t.anon(c); err != nil {
+					return err
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
 // limitAnonRoute throttles an unauthenticated route by client IP.
 func (t *throttler) limitAnonRoute() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {

@@ -110,6 +110,8 @@ func TestAnonThrottleOnUnknownRoutes(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, r.Code)
 		require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
 	}
+	require.Equal(t, http.StatusMethodNotAllowed, s.doFrom(t, "203.0.113.88:2", http.MethodDelete, "/v1/payments", nil, nil).Code,
+		"a known path with another method is still 405")
 	require429(t, s.doFrom(t, "203.0.113.8:1", http.MethodGet, "/v1/.env", nil, nil))
 	require.Equal(t, http.StatusOK, s.doFrom(t, "203.0.113.8:1", http.MethodGet, "/healthz", nil, nil).Code,
 		"probes are not API routes")

@@ -14,7 +14,7 @@ type middlewares struct {
 	service       echo.MiddlewareFunc // X-API-Key required
 	userOrService echo.MiddlewareFunc // API key or SimpleJWT bearer token
 	idempotent    echo.MiddlewareFunc // Idempotency-Key replay
-	limitAnon     echo.MiddlewareFunc // unauthenticated routes, per client IP
+	limitAnon     echo.MiddlewareFunc // unauthenticated /v1 routes, per client IP (none yet: unknown paths are charged in NewServer)
 	limitPayment  echo.MiddlewareFunc // per customer (body customer_id), any principal
 	webhook       echo.MiddlewareFunc // Daraja webhooks: per-source limit, token and source checks
 }

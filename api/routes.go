@@ -11,8 +11,6 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	// /metrics is served on the admin listener only (pkg/admin).
 
 	v1 := e.Group("/v1")
-	// Scanners probing unknown /v1 paths spend their IP's anonymous budget.
-	v1.RouteNotFound("/*", func(echo.Context) error { return echo.ErrNotFound }, m.limitAnon)
 	v1.GET("/tasks/:id", handleGetTask(d.Pool, d.Inspector, d.Queues), m.userOrService)
 
 	// payments

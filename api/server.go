@@ -111,6 +111,7 @@ func NewServer(deps Deps) *echo.Echo {
 		reg = deps.Registry
 	}
 	th := newThrottler(deps.Redis, deps.Config.Redis.KeyPrefix, deps.Config.Throttle, reg)
+	e.Use(th.anonOnUnknownPath())
 	registerRoutes(e, deps, newMiddlewares(deps, th))
 	return e
 }
