@@ -179,7 +179,7 @@ func (e *paymentsE2E) runCallbackCase(t *testing.T, tc callbackCase) {
 		_, p = e.call(t, http.MethodGet, "/v1/payments/"+id, nil, nil)
 		require.Equal(t, "awaiting_callback", p["status"])
 	} else {
-		p = e.waitStatus(t, id, tc.status)
+		e.waitStatus(t, id, tc.status)
 		require.Eventually(t, func() bool {
 			var applied int
 			_ = e.pool.QueryRow(ctx, `SELECT count(*) FROM payment_callbacks WHERE checkout_request_id = $1`, checkout).Scan(&applied)
