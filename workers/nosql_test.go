@@ -25,8 +25,6 @@ var knownSQL = map[string]string{
 	"../api/middleware_idempotency.go": "idempotency keys → pkg/store (issue 11: pkg/store keeps idempotency keys)",
 	"../api/tasks.go":                  "commands row read → pkg/store commands",
 	"maintenance/rules.go":             "retention rules → the building blocks that own those tables",
-	"../cmd/fundigo/bench_ratings.go":  "bench → its own package (bench helper)",
-	"../cmd/fundigo/migrate.go":        "database-exists check → pkg/store/migrate.go",
 }
 
 // TestEntryPointsHoldNoSQL enforces STYLE.md rules 3 and 5: api, the workers
