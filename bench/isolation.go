@@ -67,7 +67,7 @@ func removeBrokerState(cfg config.Config, redisOpt asynq.RedisConnOpt, asynqQueu
 	}
 	var qs, xs []string
 	for _, q := range amqpQueues {
-		qs = append(qs, q, amqpx.DLQName(q))
+		qs = append(qs, amqpx.QueueNames(q)...)
 		xs = append(xs, amqpx.DLXName(q))
 	}
 	_ = kit.RemoveRabbit(cfg.AMQP.URL.Reveal(), qs, append(xs, cfg.AMQP.Exchange))

@@ -71,7 +71,7 @@ func benchTasksAMQP(ctx context.Context, b *benchRun) error {
 	const key = "bench.noop"
 	exchange, queue := kit.ScratchName("bench.events"), kit.ScratchName("bench.events.q")
 	defer func() {
-		_ = kit.RemoveRabbit(b.cfg.AMQP.URL.Reveal(), []string{queue, amqpx.DLQName(queue)}, []string{amqpx.DLXName(queue), exchange})
+		_ = kit.RemoveRabbit(b.cfg.AMQP.URL.Reveal(), amqpx.QueueNames(queue), []string{amqpx.DLXName(queue), exchange})
 	}()
 	spec := func(h amqpx.HandlerFunc) amqpx.ConsumerSpec {
 		return amqpx.ConsumerSpec{Queue: queue, Exchange: exchange, Bindings: []string{key},

@@ -24,6 +24,7 @@ var sqlStatement = regexp.MustCompile(`(?is)\bSELECT\b.+\bFROM\b|\bINSERT\s+INTO
 var knownSQL = map[string]string{
 	"../api/middleware_idempotency.go": "idempotency keys → pkg/store (issue 11: pkg/store keeps idempotency keys)",
 	"../api/tasks.go":                  "commands row read → pkg/store commands",
+	"../api/task_owners.go":            "task ownership → pkg/store",
 	"maintenance/rules.go":             "retention rules → the building blocks that own those tables",
 }
 

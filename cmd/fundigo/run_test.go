@@ -127,7 +127,7 @@ func deleteDeclaredAMQP(t *testing.T, getenv func(string) string) {
 	}
 	defer ch.Close()
 	for _, q := range w.ConsumerQueues() {
-		for _, name := range []string{q, amqpx.DLQName(q)} {
+		for _, name := range amqpx.QueueNames(q) {
 			if _, err := ch.QueueDelete(name, false, false, false); err != nil {
 				t.Errorf("cleanup: delete queue %s: %v", name, err)
 				return

@@ -70,7 +70,7 @@ type ConsumerSpec struct {
 	// HandlerTimeout bounds one handler call. Default 1m.
 	HandlerTimeout time.Duration
 	// RetryDelays are the pauses before successive redeliveries (the last
-	// repeats), at most MaxRetryTiers of them. Default DefaultRetryDelays.
+	// repeats). Default DefaultRetryDelays.
 	RetryDelays []time.Duration
 
 	// Middleware wraps Handler, outermost first, between the consumer's own
@@ -113,9 +113,6 @@ func (s ConsumerSpec) Validate() error {
 	if s.Prefetch > 0 && s.Prefetch < s.Concurrency {
 		errs = append(errs, errors.New("prefetch is below concurrency: handlers would idle"))
 	}
-	if len(s.RetryDelays) > MaxRetryTiers {
-		errs = append(errs, fmt.Errorf("at most %d retry delays", MaxRetryTiers))
-	}
 	for _, d := range s.RetryDelays {
 		if d < time.Millisecond {
 			errs = append(errs, fmt.Errorf("retry delay %s is below 1ms", d))
@@ -129,17 +126,13 @@ func (s ConsumerSpec) Validate() error {
 }
 
 // Topology is what the spec needs declared: its exchange (topic) and queue
-// with one retry queue per retry delay.
+// with its retry queue.
 func (s ConsumerSpec) Topology() Topology {
 	var t Topology
 	if s.Exchange != "" {
 		t.Exchanges = []Exchange{{Name: s.Exchange, Kind: amqp.ExchangeTopic}}
 	}
-	delays := len(s.RetryDelays)
-	if delays == 0 {
-		delays = len(DefaultRetryDelays)
-	}
-	t.Queues = []Queue{{Name: s.Queue, Exchange: s.Exchange, Bindings: s.Bindings, DeliveryLimit: s.DeliveryLimit, RetryTiers: delays}}
+	t.Queues = []Queue{{Name: s.Queue, Exchange: s.Exchange, Bindings: s.Bindings, DeliveryLimit: s.DeliveryLimit, Retry: true}}
 	return t
 }
 
@@ -309,14 +302,14 @@ func (c *Consumer) handle(ctx context.Context, lost <-chan struct{}, d amqp.Deli
 	}
 }
 
-// redeliverLater sends a copy of d to the retry queue of its attempt and acks
+// redeliverLater sends a copy of d to the retry queue, with its attempt's
+// delay as TTL, and acks
 // d once the broker confirmed the copy, so the handler slot is free at once
 // and the copy comes back after its delay behind the messages that arrived
 // meanwhile. If the copy cannot be sent, d is requeued (the queue's delivery
 // limit still bounds it).
 func (c *Consumer) redeliverLater(ctx context.Context, log zerolog.Logger, d amqp.Delivery, info Info) {
-	tier := min(info.Attempt-1, len(c.spec.RetryDelays)-1)
-	delay := c.spec.RetryDelays[tier]
+	delay := c.spec.RetryDelays[min(info.Attempt-1, len(c.spec.RetryDelays)-1)]
 	headers := make(amqp.Table, len(d.Headers)+2)
 	for k, v := range d.Headers {
 		if k != "x-delivery-count" {
@@ -327,7 +320,7 @@ func (c *Consumer) redeliverLater(ctx context.Context, log zerolog.Logger, d amq
 	headers[routingKeyHeader] = info.RoutingKey
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	err := c.retries.Publish(pctx, "", RetryQueueName(c.spec.Queue, tier), amqp.Publishing{
+	err := c.retries.Publish(pctx, "", RetryQueueName(c.spec.Queue), amqp.Publishing{
 		Headers: headers, ContentType: d.ContentType, ContentEncoding: d.ContentEncoding,
 		DeliveryMode: amqp.Persistent, Priority: d.Priority, CorrelationId: d.CorrelationId,
 		ReplyTo: d.ReplyTo, Expiration: strconv.FormatInt(delay.Milliseconds(), 10),

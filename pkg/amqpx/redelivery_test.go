@@ -95,7 +95,7 @@ func TestRetryableFailuresDoNotDelayNewMessages(t *testing.T) {
 		require.Equal(t, []int{1, 2}, attempts[fmt.Sprintf("poison-%03d", i)])
 	}
 	require.Equal(t, 0, queueDepth(t, b.conn, spec.Queue))
-	require.Equal(t, 0, queueDepth(t, b.conn, amqpx.RetryQueueName(spec.Queue, 0)))
+	require.Equal(t, 0, queueDepth(t, b.conn, amqpx.RetryQueueName(spec.Queue)))
 }
 
 // TestRedeliveryKeepsRoutingKeyAndMessage checks what the trip through the

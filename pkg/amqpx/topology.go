@@ -13,9 +13,6 @@ import (
 // guard against a message that crashes its consumer) has the same value.
 const DefaultDeliveryLimit = 20
 
-// MaxRetryTiers bounds the retry queues of one queue (RetryQueueName(q, 0..7)).
-const MaxRetryTiers = 8
-
 // Topology is a set of durable exchanges and quorum queues. A Conn declares
 // every Topology it was given on each (re)connect, so declaring must be
 // idempotent: the same Topology always produces the same broker objects.
@@ -40,16 +37,23 @@ type Queue struct {
 	Exchange      string
 	Bindings      []string
 	DeliveryLimit int // 0 means DefaultDeliveryLimit
-	// RetryTiers is the number of retry queues (RetryQueueName(Name, i) for
-	// i < RetryTiers) declared with the queue: quorum queues that hold a
-	// failed message for its per-message TTL, then dead-letter it back to
-	// Name through the default exchange. Each tier receives one delay only,
-	// so its messages expire in FIFO order.
-	RetryTiers int
+	// Retry declares RetryQueueName(Name): a classic queue that holds a
+	// failed message for its per-message TTL (the retry delay), then
+	// dead-letters it back to Name through the default exchange. Classic, not
+	// quorum: it holds few messages briefly, and a quorum queue costs a Raft
+	// log and file handles per queue.
+	Retry bool
 }
 
-// RetryQueueName is the i-th retry (delay) queue of queue.
-func RetryQueueName(queue string, i int) string { return fmt.Sprintf("%s.retry.%d", queue, i) }
+// RetryQueueName is the retry (delay) queue of queue.
+func RetryQueueName(queue string) string { return queue + ".retry" }
+
+// QueueNames lists every queue declared for queue (itself, its DLQ and its
+// retry queue), for tools and tests that delete what they declared; the one
+// exchange is DLXName(queue).
+func QueueNames(queue string) []string {
+	return []string{queue, DLQName(queue), RetryQueueName(queue)}
+}
 
 // DLXName is the dead-letter exchange of queue.
 func DLXName(queue string) string { return queue + ".dlx" }
@@ -75,9 +79,6 @@ func (t Topology) Validate() error {
 		}
 		if q.DeliveryLimit < 0 {
 			errs = append(errs, fmt.Errorf("queue %q: negative delivery limit", q.Name))
-		}
-		if q.RetryTiers < 0 || q.RetryTiers > MaxRetryTiers {
-			errs = append(errs, fmt.Errorf("queue %q: retry tiers must be 0..%d", q.Name, MaxRetryTiers))
 		}
 	}
 	return errors.Join(errs...)
@@ -124,17 +125,16 @@ func queueArgs(q Queue) amqp.Table {
 	}
 }
 
-// retryQueueArgs are the arguments of every retry queue of q: an expired
-// message goes back to q (default exchange, routing key q), moved
-// at-least-once. The delay is the message's own TTL, not an argument, so
-// changing the delays never makes a redeclare fail.
+// retryQueueArgs are the arguments of the retry queue of q: an expired
+// message goes back to q (default exchange, routing key q). The delay is the
+// message's own TTL, not an argument, so changing the delays never makes a
+// redeclare fail. A classic queue expires messages at its head only, so a
+// message waits at most for the longer delay of one queued ahead of it.
 func retryQueueArgs(q Queue) amqp.Table {
 	return amqp.Table{
-		amqp.QueueTypeArg:           amqp.QueueTypeQuorum,
+		amqp.QueueTypeArg:           amqp.QueueTypeClassic,
 		"x-dead-letter-exchange":    "",
 		"x-dead-letter-routing-key": q.Name,
-		"x-dead-letter-strategy":    "at-least-once",
-		amqp.QueueOverflowArg:       amqp.QueueOverflowRejectPublish,
 	}
 }
 
@@ -173,9 +173,9 @@ func declareQueue(ch *amqp.Channel, q Queue) error {
 	if _, err := ch.QueueDeclare(q.Name, true, false, false, false, queueArgs(q)); err != nil {
 		return fmt.Errorf("declare queue %s: %w", q.Name, err)
 	}
-	for i := range q.RetryTiers {
-		if _, err := ch.QueueDeclare(RetryQueueName(q.Name, i), true, false, false, false, retryQueueArgs(q)); err != nil {
-			return fmt.Errorf("declare queue %s: %w", RetryQueueName(q.Name, i), err)
+	if q.Retry {
+		if _, err := ch.QueueDeclare(RetryQueueName(q.Name), true, false, false, false, retryQueueArgs(q)); err != nil {
+			return fmt.Errorf("declare queue %s: %w", RetryQueueName(q.Name), err)
 		}
 	}
 	for _, key := range q.Bindings {

@@ -106,11 +106,7 @@ func (n *Namespace) cleanup(t testing.TB) {
 		_ = ch.Close()
 	}
 	for _, q := range queues {
-		names := []string{q, amqpx.DLQName(q)}
-		for i := range amqpx.MaxRetryTiers { // deleting a missing queue is a no-op
-			names = append(names, amqpx.RetryQueueName(q, i))
-		}
-		for _, name := range names {
+		for _, name := range amqpx.QueueNames(q) {
 			del(func(ch *amqp.Channel) error { _, err := ch.QueueDelete(name, false, false, false); return err })
 		}
 		del(func(ch *amqp.Channel) error { return ch.ExchangeDelete(amqpx.DLXName(q), false, false) })
