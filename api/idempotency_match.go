@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-
-	"fundigo/pkg/store"
 )
 
 // Resources created under an Idempotency-Key get an id (payments) or a
@@ -20,12 +18,4 @@ import (
 // errKeyReused answers a key that already made a different resource.
 func errKeyReused() *Problem {
 	return NewProblem(http.StatusConflict, "this Idempotency-Key was already used with a different request")
-}
-
-// samePaymentRequest reports whether p is what req (validated, phone
-// normalised) would have created.
-func samePaymentRequest(p store.Payment, req createPaymentRequest, phone string) bool {
-	return p.JobID == req.JobID && p.CustomerID == req.CustomerID && p.Phone == phone &&
-		req.Amount != nil && p.Amount == *req.Amount && p.Description == req.Description &&
-		p.TechnicianID == req.TechnicianID
 }

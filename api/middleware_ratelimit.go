@@ -21,6 +21,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"fundigo/pkg/config"
+	"fundigo/pkg/payment"
 )
 
 // Throttle scopes (the scalability guide's DRF scopes plus service and
@@ -277,7 +278,7 @@ func (t *throttler) limitPayment() echo.MiddlewareFunc {
 				CustomerID string `json:"customer_id"`
 			}
 			if json.Unmarshal(body, &peek) == nil {
-				if cust := strings.TrimSpace(peek.CustomerID); cust != "" && len(cust) <= maxPaymentIDLen {
+				if cust := strings.TrimSpace(peek.CustomerID); cust != "" && len(cust) <= payment.MaxIDLen {
 					if err := t.allow(c, scopePayment, "customer:"+cust); err != nil {
 						return err
 					}

@@ -221,3 +221,12 @@ func TestCreatePaymentRetryAfterLostAnswerCreatesNoSecondPayment(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, other.Code)
 	require.NotEqual(t, first.JSON(t)["id"], other.JSON(t)["id"], "another key is another payment")
 }
+
+func TestGetPaymentMalformedIDIs404(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	for _, id := range []string{"not-a-uuid", strings.Repeat("9", 300), "00000000-0000-0000-0000-00000000000g"} {
+		r := s.do(t, http.MethodGet, "/v1/payments/"+id, nil, map[string]string{"X-API-Key": testKey})
+		require.Equal(t, http.StatusNotFound, r.Code, id)
+	}
+}

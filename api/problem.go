@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/notification"
+	"fundigo/pkg/payment"
 	"fundigo/pkg/store"
 )
 
@@ -126,6 +127,7 @@ func toProblem(err error) *Problem {
 		return np
 	}
 	var nv *notification.ValidationError
+	var pv *payment.ValidationError
 	switch {
 	case errors.As(err, &nv):
 		fe := make([]FieldError, len(nv.Fields))
@@ -133,6 +135,14 @@ func toProblem(err error) *Problem {
 			fe[i] = FieldError{Field: f.Field, Message: f.Message}
 		}
 		return Validation(fe...)
+	case errors.As(err, &pv):
+		fe := make([]FieldError, len(pv.Fields))
+		for i, f := range pv.Fields {
+			fe[i] = FieldError{Field: f.Field, Message: f.Message}
+		}
+		return Validation(fe...)
+	case errors.Is(err, payment.ErrKeyReused):
+		return errKeyReused()
 	case errors.Is(err, store.ErrNotFound):
 		return NewProblem(http.StatusNotFound, "no such resource")
 	case errors.Is(err, store.ErrConflict):

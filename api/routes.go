@@ -14,7 +14,7 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	v1.GET("/tasks/:id", handleGetTask(d.Pool, d.Inspector, d.Queues), m.userOrService)
 
 	// payments
-	v1.POST("/payments", handleCreatePayment(d.Pool, d.Tasks, d.Queues.Critical, d.Config.Payments.MaxAmount, d.Now),
+	v1.POST("/payments", handleCreatePayment(paymentDeps(d)),
 		m.service, m.limitPayment, m.idempotent)
 	v1.GET("/payments/:id", handleGetPayment(d.Pool), m.service)
 	stk := handleSTKCallback(newSTKWebhook(d))

@@ -5,28 +5,22 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
-	"fundigo/pkg/events"
 	"fundigo/pkg/inbox"
 	"fundigo/pkg/logging"
 	"fundigo/pkg/mpesa"
+	"fundigo/pkg/payment"
 )
-
-const stkRoute = mpesa.InboxRouteSTK
 
 // stkAccepted is Daraja's expected acknowledgement.
 var stkAccepted = map[string]any{"ResultCode": 0, "ResultDesc": "Accepted"}
 
 // stkWebhook holds what the STK callback endpoint needs.
 type stkWebhook struct {
-	token         []byte
-	inbox         *inbox.Writer
-	pool          *pgxpool.Pool
-	quarantineCap int
+	token  []byte
+	intake *payment.Intake
 }
 
 // handleSTKCallback is POST /v1/webhooks/mpesa/stk/{token}. Answers:
@@ -62,44 +56,26 @@ func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
 		if err != nil {
 			return NewProblem(http.StatusBadRequest, "the body could not be read")
 		}
-		cb, err := mpesa.ParseCallback(body)
-		if err != nil {
-			w.quarantine(c, ct, body, err)
-			return NewProblem(http.StatusBadRequest, "not a valid STK callback: "+strings.TrimPrefix(err.Error(), mpesa.ErrInvalidCallback.Error()+": "))
-		}
-		res, err := w.inbox.Write(req.Context(), inbox.Entry{
-			Route: stkRoute, Key: cb.CheckoutRequestID, Body: body, RoutingKey: events.RoutingKeySTKCallbackReceived,
-		})
-		if errors.Is(err, inbox.ErrRejected) {
-			w.quarantine(c, ct, body, err)
-			return NewProblem(http.StatusBadRequest, "the callback has a value that cannot be stored")
-		}
-		if err != nil {
-			log.Error().Err(err).Str(logging.FieldCheckoutRequestID, logging.TruncateID(cb.CheckoutRequestID)).Msg("stk callback not stored; answered 503")
+		res, err := w.intake.Accept(req.Context(), payment.Delivery{Body: body, ContentType: ct, Origin: "webhook"})
+		var rejected *payment.RejectedError
+		switch {
+		case errors.As(err, &rejected):
+			if rejected.QuarantineErr != nil {
+				log.Error().Err(rejected.QuarantineErr).Msg("quarantine of an invalid stk callback failed")
+			} else {
+				log.Warn().Int("bytes", len(body)).Err(rejected.Err).Msg("invalid stk callback quarantined")
+			}
+			return NewProblem(http.StatusBadRequest, rejected.Detail())
+		case err != nil:
+			log.Error().Err(err).Msg("stk callback not stored; answered 503")
 			p := NewProblem(http.StatusServiceUnavailable, "the callback could not be stored").WithHeader("Retry-After", "1")
 			p.Dependency = depPostgres // the inbox
 			return p
 		}
-		log.Info().Str(logging.FieldCheckoutRequestID, logging.TruncateID(cb.CheckoutRequestID)).Int64("inbox_id", res.ID).
-			Bool("duplicate", res.Duplicate).Str(logging.FieldResultCode, cb.ResultCode).Msg("stk callback stored")
+		log.Info().Str(logging.FieldCheckoutRequestID, logging.TruncateID(res.CheckoutRequestID)).Int64("inbox_id", res.InboxID).
+			Bool("duplicate", res.Duplicate).Str(logging.FieldResultCode, res.ResultCode).Msg("stk callback stored")
 		return c.JSON(http.StatusOK, stkAccepted)
 	}
-}
-
-// quarantine keeps a refused body for an operator (reason: why it was
-// refused, never its content). A failure to quarantine is logged: the 400
-// stands either way.
-func (w stkWebhook) quarantine(c echo.Context, contentType string, body []byte, why error) {
-	log := zerologCtx(c)
-	reason := "invalid stk callback: " + why.Error()
-	if len(reason) > 200 {
-		reason = reason[:200]
-	}
-	if err := inbox.Quarantine(c.Request().Context(), w.pool, w.quarantineCap, stkRoute, strings.ToValidUTF8(reason, "?"), contentType, body); err != nil {
-		log.Error().Err(err).Msg("quarantine of an invalid stk callback failed")
-		return
-	}
-	log.Warn().Int("bytes", len(body)).Str("reason", reason).Msg("invalid stk callback quarantined")
 }
 
 // newSTKWebhook builds the STK callback endpoint's dependencies from d. It
@@ -110,6 +86,12 @@ func newSTKWebhook(d Deps) stkWebhook {
 	if err != nil {
 		panic("api: stk inbox: " + err.Error())
 	}
-	return stkWebhook{token: []byte(pc.CallbackToken.Reveal()), inbox: w,
-		pool: d.Pool, quarantineCap: pc.QuarantineCap}
+	return stkWebhook{token: []byte(pc.CallbackToken.Reveal()),
+		intake: &payment.Intake{Pool: d.Pool, Writer: w, QuarantineCap: pc.QuarantineCap}}
+}
+
+// paymentDeps are the payment commands' dependencies of the API role.
+func paymentDeps(d Deps) payment.Deps {
+	return payment.Deps{Log: d.Log, Pool: d.Pool, Tasks: d.Tasks, Queues: d.Queues,
+		Exchange: d.Config.AMQP.Exchange, Config: d.Config.Payments, Now: d.Now}
 }

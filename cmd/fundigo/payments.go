@@ -2,6 +2,7 @@ package main
 
 import (
 	"fundigo/pkg/mpesa"
+	"fundigo/pkg/payment"
 	"fundigo/workers"
 	"fundigo/workers/payments"
 )
@@ -21,9 +22,11 @@ func registerPayments(w *workers.Server, in *infra) error {
 		return err
 	}
 	deps := payments.Deps{
-		Log: in.log.With().Str("component", "payments").Logger(), Pool: in.pool, STK: client,
-		Tasks: in.tasks, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange,
-		QueuePrefix: in.cfg.AMQP.QueuePrefix, DeliveryLimit: in.cfg.AMQP.DeliveryLimit, Config: pc,
+		Deps: payment.Deps{
+			Log: in.log.With().Str("component", "payments").Logger(), Pool: in.pool, STK: client,
+			Tasks: in.tasks, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange, Config: pc,
+		},
+		QueuePrefix: in.cfg.AMQP.QueuePrefix, DeliveryLimit: in.cfg.AMQP.DeliveryLimit,
 	}
 	payments.Register(w.Mux(), deps)
 	w.AddConsumer(payments.Consumers(deps)...)

@@ -3,23 +3,21 @@ package celerycompat
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"fundigo/pkg/celery"
-	"fundigo/pkg/events"
-	"fundigo/pkg/inbox"
-	"fundigo/pkg/mpesa"
+	"fundigo/pkg/payment"
 )
 
-const stkRoute = mpesa.InboxRouteSTK
-
 // processPaymentCallback is process_payment_callback(callback_data): the
-// Daraja STK callback (the dict Django parsed, or its JSON text) goes into
-// the same inbox as the webhook, whose notice makes the payments worker
-// apply it with the same idempotency (CheckoutRequestID, receipt ledger). A
-// body that is not an STK callback is quarantined, as the webhook does, and
+// Daraja STK callback (the dict Django parsed, or its JSON text) is accepted
+// by payment.Intake exactly as the webhook accepts it (same inbox, same
+// quarantine) and applied by the payments applier with the same idempotency
+// (CheckoutRequestID, receipt ledger). A body that is not an STK callback
 // fails with ValueError. Returns {"inbox_id", "checkout_request_id"}.
 func processPaymentCallback(d HandlerDeps) HandlerFunc {
+	intake := &payment.Intake{Pool: d.Pool, Writer: d.Inbox, QuarantineCap: d.QuarantineCap}
 	return func(ctx context.Context, m *celery.Message) (any, error) {
 		if err := signature(m, "callback_data"); err != nil {
 			return nil, err
@@ -28,20 +26,17 @@ func processPaymentCallback(d HandlerDeps) HandlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		cb, err := mpesa.ParseCallback(body)
-		if err != nil {
-			if qerr := inbox.Quarantine(ctx, d.Pool, d.QuarantineCap, stkRoute, "unparseable stk callback (celery "+m.ID+")",
-				"application/json", body); qerr != nil {
-				return nil, fmt.Errorf("quarantine callback of celery task %s: %w", m.ID, qerr)
-			}
-			return nil, celery.ValueError("callback_data is not an STK callback: Body.stkCallback.CheckoutRequestID and ResultCode are required")
-		}
-		res, err := d.Inbox.Write(ctx, inbox.Entry{Route: stkRoute, Key: cb.CheckoutRequestID, Body: body,
-			RoutingKey: events.RoutingKeySTKCallbackReceived})
-		if err != nil {
+		res, err := intake.Accept(ctx, payment.Delivery{Body: body, ContentType: "application/json", Origin: "celery " + m.ID})
+		var rejected *payment.RejectedError
+		switch {
+		case errors.As(err, &rejected) && rejected.QuarantineErr != nil:
+			return nil, fmt.Errorf("quarantine callback of celery task %s: %w", m.ID, rejected.QuarantineErr)
+		case errors.As(err, &rejected):
+			return nil, celery.ValueError("callback_data is not an STK callback: " + rejected.Detail())
+		case err != nil:
 			return nil, fmt.Errorf("store callback of celery task %s: %w", m.ID, err)
 		}
-		return map[string]any{"inbox_id": res.ID, "checkout_request_id": cb.CheckoutRequestID}, nil
+		return map[string]any{"inbox_id": res.InboxID, "checkout_request_id": res.CheckoutRequestID}, nil
 	}
 }
 

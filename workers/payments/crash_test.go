@@ -23,6 +23,7 @@ import (
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/mpesa/mpesasim"
 	"fundigo/pkg/outbox"
+	"fundigo/pkg/payment"
 	"fundigo/pkg/store"
 	"fundigo/pkg/store/storetest"
 	"fundigo/pkg/tasks"
@@ -94,8 +95,8 @@ func crashDeps(log zerolog.Logger, exchange, prefix string) payments.Deps {
 	if err != nil {
 		panic(err)
 	}
-	return payments.Deps{Log: log, STK: client, Exchange: exchange, QueuePrefix: prefix, Concurrency: 8,
-		Config: config.Payments{FinalDeadline: time.Hour, QueryAfter: time.Minute}}
+	return payments.Deps{Deps: payment.Deps{Log: log, STK: client, Exchange: exchange,
+		Config: config.Payments{FinalDeadline: time.Hour, QueryAfter: time.Minute}}, QueuePrefix: prefix, Concurrency: 8}
 }
 
 func startChild(t *testing.T, dbURL, exchange, prefix string) *exec.Cmd {
@@ -133,10 +134,10 @@ func TestSIGKILLMidStreamLosesNothingAppliesNothingTwice(t *testing.T) {
 	require.NoError(t, conn.Declare(ctx, spec.Topology()))
 
 	ids := make([]string, n)
-	ps := store.NewPayments(pool)
+	ps := payment.NewStore(pool)
 	for i := range n {
 		ids[i] = uuid.NewString()
-		_, err := ps.Create(ctx, store.NewPayment{ID: ids[i], JobID: fmt.Sprint("job-", i), CustomerID: "c",
+		_, err := ps.Create(ctx, payment.New{ID: ids[i], JobID: fmt.Sprint("job-", i), CustomerID: "c",
 			Phone: mpesasim.PhoneSuccess, Amount: 100, CreatedAt: time.Now()})
 		require.NoError(t, err)
 		_, err = ps.BeginPush(ctx, ids[i], time.Now())

@@ -20,7 +20,7 @@ import (
 	"fundigo/pkg/inbox"
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/mpesa/mpesasim"
-	"fundigo/pkg/store"
+	"fundigo/pkg/payment"
 	"fundigo/pkg/store/storetest"
 	"fundigo/pkg/tasks"
 	"fundigo/pkg/tasks/taskstest"
@@ -70,9 +70,9 @@ func newFlow(t *testing.T, clientTimeout time.Duration) *flow {
 		ConsumerSecret: sc.ConsumerSecret, ShortCode: sc.ShortCode, Passkey: sc.Passkey,
 		CallbackURL: receiver.URL + "/cb", Timeout: clientTimeout, TokenKey: taskstest.Prefix(t) + "oauth"})
 	require.NoError(t, err)
-	f.deps = payments.Deps{Log: zerolog.Nop(), Pool: pool, STK: client, Exchange: "x", Queues: taskstest.Queues(t),
+	f.deps = payments.Deps{Deps: payment.Deps{Log: zerolog.Nop(), Pool: pool, STK: client, Exchange: "x", Queues: taskstest.Queues(t),
 		Config: config.Payments{FinalDeadline: 10 * time.Minute, QueryAfter: time.Minute, QueryEvery: time.Minute,
-			RedriveAfter: time.Minute, OrphanReportAfter: time.Hour}}
+			RedriveAfter: time.Minute, OrphanReportAfter: time.Hour}}}
 	f.mux = asynq.NewServeMux()
 	payments.Register(f.mux, f.deps)
 	f.apply = payments.Consumers(f.deps)[0].Handler
@@ -82,7 +82,7 @@ func newFlow(t *testing.T, clientTimeout time.Duration) *flow {
 func (f *flow) create(t *testing.T, phone string, amount int64) string {
 	t.Helper()
 	id := uuid.NewString()
-	_, err := store.NewPayments(f.deps.Pool).Create(context.Background(), store.NewPayment{ID: id, JobID: "job-42",
+	_, err := payment.NewStore(f.deps.Pool).Create(context.Background(), payment.New{ID: id, JobID: "job-42",
 		CustomerID: "c", Phone: phone, Amount: amount, CreatedAt: time.Now()})
 	require.NoError(t, err)
 	return id
@@ -95,14 +95,14 @@ func (f *flow) push(t *testing.T, id string) error {
 	return f.mux.ProcessTask(context.Background(), task)
 }
 
-func (f *flow) get(t *testing.T, id string) store.Payment {
+func (f *flow) get(t *testing.T, id string) payment.Payment {
 	t.Helper()
-	p, err := store.NewPayments(f.deps.Pool).Get(context.Background(), id)
+	p, err := payment.NewStore(f.deps.Pool).Get(context.Background(), id)
 	require.NoError(t, err)
 	return p
 }
 
-func (f *flow) waitStatus(t *testing.T, id string, want store.PaymentStatus) store.Payment {
+func (f *flow) waitStatus(t *testing.T, id string, want payment.Status) payment.Payment {
 	t.Helper()
 	require.Eventually(t, func() bool { return f.get(t, id).Status == want }, 15*time.Second, 10*time.Millisecond)
 	return f.get(t, id)
@@ -113,7 +113,7 @@ func TestPushAcceptedThenCallbackPays(t *testing.T) {
 	f := newFlow(t, 5*time.Second)
 	id := f.create(t, mpesasim.PhoneSuccess, 100)
 	require.NoError(t, f.push(t, id))
-	p := f.waitStatus(t, id, store.PaymentPaid)
+	p := f.waitStatus(t, id, payment.Paid)
 	require.NotEmpty(t, p.MpesaReceipt)
 	require.NoError(t, f.push(t, id), "a second run of the task is a no-op")
 	require.Equal(t, 1, f.sim.Stats().Pushes)
@@ -147,7 +147,7 @@ func TestCallbackBeatingOurWriteIsMatchedAsOrphan(t *testing.T) {
 	id := f.create(t, mpesasim.PhoneSuccess, 100)
 	require.NoError(t, f.push(t, id))
 	p := f.get(t, id)
-	require.Equal(t, store.PaymentPaid, p.Status, "the orphan is applied when the id is stored")
+	require.Equal(t, payment.Paid, p.Status, "the orphan is applied when the id is stored")
 	var orphans, matched int
 	require.NoError(t, f.deps.Pool.QueryRow(context.Background(),
 		`SELECT count(*), count(matched_at) FROM payment_orphans`).Scan(&orphans, &matched))
@@ -165,12 +165,12 @@ func TestAcceptedPushKeepsItsIDsAfterAConcurrentRunSettledItAmbiguous(t *testing
 	go func() { done <- f.push(t, id) }()
 	require.Eventually(t, func() bool { return f.get(t, id).PushStartedAt != nil }, 5*time.Second, 5*time.Millisecond)
 	// A second run of the task (lease lost) finds the push started.
-	_, err := store.NewPayments(f.deps.Pool).MarkAwaiting(context.Background(), id, "", "", true, time.Now())
+	_, err := payment.NewStore(f.deps.Pool).MarkAwaiting(context.Background(), id, "", "", true, time.Now())
 	require.NoError(t, err)
 	require.NoError(t, <-done)
 	p := f.get(t, id)
 	require.NotEmpty(t, p.CheckoutRequestID, "the accepted ids are kept")
-	require.Equal(t, store.PaymentFailed, p.Status, "the orphan failure callback is applied")
+	require.Equal(t, payment.Failed, p.Status, "the orphan failure callback is applied")
 	require.Equal(t, "cancelled", p.FailureReason)
 }
 
@@ -183,12 +183,12 @@ func TestAmbiguousPushIsNeverResent(t *testing.T) {
 	id := f.create(t, mpesasim.PhoneSuccess, 100)
 	require.NoError(t, f.push(t, id))
 	p := f.get(t, id)
-	require.Equal(t, store.PaymentAwaitingCallback, p.Status)
+	require.Equal(t, payment.AwaitingCallback, p.Status)
 	require.True(t, p.PushAmbiguous)
 	require.Empty(t, p.CheckoutRequestID)
 	require.NoError(t, f.push(t, id), "a retried task does not send again")
 	// The success callback is matched by phone and amount.
-	p = f.waitStatus(t, id, store.PaymentPaid)
+	p = f.waitStatus(t, id, payment.Paid)
 	require.NotEmpty(t, p.CheckoutRequestID)
 	require.Equal(t, 1, f.sim.Stats().PushesByPhone[mpesasim.PhoneSuccess])
 }
@@ -200,14 +200,14 @@ func TestPushNotSentIsRetriedThenRejectedIsFinal(t *testing.T) {
 	id := f.create(t, mpesasim.PhoneSilent, 100)
 	require.Error(t, f.push(t, id), "busy: retried by Asynq")
 	p := f.get(t, id)
-	require.Equal(t, store.PaymentPending, p.Status)
+	require.Equal(t, payment.Pending, p.Status)
 	require.Nil(t, p.PushStartedAt, "a push that did not reach Daraja may be sent again")
 	require.NoError(t, f.push(t, id))
-	require.Equal(t, store.PaymentAwaitingCallback, f.get(t, id).Status)
+	require.Equal(t, payment.AwaitingCallback, f.get(t, id).Status)
 
 	// A push that dies after BeginPush (crash) is not re-sent.
 	crashed := f.create(t, mpesasim.PhoneSilent, 100)
-	_, err := store.NewPayments(f.deps.Pool).BeginPush(context.Background(), crashed, time.Now())
+	_, err := payment.NewStore(f.deps.Pool).BeginPush(context.Background(), crashed, time.Now())
 	require.NoError(t, err)
 	before := f.sim.Stats().Pushes
 	require.NoError(t, f.push(t, crashed))
@@ -221,7 +221,7 @@ func TestPushRefusedByDarajaFailsRejected(t *testing.T) {
 	id := f.create(t, mpesasim.PhoneSilent, 300000) // over Daraja's limit
 	require.NoError(t, f.push(t, id))
 	p := f.get(t, id)
-	require.Equal(t, store.PaymentFailed, p.Status)
+	require.Equal(t, payment.Failed, p.Status)
 	require.Equal(t, "rejected", p.FailureReason)
 	require.Equal(t, "400.002.02", p.ResultCode)
 	var ev int
@@ -241,7 +241,7 @@ func TestReconcileExpiresPastTheFinalDeadline(t *testing.T) {
 	payments.Register(mux, later)
 	require.NoError(t, mux.ProcessTask(context.Background(), tasks.NewPaymentsReconcile("q")))
 	p := f.get(t, id)
-	require.Equal(t, store.PaymentAwaitingCallback, p.Status, "being processed: still waiting")
+	require.Equal(t, payment.AwaitingCallback, p.Status, "being processed: still waiting")
 	require.NotNil(t, p.LastQueriedAt)
 
 	later.Now = func() time.Time { return time.Now().Add(11 * time.Minute) }
@@ -249,7 +249,7 @@ func TestReconcileExpiresPastTheFinalDeadline(t *testing.T) {
 	payments.Register(mux, later)
 	require.NoError(t, mux.ProcessTask(context.Background(), tasks.NewPaymentsReconcile("q")))
 	p = f.get(t, id)
-	require.Equal(t, store.PaymentFailed, p.Status)
+	require.Equal(t, payment.Failed, p.Status)
 	require.Equal(t, "expired", p.FailureReason)
 	var ev int
 	require.NoError(t, f.deps.Pool.QueryRow(context.Background(),

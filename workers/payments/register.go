@@ -1,22 +1,41 @@
 package payments
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
 	"github.com/hibiken/asynq"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/events"
+	"fundigo/pkg/inbox"
+	"fundigo/pkg/mpesa"
+	"fundigo/pkg/payment"
+	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 )
+
+// Deps are the payment commands' dependencies plus the consumer's settings.
+type Deps struct {
+	payment.Deps
+	// QueuePrefix names the AMQP queue of the callback consumer.
+	QueuePrefix   string
+	DeliveryLimit int
+	// Concurrency of the callback consumer (default 8).
+	Concurrency int
+}
 
 // Register adds the payments task handlers to mux. It panics on invalid deps
 // (a wiring bug at startup).
 func Register(mux *asynq.ServeMux, deps Deps) {
-	deps.setDefaults()
-	if err := deps.validate(); err != nil {
+	if err := deps.Validate(true); err != nil {
 		panic(err)
 	}
-	mux.Handle(tasks.TypeSTKPush, handleSTKPush(deps))
-	mux.Handle(tasks.TypePaymentsReconcile, handleReconcile(deps))
+	mux.Handle(tasks.TypeSTKPush, handleSTKPush(deps.Deps))
+	mux.Handle(tasks.TypePaymentsReconcile, handleReconcile(deps.Deps))
 }
 
 // CallbackQueue is the AMQP queue of the STK callback consumer.
@@ -25,9 +44,11 @@ func CallbackQueue(prefix string) string { return prefix + "payments.stk_callbac
 // Consumers returns the RabbitMQ consumers of the payments domain: the
 // applier of stored STK callbacks.
 func Consumers(deps Deps) []amqpx.ConsumerSpec {
-	deps.setDefaults()
-	if err := deps.validate(); err != nil {
+	if err := deps.Validate(true); err != nil {
 		panic(err)
+	}
+	if deps.Concurrency == 0 {
+		deps.Concurrency = 8
 	}
 	return []amqpx.ConsumerSpec{{
 		Queue:         CallbackQueue(deps.QueuePrefix),
@@ -35,6 +56,43 @@ func Consumers(deps Deps) []amqpx.ConsumerSpec {
 		Bindings:      []string{events.RoutingKeySTKCallbackReceived},
 		Concurrency:   deps.Concurrency,
 		DeliveryLimit: deps.DeliveryLimit,
-		Handler:       handleCallbackNotice(deps),
+		Handler:       handleCallbackNotice(deps.Deps),
 	}}
+}
+
+// handleSTKPush is the mpesa:stk_push task: payment.Push, told whether this
+// is the last attempt.
+func handleSTKPush(d payment.Deps) asynq.HandlerFunc {
+	return func(ctx context.Context, t *asynq.Task) error {
+		var pl tasks.STKPushPayload
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.PaymentID == "" {
+			return tasks.Permanent(fmt.Errorf("decode %s payload: %v", tasks.TypeSTKPush, err))
+		}
+		retried, _ := asynq.GetRetryCount(ctx)
+		maxRetry, known := asynq.GetMaxRetry(ctx)
+		return payment.Push(ctx, d, pl.PaymentID, payment.PushAttempt{Retried: retried, Last: known && retried >= maxRetry})
+	}
+}
+
+// handleReconcile is the payments:reconcile task.
+func handleReconcile(d payment.Deps) asynq.HandlerFunc {
+	return func(ctx context.Context, _ *asynq.Task) error { return payment.Reconcile(ctx, d) }
+}
+
+// handleCallbackNotice applies one stored STK callback announced by the
+// inbox relay. Redeliveries are harmless (the inbox row is claimed once). A
+// notice that can never be applied (bad JSON, row gone, body not a callback)
+// is dead-lettered for an operator.
+func handleCallbackNotice(d payment.Deps) amqpx.HandlerFunc {
+	return func(ctx context.Context, m amqp.Delivery) error {
+		var n inbox.Notice
+		if err := json.Unmarshal(m.Body, &n); err != nil || n.InboxID == 0 {
+			return amqpx.Permanent(fmt.Errorf("decode stk callback notice: %v", err))
+		}
+		err := payment.ApplyInboxRow(ctx, d, n.InboxID)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, mpesa.ErrInvalidCallback) {
+			return amqpx.Permanent(err)
+		}
+		return err
+	}
 }

@@ -1,4 +1,4 @@
-package store
+package payment
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // ClaimCallback records that inbox row inboxID is being applied. It returns
 // false if it was applied before (a redelivery): the caller does nothing.
 // Call it first in the applying transaction, so a rollback un-claims it.
-func (s *Payments) ClaimCallback(ctx context.Context, inboxID int64, checkoutRequestID, resultCode string) (bool, error) {
+func (s *Store) ClaimCallback(ctx context.Context, inboxID int64, checkoutRequestID, resultCode string) (bool, error) {
 	tag, err := s.db.Exec(ctx, `
 		INSERT INTO payment_callbacks (inbox_id, checkout_request_id, result_code, outcome)
 		VALUES ($1, $2, $3, 'claimed') ON CONFLICT (inbox_id) DO NOTHING`,
@@ -23,7 +23,7 @@ func (s *Payments) ClaimCallback(ctx context.Context, inboxID int64, checkoutReq
 }
 
 // SetCallbackOutcome records what applying inbox row inboxID did.
-func (s *Payments) SetCallbackOutcome(ctx context.Context, inboxID int64, paymentID, outcome string) error {
+func (s *Store) SetCallbackOutcome(ctx context.Context, inboxID int64, paymentID, outcome string) error {
 	if _, err := s.db.Exec(ctx, `UPDATE payment_callbacks SET payment_id = nullif($2, '')::uuid, outcome = $3
 		WHERE inbox_id = $1`, inboxID, paymentID, outcome); err != nil {
 		return fmt.Errorf("set outcome of callback %d: %w", inboxID, err)
@@ -31,8 +31,8 @@ func (s *Payments) SetCallbackOutcome(ctx context.Context, inboxID int64, paymen
 	return nil
 }
 
-// PaymentOrphan is a callback whose CheckoutRequestID matched no payment.
-type PaymentOrphan struct {
+// Orphan is a callback whose CheckoutRequestID matched no payment.
+type Orphan struct {
 	InboxID           int64
 	CheckoutRequestID string
 	Body              []byte
@@ -40,7 +40,7 @@ type PaymentOrphan struct {
 }
 
 // InsertOrphan keeps a callback for a CheckoutRequestID we do not know (yet).
-func (s *Payments) InsertOrphan(ctx context.Context, o PaymentOrphan) error {
+func (s *Store) InsertOrphan(ctx context.Context, o Orphan) error {
 	if _, err := s.db.Exec(ctx, `INSERT INTO payment_orphans (inbox_id, checkout_request_id, body, received_at)
 		VALUES ($1, $2, $3, $4) ON CONFLICT (inbox_id) DO NOTHING`,
 		o.InboxID, o.CheckoutRequestID, o.Body, o.ReceivedAt); err != nil {
@@ -50,26 +50,26 @@ func (s *Payments) InsertOrphan(ctx context.Context, o PaymentOrphan) error {
 }
 
 // OpenOrphans returns the unmatched orphans of checkoutRequestID, oldest first.
-func (s *Payments) OpenOrphans(ctx context.Context, checkoutRequestID string) ([]PaymentOrphan, error) {
+func (s *Store) OpenOrphans(ctx context.Context, checkoutRequestID string) ([]Orphan, error) {
 	return s.orphans(ctx, `WHERE checkout_request_id = $1 AND matched_at IS NULL ORDER BY inbox_id`, checkoutRequestID)
 }
 
 // UnreportedOrphans returns orphans still unmatched since before olderThan
 // and not reported yet.
-func (s *Payments) UnreportedOrphans(ctx context.Context, olderThan time.Time, limit int) ([]PaymentOrphan, error) {
+func (s *Store) UnreportedOrphans(ctx context.Context, olderThan time.Time, limit int) ([]Orphan, error) {
 	return s.orphans(ctx, `WHERE matched_at IS NULL AND reported_at IS NULL AND received_at < $1
 		ORDER BY inbox_id LIMIT $2`, olderThan, limit)
 }
 
-func (s *Payments) orphans(ctx context.Context, where string, args ...any) ([]PaymentOrphan, error) {
+func (s *Store) orphans(ctx context.Context, where string, args ...any) ([]Orphan, error) {
 	rows, err := s.db.Query(ctx, `SELECT inbox_id, checkout_request_id, body, received_at FROM payment_orphans `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list orphan callbacks: %w", err)
 	}
 	defer rows.Close()
-	var out []PaymentOrphan
+	var out []Orphan
 	for rows.Next() {
-		var o PaymentOrphan
+		var o Orphan
 		if err := rows.Scan(&o.InboxID, &o.CheckoutRequestID, &o.Body, &o.ReceivedAt); err != nil {
 			return nil, fmt.Errorf("scan orphan callback: %w", err)
 		}
@@ -82,7 +82,7 @@ func (s *Payments) orphans(ctx context.Context, where string, args ...any) ([]Pa
 }
 
 // MatchOrphan marks orphan inboxID as belonging to paymentID.
-func (s *Payments) MatchOrphan(ctx context.Context, inboxID int64, paymentID string, at time.Time) error {
+func (s *Store) MatchOrphan(ctx context.Context, inboxID int64, paymentID string, at time.Time) error {
 	if _, err := s.db.Exec(ctx, `UPDATE payment_orphans SET matched_payment_id = $2::uuid, matched_at = $3
 		WHERE inbox_id = $1 AND matched_at IS NULL`, inboxID, paymentID, at); err != nil {
 		return fmt.Errorf("match orphan callback %d: %w", inboxID, err)
@@ -91,7 +91,7 @@ func (s *Payments) MatchOrphan(ctx context.Context, inboxID int64, paymentID str
 }
 
 // MarkOrphansReported records that orphans were reported to operators.
-func (s *Payments) MarkOrphansReported(ctx context.Context, inboxIDs []int64, at time.Time) error {
+func (s *Store) MarkOrphansReported(ctx context.Context, inboxIDs []int64, at time.Time) error {
 	if _, err := s.db.Exec(ctx, `UPDATE payment_orphans SET reported_at = $2 WHERE inbox_id = ANY($1)`, inboxIDs, at); err != nil {
 		return fmt.Errorf("mark orphans reported: %w", err)
 	}
@@ -101,7 +101,7 @@ func (s *Payments) MarkOrphansReported(ctx context.Context, inboxIDs []int64, at
 // UnappliedCallbacks returns inbox rows of route received before
 // receivedBefore that no payment_callbacks row claims: stored callbacks whose
 // notice never reached the worker.
-func (s *Payments) UnappliedCallbacks(ctx context.Context, route string, receivedBefore time.Time, limit int) ([]int64, error) {
+func (s *Store) UnappliedCallbacks(ctx context.Context, route string, receivedBefore time.Time, limit int) ([]int64, error) {
 	rows, err := s.db.Query(ctx, `SELECT i.id FROM inbox i
 		WHERE i.route = $1 AND i.received_at < $2
 		  AND NOT EXISTS (SELECT 1 FROM payment_callbacks c WHERE c.inbox_id = i.id)

@@ -1,4 +1,4 @@
-package store
+package payment
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 // StalePending returns pending payments created before createdBefore: their
 // STK task may have been lost and is driven again.
-func (s *Payments) StalePending(ctx context.Context, createdBefore time.Time, limit int) ([]Payment, error) {
+func (s *Store) StalePending(ctx context.Context, createdBefore time.Time, limit int) ([]Payment, error) {
 	ps, err := collectPayments(s.db.Query(ctx, `SELECT `+paymentColumns+` FROM payments
 		WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2`, createdBefore, limit))
 	if err != nil {
@@ -19,7 +19,7 @@ func (s *Payments) StalePending(ctx context.Context, createdBefore time.Time, li
 
 // StaleAwaiting returns payments awaiting a callback since before
 // pushedBefore and not queried since queriedBefore, oldest first.
-func (s *Payments) StaleAwaiting(ctx context.Context, pushedBefore, queriedBefore time.Time, limit int) ([]Payment, error) {
+func (s *Store) StaleAwaiting(ctx context.Context, pushedBefore, queriedBefore time.Time, limit int) ([]Payment, error) {
 	ps, err := collectPayments(s.db.Query(ctx, `SELECT `+paymentColumns+` FROM payments
 		WHERE status = 'awaiting_callback' AND pushed_at < $1
 		  AND (last_queried_at IS NULL OR last_queried_at < $2)
@@ -31,8 +31,12 @@ func (s *Payments) StaleAwaiting(ctx context.Context, pushedBefore, queriedBefor
 }
 
 // TouchQueried records that Daraja was asked about payment id at.
-func (s *Payments) TouchQueried(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.db.Exec(ctx, `UPDATE payments SET last_queried_at = $2 WHERE id::text = $1`, id, at); err != nil {
+func (s *Store) TouchQueried(ctx context.Context, id string, at time.Time) error {
+	uid, err := ParseID(id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE payments SET last_queried_at = $2 WHERE id = $1`, uid, at); err != nil {
 		return fmt.Errorf("touch payment %s queried: %w", id, err)
 	}
 	return nil
@@ -40,7 +44,7 @@ func (s *Payments) TouchQueried(ctx context.Context, id string, at time.Time) er
 
 // AmbiguousCandidates returns payments whose push outcome is unknown (no
 // CheckoutRequestID) for phone and amount, pushed since since, locked.
-func (s *Payments) AmbiguousCandidates(ctx context.Context, phone string, amount int64, since time.Time) ([]Payment, error) {
+func (s *Store) AmbiguousCandidates(ctx context.Context, phone string, amount int64, since time.Time) ([]Payment, error) {
 	ps, err := collectPayments(s.db.Query(ctx, `SELECT `+paymentColumns+` FROM payments
 		WHERE push_ambiguous AND checkout_request_id IS NULL AND phone = $1 AND amount = $2
 		  AND pushed_at >= $3 AND status IN ('awaiting_callback', 'failed')

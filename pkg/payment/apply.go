@@ -1,4 +1,4 @@
-package payments
+package payment
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
+	"fundigo/pkg/inbox"
 	"fundigo/pkg/logging"
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/store"
@@ -30,7 +31,7 @@ const (
 // the row first, so a redelivery finds it claimed and changes nothing.
 // Callers run it in tx; it takes the CheckoutRequestID lock.
 func applyNew(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, inboxID int64, body []byte, receivedAt time.Time, cb *mpesa.STKCallback) (string, error) {
-	ps := store.NewPayments(tx)
+	ps := NewStore(tx)
 	if err := ps.LockCheckout(ctx, cb.CheckoutRequestID); err != nil {
 		return "", err
 	}
@@ -43,7 +44,7 @@ func applyNew(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, inboxI
 	}
 	p, err := findPayment(ctx, d, ps, cb)
 	if errors.Is(err, store.ErrNotFound) {
-		if err := ps.InsertOrphan(ctx, store.PaymentOrphan{InboxID: inboxID, CheckoutRequestID: cb.CheckoutRequestID,
+		if err := ps.InsertOrphan(ctx, Orphan{InboxID: inboxID, CheckoutRequestID: cb.CheckoutRequestID,
 			Body: body, ReceivedAt: receivedAt}); err != nil {
 			return "", err
 		}
@@ -62,8 +63,8 @@ func applyNew(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, inboxI
 
 // applyOrphan applies an orphan whose payment just showed up. Its inbox row
 // was claimed when it was filed; the caller holds the CheckoutRequestID lock.
-func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o store.PaymentOrphan, cb *mpesa.STKCallback) error {
-	ps := store.NewPayments(tx)
+func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o Orphan, cb *mpesa.STKCallback) error {
+	ps := NewStore(tx)
 	p, err := ps.GetByCheckoutForUpdate(ctx, cb.CheckoutRequestID)
 	if err != nil {
 		return err
@@ -72,7 +73,7 @@ func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o s
 	if err != nil {
 		return err
 	}
-	if err := ps.MatchOrphan(ctx, o.InboxID, p.ID, d.Now()); err != nil {
+	if err := ps.MatchOrphan(ctx, o.InboxID, p.ID, d.now()); err != nil {
 		return err
 	}
 	log.Info().Str("outcome", outcome).Msg("orphan stk callback matched")
@@ -82,24 +83,24 @@ func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o s
 // findPayment finds the payment of cb by CheckoutRequestID or, for a success
 // callback, as the single ambiguous push (no CheckoutRequestID) with the same
 // phone and amount; it then links the id to that payment.
-func findPayment(ctx context.Context, d Deps, ps *store.Payments, cb *mpesa.STKCallback) (store.Payment, error) {
+func findPayment(ctx context.Context, d Deps, ps *Store, cb *mpesa.STKCallback) (Payment, error) {
 	p, err := ps.GetByCheckoutForUpdate(ctx, cb.CheckoutRequestID)
 	if !errors.Is(err, store.ErrNotFound) || !cb.Success() {
 		return p, err
 	}
 	m := cb.Metadata
 	if !m.AmountOK || m.Amount <= 0 || m.Amount%100 != 0 || !mpesa.ValidMSISDN(m.PhoneNumber) {
-		return store.Payment{}, store.ErrNotFound
+		return Payment{}, store.ErrNotFound
 	}
-	since := d.Now().Add(-2 * d.Config.FinalDeadline)
+	since := d.now().Add(-2 * d.Config.FinalDeadline)
 	cands, err := ps.AmbiguousCandidates(ctx, m.PhoneNumber, m.Amount/100, since)
 	if err != nil {
-		return store.Payment{}, err
+		return Payment{}, err
 	}
 	if len(cands) != 1 {
-		return store.Payment{}, store.ErrNotFound
+		return Payment{}, store.ErrNotFound
 	}
-	return ps.LinkCheckout(ctx, cands[0].ID, cb.CheckoutRequestID, cb.MerchantRequestID, d.Now())
+	return ps.LinkCheckout(ctx, cands[0].ID, cb.CheckoutRequestID, cb.MerchantRequestID, d.now())
 }
 
 // decide applies cb to p (locked) and returns the outcome. The rules:
@@ -111,21 +112,21 @@ func findPayment(ctx context.Context, d Deps, ps *store.Payments, cb *mpesa.STKC
 //   - failure on awaiting_callback: failed with the mapped reason;
 //   - failure on paid by query only (no receipt): needs_review (contradiction);
 //   - anything else: nothing changes.
-func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p store.Payment, cb *mpesa.STKCallback) (string, error) {
-	ps := store.NewPayments(tx)
-	now := d.Now()
+func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Payment, cb *mpesa.STKCallback) (string, error) {
+	ps := NewStore(tx)
+	now := d.now()
 	log = log.With().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldResultCode, cb.ResultCode).Logger()
-	out := store.PaymentOutcome{ResultCode: cb.ResultCode, ResultDesc: cb.ResultDesc, At: now}
+	out := Outcome{ResultCode: cb.ResultCode, ResultDesc: cb.ResultDesc, At: now}
 
 	if !cb.Success() {
 		switch {
-		case p.Status == store.PaymentAwaitingCallback:
+		case p.Status == AwaitingCallback:
 			out.Reason = string(mpesa.ReasonFor(cb.ResultCode))
 			return transition(ctx, d, tx, log, ps.MarkFailed, p.ID, out, outcomeFailed)
-		case p.Status == store.PaymentPaid && p.MpesaReceipt == "":
+		case p.Status == Paid && p.MpesaReceipt == "":
 			out.Reason = "failure callback after stk query reported success"
 			return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
-		case p.Status == store.PaymentFailed:
+		case p.Status == Failed:
 			return outcomeDuplicate, nil
 		default:
 			return outcomeIgnored, nil
@@ -137,7 +138,7 @@ func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p store.
 	problems := successProblems(p, m)
 	sameReceiptAgain := false
 	if m.MpesaReceiptNumber != "" {
-		owner, inserted, err := ps.RecordReceipt(ctx, store.PaymentLedgerEntry{
+		owner, inserted, err := ps.RecordReceipt(ctx, LedgerEntry{
 			Receipt: m.MpesaReceiptNumber, PaymentID: p.ID, CheckoutRequestID: cb.CheckoutRequestID,
 			AmountCents: m.Amount, TransactionDate: m.TransactionDate,
 		})
@@ -152,16 +153,16 @@ func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p store.
 		}
 	}
 	switch p.Status {
-	case store.PaymentAwaitingCallback:
+	case AwaitingCallback:
 		if len(problems) > 0 {
 			out.Reason = strings.Join(problems, "; ")
 			return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
 		}
 		return transition(ctx, d, tx, log, ps.MarkPaid, p.ID, out, outcomePaid)
-	case store.PaymentFailed:
+	case Failed:
 		out.Reason = strings.Join(append([]string{"success after failure (" + p.FailureReason + ")"}, problems...), "; ")
 		return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
-	case store.PaymentPaid:
+	case Paid:
 		switch {
 		case sameReceiptAgain || (m.MpesaReceiptNumber != "" && m.MpesaReceiptNumber == p.MpesaReceipt):
 			return outcomeDuplicate, nil
@@ -177,7 +178,7 @@ func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p store.
 }
 
 // successProblems lists why a success callback cannot simply mark p paid.
-func successProblems(p store.Payment, m mpesa.Metadata) []string {
+func successProblems(p Payment, m mpesa.Metadata) []string {
 	var problems []string
 	switch {
 	case !m.AmountOK:
@@ -196,11 +197,11 @@ func successProblems(p store.Payment, m mpesa.Metadata) []string {
 	return problems
 }
 
-type markFunc func(ctx context.Context, id string, o store.PaymentOutcome) (store.Payment, error)
+type markFunc func(ctx context.Context, id string, o Outcome) (Payment, error)
 
 // transition runs a conditional transition and writes its event; a stale
 // transition (someone got there first) is a duplicate.
-func transition(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, mark markFunc, id string, o store.PaymentOutcome, outcome string) (string, error) {
+func transition(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, mark markFunc, id string, o Outcome, outcome string) (string, error) {
 	p, err := mark(ctx, id, o)
 	if errors.Is(err, store.ErrStaleTransition) {
 		return outcomeDuplicate, nil
@@ -209,9 +210,36 @@ func transition(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, mark
 		return "", err
 	}
 	ev := log.Info()
-	if p.Status == store.PaymentNeedsReview {
+	if p.Status == NeedsReview {
 		ev = log.Warn().Str("review_reason", o.Reason)
 	}
 	ev.Str("status", string(p.Status)).Str("failure_reason", p.FailureReason).Msg("payment " + string(p.Status))
 	return outcome, emit(ctx, tx, d.Exchange, p)
+}
+
+// ApplyInboxRow applies stored STK callback inboxID (idempotent: the row is
+// claimed in payment_callbacks first). It wraps store.ErrNotFound when the
+// row is gone and mpesa.ErrInvalidCallback when its body is not a callback;
+// both are permanent.
+func ApplyInboxRow(ctx context.Context, d Deps, inboxID int64) error {
+	row, err := inbox.Get(ctx, d.Pool, inboxID)
+	if err != nil {
+		return err
+	}
+	cb, err := mpesa.ParseCallback(row.Body)
+	if err != nil {
+		return fmt.Errorf("parse inbox row %d: %w", row.ID, err)
+	}
+	log := d.Log.With().Int64("inbox_id", row.ID).Str(logging.FieldCheckoutRequestID, cb.CheckoutRequestID).Logger()
+	var outcome string
+	err = store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
+		var err error
+		outcome, err = applyNew(ctx, d, tx, log, row.ID, row.Body, row.ReceivedAt, cb)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("apply stk callback %d: %w", row.ID, err)
+	}
+	log.Debug().Str("outcome", outcome).Msg("stk callback applied")
+	return nil
 }

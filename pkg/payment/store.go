@@ -1,4 +1,4 @@
-package store
+package payment
 
 import (
 	"context"
@@ -7,64 +7,17 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"fundigo/pkg/store"
 )
 
-// paymentsDB is what the payment queries need; *pgxpool.Pool and pgx.Tx both
-// satisfy it, so the same queries run alone or inside a caller's transaction.
-type paymentsDB interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+// Store holds the payment queries (payments, callbacks, orphans, ledger).
+// Every id is parsed in Go and bound as a typed uuid, so lookups use the
+// primary key index; a malformed id is store.ErrNotFound without a query.
+type Store struct{ db DB }
 
-// PaymentStatus is where a payment stands. Transitions (all conditional):
-//
-//	pending           -> awaiting_callback | failed
-//	awaiting_callback -> paid | failed | needs_review
-//	failed            -> needs_review   (money moved after a failure)
-//	paid              -> needs_review   (a second, different receipt)
-type PaymentStatus string
-
-// The payment statuses of the REST contract.
-const (
-	PaymentPending          PaymentStatus = "pending"
-	PaymentAwaitingCallback PaymentStatus = "awaiting_callback"
-	PaymentPaid             PaymentStatus = "paid"
-	PaymentFailed           PaymentStatus = "failed"
-	PaymentNeedsReview      PaymentStatus = "needs_review"
-)
-
-// Payment is one STK Push payment. Optional text columns read as "".
-type Payment struct {
-	ID                string
-	JobID             string
-	CustomerID        string
-	Phone             string // 254XXXXXXXXX; mask before logging or showing
-	Amount            int64  // whole KES
-	Description       string
-	TechnicianID      string // the job's technician, "" when the caller did not say
-	Status            PaymentStatus
-	FailureReason     string
-	ReviewReason      string
-	ResultCode        string
-	ResultDesc        string
-	MpesaReceipt      string
-	MerchantRequestID string
-	CheckoutRequestID string
-	PushAmbiguous     bool
-	PushStartedAt     *time.Time
-	PushedAt          *time.Time
-	LastQueriedAt     *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-}
-
-// Payments holds the queries of the payments table.
-type Payments struct{ db paymentsDB }
-
-// NewPayments returns the payment queries over db (a pool or a transaction).
-func NewPayments(db paymentsDB) *Payments { return &Payments{db: db} }
+// NewStore returns the payment queries over db (a pool or a transaction).
+func NewStore(db DB) *Store { return &Store{db: db} }
 
 const paymentColumns = `id::text, job_id, customer_id, phone, amount, description, status,
 	coalesce(failure_reason, ''), coalesce(review_reason, ''), coalesce(result_code, ''),
@@ -79,7 +32,7 @@ func scanPayment(row pgx.Row) (Payment, error) {
 		&p.MerchantRequestID, &p.CheckoutRequestID, &p.PushAmbiguous, &p.PushStartedAt, &p.PushedAt, &p.LastQueriedAt,
 		&p.CreatedAt, &p.UpdatedAt, &p.TechnicianID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Payment{}, ErrNotFound
+		return Payment{}, store.ErrNotFound
 	}
 	return p, err
 }
@@ -106,21 +59,29 @@ type NewPayment struct {
 }
 
 // Create inserts a pending payment.
-func (s *Payments) Create(ctx context.Context, n NewPayment) (Payment, error) {
+func (s *Store) Create(ctx context.Context, n New) (Payment, error) {
+	uid, err := ParseID(n.ID)
+	if err != nil {
+		return Payment{}, err
+	}
 	p, err := scanPayment(s.db.QueryRow(ctx, `
 		INSERT INTO payments (id, job_id, customer_id, phone, amount, description, technician_id, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, nullif($7, ''), $8, $8)
 		RETURNING `+paymentColumns,
-		n.ID, n.JobID, n.CustomerID, n.Phone, n.Amount, n.Description, n.TechnicianID, n.CreatedAt))
+		uid, n.JobID, n.CustomerID, n.Phone, n.Amount, n.Description, n.TechnicianID, n.CreatedAt))
 	if err != nil {
 		return Payment{}, fmt.Errorf("create payment %s: %w", n.ID, err)
 	}
 	return p, nil
 }
 
-// Get returns payment id, or ErrNotFound.
-func (s *Payments) Get(ctx context.Context, id string) (Payment, error) {
-	p, err := scanPayment(s.db.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id::text = $1`, id))
+// Get returns payment id, or store.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (Payment, error) {
+	uid, err := ParseID(id)
+	if err != nil {
+		return Payment{}, err
+	}
+	p, err := scanPayment(s.db.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = $1`, uid))
 	if err != nil {
 		return Payment{}, fmt.Errorf("get payment %s: %w", id, err)
 	}
@@ -128,8 +89,8 @@ func (s *Payments) Get(ctx context.Context, id string) (Payment, error) {
 }
 
 // GetByCheckoutForUpdate returns the payment with checkoutRequestID, locked
-// for the rest of the transaction, or ErrNotFound.
-func (s *Payments) GetByCheckoutForUpdate(ctx context.Context, checkoutRequestID string) (Payment, error) {
+// for the rest of the transaction, or store.ErrNotFound.
+func (s *Store) GetByCheckoutForUpdate(ctx context.Context, checkoutRequestID string) (Payment, error) {
 	p, err := scanPayment(s.db.QueryRow(ctx,
 		`SELECT `+paymentColumns+` FROM payments WHERE checkout_request_id = $1 FOR UPDATE`, checkoutRequestID))
 	if err != nil {
@@ -139,8 +100,12 @@ func (s *Payments) GetByCheckoutForUpdate(ctx context.Context, checkoutRequestID
 }
 
 // GetForUpdate returns payment id locked for the rest of the transaction.
-func (s *Payments) GetForUpdate(ctx context.Context, id string) (Payment, error) {
-	p, err := scanPayment(s.db.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id::text = $1 FOR UPDATE`, id))
+func (s *Store) GetForUpdate(ctx context.Context, id string) (Payment, error) {
+	uid, err := ParseID(id)
+	if err != nil {
+		return Payment{}, err
+	}
+	p, err := scanPayment(s.db.QueryRow(ctx, `SELECT `+paymentColumns+` FROM payments WHERE id = $1 FOR UPDATE`, uid))
 	if err != nil {
 		return Payment{}, fmt.Errorf("get payment %s for update: %w", id, err)
 	}
@@ -150,7 +115,7 @@ func (s *Payments) GetForUpdate(ctx context.Context, id string) (Payment, error)
 // LockCheckout serialises, until the transaction ends, everyone handling
 // checkoutRequestID: the push worker storing it and the callback worker
 // looking it up (or filing an orphan) never miss each other's commit.
-func (s *Payments) LockCheckout(ctx context.Context, checkoutRequestID string) error {
+func (s *Store) LockCheckout(ctx context.Context, checkoutRequestID string) error {
 	if _, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('stk:' || $1, 0))`, checkoutRequestID); err != nil {
 		return fmt.Errorf("lock checkout_request_id %s: %w", checkoutRequestID, err)
 	}
@@ -158,34 +123,42 @@ func (s *Payments) LockCheckout(ctx context.Context, checkoutRequestID string) e
 }
 
 // transition runs a conditional update of payment id from one of from and
-// returns the updated row, or ErrStaleTransition if it was not in from.
-func (s *Payments) transition(ctx context.Context, id string, from []PaymentStatus, set string, args ...any) (Payment, error) {
+// returns the updated row, or store.ErrStaleTransition if it was not in from.
+func (s *Store) transition(ctx context.Context, id string, from []Status, set string, args ...any) (Payment, error) {
 	fromText := make([]string, len(from))
 	for i, f := range from {
 		fromText[i] = string(f)
 	}
-	all := append([]any{id, fromText}, args...)
+	uid, err := ParseID(id)
+	if err != nil {
+		return Payment{}, err
+	}
+	all := append([]any{uid, fromText}, args...)
 	p, err := scanPayment(s.db.QueryRow(ctx, `
 		UPDATE payments SET `+set+`
-		WHERE id::text = $1 AND status = ANY($2::text[])
+		WHERE id = $1 AND status = ANY($2::text[])
 		RETURNING `+paymentColumns, all...))
-	if errors.Is(err, ErrNotFound) {
-		return Payment{}, ErrStaleTransition
+	if errors.Is(err, store.ErrNotFound) {
+		return Payment{}, store.ErrStaleTransition
 	}
 	return p, err
 }
 
 // BeginPush records, before the STK request is sent, that it is about to
-// be: pending with no push started -> push started. ErrStaleTransition means
+// be: pending with no push started -> push started. store.ErrStaleTransition means
 // the payment is no longer pending or a push was already started (whose
 // outcome is unknown): do not send.
-func (s *Payments) BeginPush(ctx context.Context, id string, at time.Time) (Payment, error) {
+func (s *Store) BeginPush(ctx context.Context, id string, at time.Time) (Payment, error) {
+	uid, err := ParseID(id)
+	if err != nil {
+		return Payment{}, err
+	}
 	p, err := scanPayment(s.db.QueryRow(ctx, `
 		UPDATE payments SET push_started_at = $2, updated_at = $2
-		WHERE id::text = $1 AND status = 'pending' AND push_started_at IS NULL
-		RETURNING `+paymentColumns, id, at))
-	if errors.Is(err, ErrNotFound) {
-		return Payment{}, fmt.Errorf("begin push of payment %s: %w", id, ErrStaleTransition)
+		WHERE id = $1 AND status = 'pending' AND push_started_at IS NULL
+		RETURNING `+paymentColumns, uid, at))
+	if errors.Is(err, store.ErrNotFound) {
+		return Payment{}, fmt.Errorf("begin push of payment %s: %w", id, store.ErrStaleTransition)
 	}
 	if err != nil {
 		return Payment{}, fmt.Errorf("begin push of payment %s: %w", id, err)
@@ -195,9 +168,13 @@ func (s *Payments) BeginPush(ctx context.Context, id string, at time.Time) (Paym
 
 // AbortPush undoes BeginPush after a request that certainly did not reach
 // Daraja, so a retry may send it.
-func (s *Payments) AbortPush(ctx context.Context, id string) error {
+func (s *Store) AbortPush(ctx context.Context, id string) error {
+	uid, err := ParseID(id)
+	if err != nil {
+		return err
+	}
 	if _, err := s.db.Exec(ctx, `UPDATE payments SET push_started_at = NULL
-		WHERE id::text = $1 AND status = 'pending'`, id); err != nil {
+		WHERE id = $1 AND status = 'pending'`, uid); err != nil {
 		return fmt.Errorf("abort push of payment %s: %w", id, err)
 	}
 	return nil
@@ -205,8 +182,8 @@ func (s *Payments) AbortPush(ctx context.Context, id string) error {
 
 // MarkAwaiting records Daraja's acknowledgement: pending -> awaiting_callback.
 // checkoutRequestID is empty for an ambiguous push (ambiguous = true).
-func (s *Payments) MarkAwaiting(ctx context.Context, id, merchantRequestID, checkoutRequestID string, ambiguous bool, at time.Time) (Payment, error) {
-	p, err := s.transition(ctx, id, []PaymentStatus{PaymentPending}, `
+func (s *Store) MarkAwaiting(ctx context.Context, id, merchantRequestID, checkoutRequestID string, ambiguous bool, at time.Time) (Payment, error) {
+	p, err := s.transition(ctx, id, []Status{Pending}, `
 		status = 'awaiting_callback', merchant_request_id = nullif($3, ''),
 		checkout_request_id = nullif($4, ''), push_ambiguous = $5, pushed_at = $6, updated_at = $6`,
 		merchantRequestID, checkoutRequestID, ambiguous, at)
@@ -216,18 +193,9 @@ func (s *Payments) MarkAwaiting(ctx context.Context, id, merchantRequestID, chec
 	return p, nil
 }
 
-// PaymentOutcome is the result written by a final transition.
-type PaymentOutcome struct {
-	ResultCode string
-	ResultDesc string
-	Receipt    string // paid / needs_review with evidence of money
-	Reason     string // failure_reason (failed) or review_reason (needs_review)
-	At         time.Time
-}
-
 // MarkPaid: awaiting_callback -> paid.
-func (s *Payments) MarkPaid(ctx context.Context, id string, o PaymentOutcome) (Payment, error) {
-	p, err := s.transition(ctx, id, []PaymentStatus{PaymentAwaitingCallback}, `
+func (s *Store) MarkPaid(ctx context.Context, id string, o Outcome) (Payment, error) {
+	p, err := s.transition(ctx, id, []Status{AwaitingCallback}, `
 		status = 'paid', result_code = $3, result_desc = $4, mpesa_receipt = nullif($5, ''),
 		failure_reason = NULL, updated_at = $6`,
 		o.ResultCode, o.ResultDesc, o.Receipt, o.At)
@@ -238,8 +206,8 @@ func (s *Payments) MarkPaid(ctx context.Context, id string, o PaymentOutcome) (P
 }
 
 // MarkFailed: pending | awaiting_callback -> failed with o.Reason.
-func (s *Payments) MarkFailed(ctx context.Context, id string, o PaymentOutcome) (Payment, error) {
-	p, err := s.transition(ctx, id, []PaymentStatus{PaymentPending, PaymentAwaitingCallback}, `
+func (s *Store) MarkFailed(ctx context.Context, id string, o Outcome) (Payment, error) {
+	p, err := s.transition(ctx, id, []Status{Pending, AwaitingCallback}, `
 		status = 'failed', result_code = nullif($3, ''), result_desc = nullif($4, ''),
 		failure_reason = $5, updated_at = $6`,
 		o.ResultCode, o.ResultDesc, o.Reason, o.At)
@@ -252,8 +220,8 @@ func (s *Payments) MarkFailed(ctx context.Context, id string, o PaymentOutcome) 
 // MarkNeedsReview: awaiting_callback | failed | paid -> needs_review with
 // o.Reason as review_reason. The failure reason of a failed payment is kept;
 // a receipt already recorded is not overwritten.
-func (s *Payments) MarkNeedsReview(ctx context.Context, id string, o PaymentOutcome) (Payment, error) {
-	p, err := s.transition(ctx, id, []PaymentStatus{PaymentAwaitingCallback, PaymentFailed, PaymentPaid}, `
+func (s *Store) MarkNeedsReview(ctx context.Context, id string, o Outcome) (Payment, error) {
+	p, err := s.transition(ctx, id, []Status{AwaitingCallback, Failed, Paid}, `
 		status = 'needs_review', review_reason = $5,
 		result_code = coalesce(nullif($3, ''), result_code), result_desc = coalesce(nullif($4, ''), result_desc),
 		mpesa_receipt = coalesce(mpesa_receipt, nullif($7, '')), updated_at = $6`,
@@ -266,9 +234,13 @@ func (s *Payments) MarkNeedsReview(ctx context.Context, id string, o PaymentOutc
 
 // SetReceipt fills the receipt of a payment that was marked paid without one
 // (by STK Query); a payment that has one keeps it.
-func (s *Payments) SetReceipt(ctx context.Context, id, receipt string, at time.Time) error {
+func (s *Store) SetReceipt(ctx context.Context, id, receipt string, at time.Time) error {
+	uid, err := ParseID(id)
+	if err != nil {
+		return err
+	}
 	if _, err := s.db.Exec(ctx, `UPDATE payments SET mpesa_receipt = $2, updated_at = $3
-		WHERE id::text = $1 AND mpesa_receipt IS NULL`, id, receipt, at); err != nil {
+		WHERE id = $1 AND mpesa_receipt IS NULL`, uid, receipt, at); err != nil {
 		return fmt.Errorf("set receipt of payment %s: %w", id, err)
 	}
 	return nil
@@ -276,14 +248,18 @@ func (s *Payments) SetReceipt(ctx context.Context, id, receipt string, at time.T
 
 // LinkCheckout gives an ambiguous push the CheckoutRequestID of the callback
 // that was matched to it.
-func (s *Payments) LinkCheckout(ctx context.Context, id, checkoutRequestID, merchantRequestID string, at time.Time) (Payment, error) {
+func (s *Store) LinkCheckout(ctx context.Context, id, checkoutRequestID, merchantRequestID string, at time.Time) (Payment, error) {
+	uid, err := ParseID(id)
+	if err != nil {
+		return Payment{}, err
+	}
 	p, err := scanPayment(s.db.QueryRow(ctx, `
 		UPDATE payments SET checkout_request_id = $2, merchant_request_id = nullif($3, ''),
 			push_ambiguous = false, updated_at = $4
-		WHERE id::text = $1 AND checkout_request_id IS NULL
-		RETURNING `+paymentColumns, id, checkoutRequestID, merchantRequestID, at))
-	if errors.Is(err, ErrNotFound) {
-		return Payment{}, fmt.Errorf("link payment %s to %s: %w", id, checkoutRequestID, ErrStaleTransition)
+		WHERE id = $1 AND checkout_request_id IS NULL
+		RETURNING `+paymentColumns, uid, checkoutRequestID, merchantRequestID, at))
+	if errors.Is(err, store.ErrNotFound) {
+		return Payment{}, fmt.Errorf("link payment %s to %s: %w", id, checkoutRequestID, store.ErrStaleTransition)
 	}
 	if err != nil {
 		return Payment{}, fmt.Errorf("link payment %s to %s: %w", id, checkoutRequestID, err)

@@ -1,4 +1,4 @@
-package store
+package payment
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// PaymentLedgerEntry is money that moved, one per M-Pesa receipt.
-type PaymentLedgerEntry struct {
+// LedgerEntry is money that moved, one per M-Pesa receipt.
+type LedgerEntry struct {
 	Receipt           string
 	PaymentID         string
 	CheckoutRequestID string
@@ -21,7 +21,7 @@ type PaymentLedgerEntry struct {
 // RecordReceipt inserts e unless its receipt is already recorded. It returns
 // the payment the receipt belongs to (e.PaymentID when inserted or when it
 // was recorded for the same payment before) and whether it was new.
-func (s *Payments) RecordReceipt(ctx context.Context, e PaymentLedgerEntry) (owner string, inserted bool, err error) {
+func (s *Store) RecordReceipt(ctx context.Context, e LedgerEntry) (owner string, inserted bool, err error) {
 	var txDate *time.Time
 	if !e.TransactionDate.IsZero() {
 		txDate = &e.TransactionDate
@@ -46,9 +46,13 @@ func (s *Payments) RecordReceipt(ctx context.Context, e PaymentLedgerEntry) (own
 }
 
 // CountReceipts returns how many ledger rows payment id has.
-func (s *Payments) CountReceipts(ctx context.Context, id string) (int, error) {
+func (s *Store) CountReceipts(ctx context.Context, id string) (int, error) {
+	uid, err := ParseID(id)
+	if err != nil {
+		return 0, err
+	}
 	var n int
-	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM payment_ledger WHERE payment_id::text = $1`, id).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM payment_ledger WHERE payment_id = $1`, uid).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count receipts of payment %s: %w", id, err)
 	}
 	return n, nil

@@ -1,80 +1,80 @@
-package payments
+package payment
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"unicode"
 
-	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/logging"
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/store"
-	"fundigo/pkg/tasks"
 )
 
-// handleSTKPush sends one payment's STK Push.
+// PushAttempt says where a push task stands among its retries; the adapter
+// fills it from its transport (Asynq's retry count and max retry).
+type PushAttempt struct {
+	Retried int  // attempts before this one
+	Last    bool // no retry follows a failure of this one
+}
+
+// Push sends one payment's STK Push. Its outcomes:
 //
 //   - not pending, or a push already started: nil (already done, or its
 //     outcome is unknown and must not be re-sent);
 //   - accepted: awaiting_callback with the ids; orphan callbacks that beat
 //     this write are applied now;
 //   - ambiguous (timeout after sending): awaiting_callback without ids,
-//     settled by a matching callback or the final deadline;
+//     settled by a confirmed callback or the final deadline;
 //   - refused by Daraja: failed/rejected with the error code;
-//   - certainly not sent / Daraja busy: retried, failed/other on the last try.
-func handleSTKPush(d Deps) asynq.HandlerFunc {
-	return func(ctx context.Context, t *asynq.Task) error {
-		var pl tasks.STKPushPayload
-		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.PaymentID == "" {
-			return tasks.Permanent(fmt.Errorf("decode %s payload: %v", tasks.TypeSTKPush, err))
+//   - certainly not sent / Daraja busy: the error is returned (retry), and
+//     on the last attempt the payment fails with reason "other".
+func Push(ctx context.Context, d Deps, paymentID string, attempt PushAttempt) error {
+	log := d.Log.With().Str(logging.FieldPaymentID, paymentID).Logger()
+	ps := NewStore(d.Pool)
+	p, err := ps.BeginPush(ctx, paymentID, d.now())
+	if errors.Is(err, store.ErrStaleTransition) {
+		return settleStartedPush(ctx, d, log, paymentID)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		log.Warn().Msg("stk push for unknown payment; dropped")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	res, err := d.STK.STKPush(ctx, mpesa.PushRequest{
+		Amount: p.Amount, PhoneNumber: p.Phone,
+		AccountReference: accountReference(p.JobID), TransactionDesc: transactionDesc(p.Description),
+	})
+	var apiErr *mpesa.APIError
+	switch {
+	case err == nil:
+		return recordAccepted(ctx, d, log, p, res)
+	case errors.Is(err, mpesa.ErrAmbiguous):
+		log.Warn().Err(err).Msg("stk push outcome unknown; waiting for callback or deadline")
+		return markAwaiting(ctx, d, log, p.ID, "", "", true)
+	case mpesa.Retryable(err):
+		if abortErr := ps.AbortPush(context.WithoutCancel(ctx), p.ID); abortErr != nil {
+			// The push is left "started": the retry will treat it as ambiguous. Safe.
+			return errors.Join(err, abortErr)
 		}
-		log := d.Log.With().Str(logging.FieldPaymentID, pl.PaymentID).Logger()
-		ps := store.NewPayments(d.Pool)
-		p, err := ps.BeginPush(ctx, pl.PaymentID, d.Now())
-		if errors.Is(err, store.ErrStaleTransition) {
-			return settleStartedPush(ctx, d, log, pl.PaymentID)
-		}
-		if err != nil {
+		if !attempt.Last {
+			log.Warn().Err(err).Int(logging.FieldAttempt, attempt.Retried+1).Msg("stk push not sent; will retry")
 			return err
 		}
-		res, err := d.STK.STKPush(ctx, mpesa.PushRequest{
-			Amount: p.Amount, PhoneNumber: p.Phone,
-			AccountReference: accountReference(p.JobID), TransactionDesc: transactionDesc(p.Description),
-		})
-		var apiErr *mpesa.APIError
-		switch {
-		case err == nil:
-			return recordAccepted(ctx, d, log, p, res)
-		case errors.Is(err, mpesa.ErrAmbiguous):
-			log.Warn().Err(err).Msg("stk push outcome unknown; waiting for callback or deadline")
-			return markAwaiting(ctx, d, log, p.ID, "", "", true)
-		case mpesa.Retryable(err):
-			if abortErr := ps.AbortPush(context.WithoutCancel(ctx), p.ID); abortErr != nil {
-				// The push is left "started": the retry will treat it as ambiguous. Safe.
-				return errors.Join(err, abortErr)
-			}
-			retried, _ := asynq.GetRetryCount(ctx)
-			maxRetry, known := asynq.GetMaxRetry(ctx)
-			if !known || retried < maxRetry {
-				log.Warn().Err(err).Int(logging.FieldAttempt, retried+1).Msg("stk push not sent; will retry")
-				return err
-			}
-			return markFailed(ctx, d, log, p.ID, store.PaymentOutcome{
-				Reason: string(mpesa.ReasonOther), ResultDesc: "daraja unavailable: " + err.Error(), At: d.Now()})
-		case errors.As(err, &apiErr):
-			return markFailed(ctx, d, log, p.ID, store.PaymentOutcome{
-				Reason: string(mpesa.ReasonRejected), ResultCode: apiErr.Code, ResultDesc: apiErr.Message, At: d.Now()})
-		default:
-			// Not classified by the client: treat as ambiguous, never re-send.
-			log.Warn().Err(err).Msg("stk push failed unclassified; treating as ambiguous")
-			return markAwaiting(ctx, d, log, p.ID, "", "", true)
-		}
+		return markFailed(ctx, d, log, p.ID, Outcome{
+			Reason: string(mpesa.ReasonOther), ResultDesc: "daraja unavailable: " + err.Error(), At: d.now()})
+	case errors.As(err, &apiErr):
+		return markFailed(ctx, d, log, p.ID, Outcome{
+			Reason: string(mpesa.ReasonRejected), ResultCode: apiErr.Code, ResultDesc: apiErr.Message, At: d.now()})
+	default:
+		// Not classified by the client: treat as ambiguous, never re-send.
+		log.Warn().Err(err).Msg("stk push failed unclassified; treating as ambiguous")
+		return markAwaiting(ctx, d, log, p.ID, "", "", true)
 	}
 }
 
@@ -82,7 +82,7 @@ func handleSTKPush(d Deps) asynq.HandlerFunc {
 // it is still pending, an earlier attempt started the push and died (crash,
 // lost write) with an unknown outcome, so the payment waits as ambiguous.
 func settleStartedPush(ctx context.Context, d Deps, log zerolog.Logger, id string) error {
-	p, err := store.NewPayments(d.Pool).Get(ctx, id)
+	p, err := NewStore(d.Pool).Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		log.Warn().Msg("stk push task for unknown payment; dropped")
 		return nil
@@ -90,7 +90,7 @@ func settleStartedPush(ctx context.Context, d Deps, log zerolog.Logger, id strin
 	if err != nil {
 		return err
 	}
-	if p.Status != store.PaymentPending {
+	if p.Status != Pending {
 		return nil // already pushed
 	}
 	log.Warn().Msg("stk push started earlier with unknown outcome; not re-sending")
@@ -98,21 +98,21 @@ func settleStartedPush(ctx context.Context, d Deps, log zerolog.Logger, id strin
 }
 
 // recordAccepted stores Daraja's ids and applies callbacks that arrived first.
-func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p store.Payment, res mpesa.PushResult) error {
+func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p Payment, res mpesa.PushResult) error {
 	// The push went out: this write must not be lost to a cancelled task.
 	ctx = context.WithoutCancel(ctx)
 	log = log.With().Str(logging.FieldCheckoutRequestID, res.CheckoutRequestID).Logger()
 	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
-		ps := store.NewPayments(tx)
+		ps := NewStore(tx)
 		if err := ps.LockCheckout(ctx, res.CheckoutRequestID); err != nil {
 			return err
 		}
-		_, err := ps.MarkAwaiting(ctx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, false, d.Now())
+		_, err := ps.MarkAwaiting(ctx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, false, d.now())
 		if errors.Is(err, store.ErrStaleTransition) {
 			// A concurrent run of the task settled the push as ambiguous (or it
 			// expired since): the ids must not be lost, or its callbacks could
 			// only be matched by phone and amount, failures not at all.
-			_, err = ps.LinkCheckout(ctx, p.ID, res.CheckoutRequestID, res.MerchantRequestID, d.Now())
+			_, err = ps.LinkCheckout(ctx, p.ID, res.CheckoutRequestID, res.MerchantRequestID, d.now())
 			if errors.Is(err, store.ErrStaleTransition) {
 				return nil // a callback already linked it
 			}
@@ -142,7 +142,7 @@ func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p store.Pay
 }
 
 func markAwaiting(ctx context.Context, d Deps, log zerolog.Logger, id, merchantID, checkoutID string, ambiguous bool) error {
-	_, err := store.NewPayments(d.Pool).MarkAwaiting(context.WithoutCancel(ctx), id, merchantID, checkoutID, ambiguous, d.Now())
+	_, err := NewStore(d.Pool).MarkAwaiting(context.WithoutCancel(ctx), id, merchantID, checkoutID, ambiguous, d.now())
 	if errors.Is(err, store.ErrStaleTransition) {
 		return nil
 	}
@@ -152,11 +152,11 @@ func markAwaiting(ctx context.Context, d Deps, log zerolog.Logger, id, merchantI
 	return err
 }
 
-func markFailed(ctx context.Context, d Deps, log zerolog.Logger, id string, o store.PaymentOutcome) error {
+func markFailed(ctx context.Context, d Deps, log zerolog.Logger, id string, o Outcome) error {
 	ctx = context.WithoutCancel(ctx)
 	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
 		_, err := transition(ctx, d, tx, log.With().Str(logging.FieldResultCode, o.ResultCode).Logger(),
-			store.NewPayments(tx).MarkFailed, id, o, outcomeFailed)
+			NewStore(tx).MarkFailed, id, o, outcomeFailed)
 		return err
 	})
 }

@@ -1,4 +1,4 @@
-package payments
+package payment
 
 import (
 	"context"
@@ -9,17 +9,16 @@ import (
 
 	"fundigo/pkg/events"
 	"fundigo/pkg/outbox"
-	"fundigo/pkg/store"
 )
 
 // routingKeyFor is the event of a final status, "" for the others.
-func routingKeyFor(s store.PaymentStatus) string {
+func routingKeyFor(s Status) string {
 	switch s {
-	case store.PaymentPaid:
+	case Paid:
 		return events.RoutingKeyPaymentPaid
-	case store.PaymentFailed:
+	case Failed:
 		return events.RoutingKeyPaymentFailed
-	case store.PaymentNeedsReview:
+	case NeedsReview:
 		return events.RoutingKeyPaymentNeedsReview
 	}
 	return ""
@@ -27,7 +26,7 @@ func routingKeyFor(s store.PaymentStatus) string {
 
 // emit writes the payment.* event of p's status in tx. The message id is
 // deterministic (event + payment id), so each payment emits each event once.
-func emit(ctx context.Context, tx pgx.Tx, exchange string, p store.Payment) error {
+func emit(ctx context.Context, tx pgx.Tx, exchange string, p Payment) error {
 	rk := routingKeyFor(p.Status)
 	if rk == "" {
 		return nil

@@ -1,4 +1,4 @@
-package payments
+package payment
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // run (a minute later) continues.
 const reconcileBatch = 200
 
-// handleReconcile brings every payment to a final state even when its
+// Reconcile brings every payment to a final state even when its
 // callback never comes:
 //  1. pending past RedriveAfter: enqueue its push task again (task id =
 //     payment id, so a live task is not duplicated);
@@ -33,23 +33,21 @@ const reconcileBatch = 200
 //
 // Errors for one payment do not stop the others; the run fails only if a
 // whole step could not run.
-func handleReconcile(d Deps) asynq.HandlerFunc {
-	return func(ctx context.Context, _ *asynq.Task) error {
-		log := d.Log.With().Str(logging.FieldTaskType, tasks.TypePaymentsReconcile).Logger()
-		var errs []error
-		errs = append(errs, redrivePending(ctx, d, log))
-		errs = append(errs, queryAwaiting(ctx, d, log))
-		errs = append(errs, applyForgotten(ctx, d, log))
-		errs = append(errs, reportOrphans(ctx, d, log))
-		return errors.Join(errs...)
-	}
+func Reconcile(ctx context.Context, d Deps) error {
+	log := d.Log.With().Str(logging.FieldTaskType, tasks.TypePaymentsReconcile).Logger()
+	var errs []error
+	errs = append(errs, redrivePending(ctx, d, log))
+	errs = append(errs, queryAwaiting(ctx, d, log))
+	errs = append(errs, applyForgotten(ctx, d, log))
+	errs = append(errs, reportOrphans(ctx, d, log))
+	return errors.Join(errs...)
 }
 
 func redrivePending(ctx context.Context, d Deps, log zerolog.Logger) error {
 	if d.Tasks == nil {
 		return nil
 	}
-	ps, err := store.NewPayments(d.Pool).StalePending(ctx, d.Now().Add(-d.Config.RedriveAfter), reconcileBatch)
+	ps, err := NewStore(d.Pool).StalePending(ctx, d.now().Add(-d.Config.RedriveAfter), reconcileBatch)
 	if err != nil {
 		return err
 	}
@@ -72,8 +70,8 @@ func redrivePending(ctx context.Context, d Deps, log zerolog.Logger) error {
 }
 
 func queryAwaiting(ctx context.Context, d Deps, log zerolog.Logger) error {
-	now := d.Now()
-	ps, err := store.NewPayments(d.Pool).StaleAwaiting(ctx, now.Add(-d.Config.QueryAfter), now.Add(-d.Config.QueryEvery), reconcileBatch)
+	now := d.now()
+	ps, err := NewStore(d.Pool).StaleAwaiting(ctx, now.Add(-d.Config.QueryAfter), now.Add(-d.Config.QueryEvery), reconcileBatch)
 	if err != nil {
 		return err
 	}
@@ -89,14 +87,14 @@ func queryAwaiting(ctx context.Context, d Deps, log zerolog.Logger) error {
 	return nil
 }
 
-func reconcileOne(ctx context.Context, d Deps, log zerolog.Logger, p store.Payment) error {
-	now := d.Now()
+func reconcileOne(ctx context.Context, d Deps, log zerolog.Logger, p Payment) error {
+	now := d.now()
 	pastDeadline := p.PushedAt != nil && now.Sub(*p.PushedAt) >= d.Config.FinalDeadline
 	if p.CheckoutRequestID == "" { // ambiguous push: nothing to query with
 		if pastDeadline {
 			return expire(ctx, d, log, p, "no callback for an ambiguous push by the final deadline")
 		}
-		return store.NewPayments(d.Pool).TouchQueried(ctx, p.ID, now)
+		return NewStore(d.Pool).TouchQueried(ctx, p.ID, now)
 	}
 	q, qerr := d.STK.STKQuery(ctx, p.CheckoutRequestID)
 	if qerr == nil && !q.Pending {
@@ -108,21 +106,21 @@ func reconcileOne(ctx context.Context, d Deps, log zerolog.Logger, p store.Payme
 	if pastDeadline {
 		return expire(ctx, d, log, p, "no answer by the final deadline")
 	}
-	return store.NewPayments(d.Pool).TouchQueried(ctx, p.ID, now)
+	return NewStore(d.Pool).TouchQueried(ctx, p.ID, now)
 }
 
 // applyQuery applies a final STK Query answer under the CheckoutRequestID
 // lock, exactly as a callback would move an awaiting payment.
-func applyQuery(ctx context.Context, d Deps, log zerolog.Logger, p store.Payment, q mpesa.QueryResult) error {
+func applyQuery(ctx context.Context, d Deps, log zerolog.Logger, p Payment, q mpesa.QueryResult) error {
 	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
-		ps := store.NewPayments(tx)
+		ps := NewStore(tx)
 		if err := ps.LockCheckout(ctx, p.CheckoutRequestID); err != nil {
 			return err
 		}
-		if err := ps.TouchQueried(ctx, p.ID, d.Now()); err != nil {
+		if err := ps.TouchQueried(ctx, p.ID, d.now()); err != nil {
 			return err
 		}
-		out := store.PaymentOutcome{ResultCode: q.ResultCode, ResultDesc: q.ResultDesc, At: d.Now()}
+		out := Outcome{ResultCode: q.ResultCode, ResultDesc: q.ResultDesc, At: d.now()}
 		var err error
 		if mpesa.IsSuccess(q.ResultCode) {
 			_, err = transition(ctx, d, tx, log, ps.MarkPaid, p.ID, out, outcomePaid)
@@ -134,23 +132,23 @@ func applyQuery(ctx context.Context, d Deps, log zerolog.Logger, p store.Payment
 	})
 }
 
-func expire(ctx context.Context, d Deps, log zerolog.Logger, p store.Payment, why string) error {
+func expire(ctx context.Context, d Deps, log zerolog.Logger, p Payment, why string) error {
 	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
-		ps := store.NewPayments(tx)
+		ps := NewStore(tx)
 		if p.CheckoutRequestID != "" {
 			if err := ps.LockCheckout(ctx, p.CheckoutRequestID); err != nil {
 				return err
 			}
 		}
-		_, err := transition(ctx, d, tx, log, ps.MarkFailed, p.ID, store.PaymentOutcome{
-			Reason: string(mpesa.ReasonExpired), ResultDesc: why, At: d.Now()}, outcomeFailed)
+		_, err := transition(ctx, d, tx, log, ps.MarkFailed, p.ID, Outcome{
+			Reason: string(mpesa.ReasonExpired), ResultDesc: why, At: d.now()}, outcomeFailed)
 		return err
 	})
 }
 
 func reportOrphans(ctx context.Context, d Deps, log zerolog.Logger) error {
-	ps := store.NewPayments(d.Pool)
-	orphans, err := ps.UnreportedOrphans(ctx, d.Now().Add(-d.Config.OrphanReportAfter), reconcileBatch)
+	ps := NewStore(d.Pool)
+	orphans, err := ps.UnreportedOrphans(ctx, d.now().Add(-d.Config.OrphanReportAfter), reconcileBatch)
 	if err != nil || len(orphans) == 0 {
 		return err
 	}
@@ -160,16 +158,16 @@ func reportOrphans(ctx context.Context, d Deps, log zerolog.Logger) error {
 		log.Error().Int64("inbox_id", o.InboxID).Str(logging.FieldCheckoutRequestID, o.CheckoutRequestID).
 			Time("received_at", o.ReceivedAt).Msg("stk callback matches no payment; operator must reconcile")
 	}
-	return ps.MarkOrphansReported(ctx, ids, d.Now())
+	return ps.MarkOrphansReported(ctx, ids, d.now())
 }
 
 func applyForgotten(ctx context.Context, d Deps, log zerolog.Logger) error {
-	ids, err := store.NewPayments(d.Pool).UnappliedCallbacks(ctx, mpesa.InboxRouteSTK, d.Now().Add(-d.Config.QueryAfter), reconcileBatch)
+	ids, err := NewStore(d.Pool).UnappliedCallbacks(ctx, mpesa.InboxRouteSTK, d.now().Add(-d.Config.QueryAfter), reconcileBatch)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if err := applyInboxRow(ctx, d, id); err != nil {
+		if err := ApplyInboxRow(ctx, d, id); err != nil {
 			log.Warn().Err(err).Int64("inbox_id", id).Msg("stored stk callback still not applied")
 			continue
 		}

@@ -1,4 +1,4 @@
-package store
+package payment
 
 import (
 	"fundigo/pkg/events"
