@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"fundigo/pkg/payment"
 	"fundigo/pkg/store"
 )
 
@@ -24,10 +25,10 @@ func (f callbackFixture) insert(ctx context.Context, pool *pgxpool.Pool) error {
 		hi := min(lo+chunk, f.n)
 		g.Go(func() error {
 			return store.WithTx(gctx, pool, func(tx pgx.Tx) error {
-				ps := store.NewPayments(tx)
+				ps := payment.NewStore(tx)
 				for i := lo; i < hi; i++ {
 					id := uuid.NewString()
-					if _, err := ps.Create(gctx, store.NewPayment{ID: id, JobID: fmt.Sprintf("bench-%s-%d", f.run, i),
+					if _, err := ps.Create(gctx, payment.New{ID: id, JobID: fmt.Sprintf("bench-%s-%d", f.run, i),
 						CustomerID: f.customer, Phone: callbackPhone, Amount: callbackAmount, Description: "bench", CreatedAt: now}); err != nil {
 						return err
 					}
