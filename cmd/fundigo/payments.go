@@ -24,7 +24,7 @@ func registerPayments(w *workers.Server, in *infra) error {
 	deps := payments.Deps{
 		Deps: payment.Deps{
 			Log: in.log.With().Str("component", "payments").Logger(), Pool: in.pool, STK: client,
-			Tasks: in.tasks, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange, Config: pc,
+			Tasks: in.tasks, Inspector: in.insp, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange, Config: pc,
 		},
 		QueuePrefix: in.cfg.AMQP.QueuePrefix, DeliveryLimit: in.cfg.AMQP.DeliveryLimit,
 	}

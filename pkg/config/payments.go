@@ -53,6 +53,8 @@ type Payments struct {
 	RedriveAfter time.Duration `env:"FUNDIGO_PAYMENTS_REDRIVE_AFTER" envDefault:"2m"`
 	// OrphanReportAfter: a callback matching no payment this long is reported.
 	OrphanReportAfter time.Duration `env:"FUNDIGO_PAYMENTS_ORPHAN_REPORT_AFTER" envDefault:"30m"`
+	// Reconcile tunes the reconciliation runs (reconcile.go).
+	Reconcile Reconcile
 
 	// SimCallbackDelay is the in-process simulator's customer answer time.
 	SimCallbackDelay time.Duration `env:"FUNDIGO_MPESA_SIM_CALLBACK_DELAY" envDefault:"1s"`
@@ -122,6 +124,7 @@ func (c Payments) validate() []error {
 	if c.QuarantineCap < 1 {
 		errs = append(errs, errors.New("FUNDIGO_INBOX_QUARANTINE_CAP must be at least 1"))
 	}
+	errs = append(errs, c.Reconcile.validate()...)
 	return errs
 }
 

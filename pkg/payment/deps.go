@@ -34,6 +34,9 @@ type Deps struct {
 	// Tasks enqueues STK push tasks (create, re-drive) on Queues.Critical.
 	Tasks  *asynq.Client
 	Queues tasks.Queues
+	// Inspector lets reconciliation find a push task that Asynq archived
+	// (retries exhausted) and replace it; nil skips that check.
+	Inspector TaskInspector
 	// Exchange is the events exchange of the payment.* outbox messages.
 	Exchange string
 	Config   config.Payments

@@ -3,9 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
-	"fmt"
 
-	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
@@ -21,14 +19,20 @@ const reconcileBatch = 200
 
 // Reconcile brings every payment to a final state even when its
 // callback never comes:
+//  0. every payment past its deadline — pending past
+//     Reconcile.PendingDeadline, awaiting_callback past FinalDeadline — fails
+//     as expired, set-based (reconcile_overdue.go);
 //  1. pending past RedriveAfter: enqueue its push task again (task id =
-//     payment id, so a live task is not duplicated);
-//  2. awaiting_callback past QueryAfter: STK Push Query; a final answer is
-//     applied like a callback (paid has no receipt until a callback brings it);
-//  3. awaiting_callback past FinalDeadline with no answer: failed/expired;
-//  4. stored callbacks never applied (their notice was lost, e.g. published
+//     payment id, so a live task is not duplicated; an archived one is
+//     replaced);
+//  2. awaiting_callback past QueryAfter: STK Push Query, concurrently in a
+//     bounded pool at most Reconcile.QueryRate per second, page after page
+//     while the backlog lasts within Reconcile.RunBudget
+//     (reconcile_query.go); a final answer is applied like a callback (paid
+//     has no receipt until a callback brings it);
+//  3. stored callbacks never applied (their notice was lost, e.g. published
 //     before the consumer's queue existed) past QueryAfter: applied now;
-//  5. orphan callbacks unmatched past OrphanReportAfter: reported (logged at
+//  4. orphan callbacks unmatched past OrphanReportAfter: reported (logged at
 //     Error level, once).
 //
 // Errors for one payment do not stop the others; the run fails only if a
@@ -36,55 +40,12 @@ const reconcileBatch = 200
 func Reconcile(ctx context.Context, d Deps) error {
 	log := d.Log.With().Str(logging.FieldTaskType, tasks.TypePaymentsReconcile).Logger()
 	var errs []error
+	errs = append(errs, expireOverdue(ctx, d, log))
 	errs = append(errs, redrivePending(ctx, d, log))
 	errs = append(errs, queryAwaiting(ctx, d, log))
 	errs = append(errs, applyForgotten(ctx, d, log))
 	errs = append(errs, reportOrphans(ctx, d, log))
 	return errors.Join(errs...)
-}
-
-func redrivePending(ctx context.Context, d Deps, log zerolog.Logger) error {
-	if d.Tasks == nil {
-		return nil
-	}
-	ps, err := NewStore(d.Pool).StalePending(ctx, d.now().Add(-d.Config.RedriveAfter), reconcileBatch)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		t, err := tasks.NewSTKPush(p.ID, d.Queues.Critical)
-		if err != nil {
-			return err
-		}
-		_, err = d.Tasks.EnqueueContext(ctx, t)
-		switch {
-		case errors.Is(err, asynq.ErrTaskIDConflict):
-			// Its task still exists (waiting, retrying or archived).
-		case err != nil:
-			return fmt.Errorf("re-drive payment %s: %w", p.ID, err)
-		default:
-			log.Warn().Str(logging.FieldPaymentID, p.ID).Msg("pending payment re-driven: its push task was lost")
-		}
-	}
-	return nil
-}
-
-func queryAwaiting(ctx context.Context, d Deps, log zerolog.Logger) error {
-	now := d.now()
-	ps, err := NewStore(d.Pool).StaleAwaiting(ctx, now.Add(-d.Config.QueryAfter), now.Add(-d.Config.QueryEvery), reconcileBatch)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, p := range ps {
-		if err := reconcileOne(ctx, d, log.With().Str(logging.FieldPaymentID, p.ID).Logger(), p); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) > 0 {
-		log.Warn().Err(errors.Join(errs...)).Int("failed", len(errs)).Msg("reconcile incomplete; next run retries")
-	}
-	return nil
 }
 
 func reconcileOne(ctx context.Context, d Deps, log zerolog.Logger, p Payment) error {
