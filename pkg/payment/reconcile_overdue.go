@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5"
@@ -37,11 +38,15 @@ const expireBatch = 1000
 func expireOverdue(ctx context.Context, d Deps, log zerolog.Logger) error {
 	rc := d.Config.Reconcile.WithDefaults()
 	now := d.now()
+	var pushedBefore time.Time // zero (nothing) unless a final deadline is configured
+	if d.Config.FinalDeadline > 0 {
+		pushedBefore = now.Add(-d.Config.FinalDeadline)
+	}
 	for ctx.Err() == nil {
 		var expired []Payment
 		err := store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
 			var err error
-			expired, err = NewStore(tx).ExpireOverdue(ctx, now.Add(-rc.PendingDeadline), now.Add(-d.Config.FinalDeadline), now, expireBatch)
+			expired, err = NewStore(tx).ExpireOverdue(ctx, now.Add(-rc.PendingDeadline), pushedBefore, now, expireBatch)
 			if err != nil {
 				return err
 			}
