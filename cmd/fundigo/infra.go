@@ -146,5 +146,8 @@ func (e env) withInfra(ctx context.Context, name string, external bool, fn func(
 		defer cancel()
 		in.close(sctx)
 	}()
+	if err := requireSchema(ctx, in, name); err != nil {
+		return err
+	}
 	return fn(in, extra)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -38,7 +39,12 @@ func NewMigrator(pool *pgxpool.Pool, logw io.Writer) (*Migrator, error) {
 
 // Up applies every pending migration. It refuses to run (ErrMigrationChanged)
 // when a file already applied to this database has been edited since.
-func (m *Migrator) Up(ctx context.Context) error {
+func (m *Migrator) Up(ctx context.Context) (err error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, unlock()) }()
 	if err := m.verifyChecksums(ctx); err != nil {
 		return err
 	}
@@ -50,7 +56,12 @@ func (m *Migrator) Up(ctx context.Context) error {
 
 // Down rolls back the newest applied migration (and forgets its checksum,
 // so the file may be edited before it is applied again).
-func (m *Migrator) Down(ctx context.Context) error {
+func (m *Migrator) Down(ctx context.Context) (err error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, unlock()) }()
 	if _, err := m.provider.Down(ctx); err != nil {
 		return fmt.Errorf("migrate down: %w", err)
 	}
