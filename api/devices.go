@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -28,7 +29,9 @@ type deviceView struct {
 }
 
 // handleRegisterDevice is an idempotent upsert (notification.RegisterDevice).
-// Users may register devices for themselves only; services for anyone.
+// Users may register devices for themselves only, and cannot take a token
+// that is active for another user (409); services act for anyone and may
+// move a token between users.
 func handleRegisterDevice(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var req registerDeviceRequest
@@ -42,7 +45,12 @@ func handleRegisterDevice(pool *pgxpool.Pool) echo.HandlerFunc {
 		if err := requireSelf(c, d.UserID); err != nil {
 			return err
 		}
-		d, created, err := notification.RegisterDevice(c.Request().Context(), pool, d)
+		p, ok := principalOf(c)
+		mayMove := ok && p.Kind == "service"
+		d, created, err := notification.RegisterDevice(c.Request().Context(), pool, d, mayMove)
+		if errors.Is(err, notification.ErrDeviceTaken) {
+			return NewProblem(http.StatusConflict, "this push token is registered to another user")
+		}
 		if err != nil {
 			return err
 		}
@@ -57,7 +65,7 @@ func handleRegisterDevice(pool *pgxpool.Pool) echo.HandlerFunc {
 func handleDeleteDevice(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token, err := url.PathUnescape(c.Param("token"))
-		if err != nil || token == "" {
+		if err != nil || token == "" || len(token) > notification.MaxTokenLen {
 			return NewProblem(http.StatusNotFound, "no such device")
 		}
 		owner := ""

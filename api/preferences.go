@@ -44,6 +44,9 @@ func handlePutPreferences(pool *pgxpool.Pool) echo.HandlerFunc {
 func handleGetPreferences(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		userID := c.Param("user_id")
+		if notification.ValidateUserID(userID) != nil {
+			return NewProblem(http.StatusNotFound, "no such user")
+		}
 		if err := requireSelf(c, userID); err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ const (
 // Device locales; the first is the default.
 var deviceLocales = []string{"en", "sw"}
 
-// MaxTokenLen bounds native (FCM) push tokens.
+// MaxTokenLen bounds push tokens (FCM's; Expo's are shorter).
 const MaxTokenLen = 512
 
 // Device is a push token registered by a user's device.
@@ -63,21 +63,31 @@ func ValidateDevice(d *Device) error {
 	return f.err()
 }
 
+// ErrDeviceTaken: the token is registered, and active, for another user,
+// and the caller may not move it.
+var ErrDeviceTaken = errors.New("push token registered to another user")
+
 // RegisterDevice validates d and registers it, idempotently: registering a
-// known token again updates it (locale, platform), reactivates it, and moves
-// it to d.UserID if another user had it (a phone changed hands). created is
-// true only the first time.
-func RegisterDevice(ctx context.Context, db DB, d Device) (out Device, created bool, err error) {
+// known token again updates it (locale, platform) and reactivates it, so
+// created is true only the first time. A token that is active for another
+// user moves to d.UserID (a phone changed hands) only when mayMove — for a
+// service, which knows who holds the phone; a user cannot take over someone
+// else's token, and gets ErrDeviceTaken. A deactivated token (the app was
+// uninstalled) may be taken by anyone who registers it.
+func RegisterDevice(ctx context.Context, db DB, d Device, mayMove bool) (out Device, created bool, err error) {
 	if err := ValidateDevice(&d); err != nil {
 		return Device{}, false, err
 	}
-	return NewStore(db).UpsertDevice(ctx, d)
+	return NewStore(db).UpsertDevice(ctx, d, mayMove)
 }
 
 // DeleteDevice unregisters token. owner, when not empty, restricts the
 // delete to that user's device. Deleting an unknown (or someone else's)
 // token is not an error, so a retried DELETE succeeds and reveals nothing.
 func DeleteDevice(ctx context.Context, db DB, token, owner string) error {
+	if token == "" || len(token) > MaxTokenLen {
+		return store.ErrNotFound
+	}
 	err := NewStore(db).DeleteDevice(ctx, token, owner)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err

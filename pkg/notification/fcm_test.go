@@ -48,7 +48,7 @@ func TestFCMDevices(t *testing.T) {
 		{Token: "fcm-InvalidNative", UserID: "u2", Platform: "fcm", Locale: "en"},
 		{Token: "ExponentPushToken[mixed]", UserID: "u2", Platform: "expo", Locale: "en"},
 	} {
-		_, _, err := devices.UpsertDevice(t.Context(), d)
+		_, _, err := devices.UpsertDevice(t.Context(), d, true)
 		require.NoError(t, err)
 	}
 	b.sim.FailNextFCM(1, http.StatusServiceUnavailable, 0)
@@ -72,7 +72,7 @@ func TestFCMDevices(t *testing.T) {
 func TestFCMNotConfigured(t *testing.T) {
 	t.Parallel()
 	b := setup(t, options{})
-	_, _, err := NewStore(b.p.cfg.Pool).UpsertDevice(t.Context(), Device{Token: "fcm-x", UserID: "u1", Platform: "fcm", Locale: "en"})
+	_, _, err := NewStore(b.p.cfg.Pool).UpsertDevice(t.Context(), Device{Token: "fcm-x", UserID: "u1", Platform: "fcm", Locale: "en"}, true)
 	require.NoError(t, err)
 	id := uuid.NewString()
 	require.NoError(t, b.p.Accept(t.Context(), Request{ID: id, UserIDs: []string{"u1"}, Title: "t", Body: "b"}))

@@ -24,7 +24,7 @@ func payment(t *testing.T, body map[string]any) events.Payment {
 
 func (b bundle) addDevice(t *testing.T, user, token, locale string) {
 	t.Helper()
-	_, _, err := NewStore(b.p.cfg.Pool).UpsertDevice(t.Context(), Device{Token: token, UserID: user, Platform: "expo", Locale: locale})
+	_, _, err := NewStore(b.p.cfg.Pool).UpsertDevice(t.Context(), Device{Token: token, UserID: user, Platform: "expo", Locale: locale}, true)
 	require.NoError(t, err)
 }
 

@@ -89,5 +89,8 @@ func PutPreferences(ctx context.Context, db DB, p Preferences) (Preferences, err
 // GetPreferences returns a user's preferences (defaults when none were
 // saved).
 func GetPreferences(ctx context.Context, db DB, userID string) (Preferences, error) {
+	if err := ValidateUserID(userID); err != nil {
+		return Preferences{}, err
+	}
 	return NewStore(db).Preferences(ctx, userID)
 }

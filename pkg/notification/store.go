@@ -180,20 +180,26 @@ func scanNotification(row pgx.Row) (Notification, error) {
 const deviceColumns = `token, user_id, platform, locale, active, created_at, updated_at`
 
 // UpsertDevice registers d.Token for d.UserID. It is idempotent:
-// registering a known token updates it in place (moving it to d.UserID if
-// another user had it, and reactivating it), so created is true only the
-// first time.
-func (s Store) UpsertDevice(ctx context.Context, d Device) (out Device, created bool, err error) {
+// registering a known token updates it in place (reactivating it), so
+// created is true only the first time. A token active for another user is
+// moved to d.UserID only when mayMove; otherwise nothing changes and the
+// error is ErrDeviceTaken. One statement, so two registrations racing for
+// one token cannot both win.
+func (s Store) UpsertDevice(ctx context.Context, d Device, mayMove bool) (out Device, created bool, err error) {
 	row := s.db.QueryRow(ctx, `
 		INSERT INTO devices (token, user_id, platform, locale)
 		VALUES ($1, $2, $3, $4)
 		ON CONFLICT (token) DO UPDATE SET
 			user_id = EXCLUDED.user_id, platform = EXCLUDED.platform, locale = EXCLUDED.locale,
 			active = true, deactivated_reason = NULL, updated_at = now()
+		WHERE $5 OR devices.user_id = EXCLUDED.user_id OR NOT devices.active
 		RETURNING `+deviceColumns+`, (xmax = 0)`,
-		d.Token, d.UserID, d.Platform, d.Locale)
+		d.Token, d.UserID, d.Platform, d.Locale, mayMove)
 	err = row.Scan(&out.Token, &out.UserID, &out.Platform, &out.Locale, &out.Active,
 		&out.CreatedAt, &out.UpdatedAt, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Device{}, false, ErrDeviceTaken
+	}
 	if err != nil {
 		return Device{}, false, fmt.Errorf("upsert device for user %s: %w", d.UserID, err)
 	}

@@ -4,18 +4,24 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+	"sync"
 
 	"github.com/google/uuid"
+
+	"fundigo/pkg/expo"
 )
 
-// Limits of a notification request.
+// Limits of a notification request. Texts are measured in bytes, as the
+// push providers measure them; and whatever the fields, the rendered push
+// must fit expo.MaxPayloadBytes (4096, APNs' and FCM's limit too).
 const (
 	MaxUsers         = 10000
 	MaxUserIDLen     = 128
-	MaxTitle         = 200
-	MaxBody          = 2000
-	MaxDataBytes     = 3072 // the whole push payload is limited to 4 KiB
+	MaxTitle         = 200  // bytes
+	MaxBody          = 2000 // bytes
+	MaxDataBytes     = 3072 // bytes of JSON
+	MaxParams        = 20
+	MaxParamsBytes   = 2048 // bytes of JSON
 	MaxCategoryLen   = 64
 	MaxCollapseIDLen = 64
 )
@@ -110,11 +116,16 @@ func Validate(r *Request) error {
 	if r.Template == "" && len(r.Params) > 0 {
 		f.add("params", "only used with a template")
 	}
-	if utf8.RuneCountInString(r.Title) > MaxTitle {
-		f.add("title", fmt.Sprintf("at most %d characters", MaxTitle))
+	if len(r.Params) > MaxParams {
+		f.add("params", fmt.Sprintf("at most %d params", MaxParams))
+	} else if b, _ := json.Marshal(r.Params); len(b) > MaxParamsBytes {
+		f.add("params", fmt.Sprintf("at most %d bytes of JSON", MaxParamsBytes))
 	}
-	if utf8.RuneCountInString(r.Body) > MaxBody {
-		f.add("body", fmt.Sprintf("at most %d characters", MaxBody))
+	if len(r.Title) > MaxTitle {
+		f.add("title", fmt.Sprintf("at most %d bytes", MaxTitle))
+	}
+	if len(r.Body) > MaxBody {
+		f.add("body", fmt.Sprintf("at most %d bytes", MaxBody))
 	}
 	if b, _ := json.Marshal(r.Data); len(b) > MaxDataBytes {
 		f.add("data", "at most 3 KiB of JSON (the whole push payload is limited to 4 KiB)")
@@ -132,5 +143,41 @@ func Validate(r *Request) error {
 	if len(r.CollapseID) > MaxCollapseIDLen {
 		f.add("collapse_id", fmt.Sprintf("at most %d characters", MaxCollapseIDLen))
 	}
+	if len(f) == 0 {
+		if msg := checkPayload(*r); msg != "" {
+			f.add("payload", msg)
+		}
+	}
 	return f.err()
+}
+
+// defaultTemplates are the embedded templates, parsed once.
+var defaultTemplates = sync.OnceValues(LoadTemplates)
+
+// checkPayload renders r once per locale, as the pipeline will, and
+// reports why it cannot be pushed: a push whose payload exceeds Expo's limit
+// would be refused (MessageTooBig) for every device, after being accepted,
+// stored and published. The recipient's token is not part of the payload,
+// so one render per locale stands for every device.
+func checkPayload(r Request) string {
+	t, err := defaultTemplates()
+	if err != nil {
+		return "" // the pipeline reports unusable templates; nothing to judge here
+	}
+	n := Notification{Request: r}
+	rd := newRenderer(t, n)
+	for _, loc := range locales {
+		c, err := rd.render(loc)
+		if err != nil {
+			return "cannot be rendered with these params"
+		}
+		size, err := expoMessage(n, Delivery{}, c).PayloadSize()
+		if err != nil {
+			return "cannot be encoded as JSON"
+		}
+		if size > expo.MaxPayloadBytes {
+			return fmt.Sprintf("the rendered push (%s) is %d bytes; push providers accept at most %d", loc, size, expo.MaxPayloadBytes)
+		}
+	}
+	return ""
 }

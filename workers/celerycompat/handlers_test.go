@@ -3,6 +3,7 @@ package celerycompat_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/hibiken/asynq"
@@ -105,6 +106,8 @@ func TestSendNotificationBadCalls(t *testing.T) {
 		{"message not a str", []any{1, 5}, nil, "TypeError", "argument 'message'"},
 		{"user id a list", []any{[]any{1}, "a"}, nil, "TypeError", "must be an int or a str"},
 		{"empty message", []any{1, ""}, nil, "ValueError", "message must be"},
+		// 1,001 characters, 2,002 bytes: providers count bytes (issue 18 row 7).
+		{"message over 2000 bytes", []any{1, strings.Repeat("é", 1001)}, nil, "ValueError", "message must be"},
 	} {
 		m, err := celery.NewMessage("notifications.tasks.send_notification_async", tc.args, tc.kwargs)
 		require.NoError(t, err)

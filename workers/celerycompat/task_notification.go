@@ -59,7 +59,7 @@ func celeryValueMessage(ve *notification.ValidationError) string {
 	f := ve.Fields[0]
 	switch f.Field {
 	case "title", "body":
-		return fmt.Sprintf("message must be 1..%d characters", notification.MaxBody)
+		return fmt.Sprintf("message must be 1..%d bytes", notification.MaxBody)
 	case "user_ids":
 		return "user_id: " + f.Message
 	}
