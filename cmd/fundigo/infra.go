@@ -18,6 +18,7 @@ import (
 	"fundigo/pkg/config"
 	"fundigo/pkg/health"
 	"fundigo/pkg/metrics"
+	"fundigo/pkg/redisconn"
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 )
@@ -58,13 +59,10 @@ func openInfra(cfg config.Config, log zerolog.Logger, name string) (*infra, erro
 	if in.pool, err = pgxpool.NewWithConfig(context.Background(), pc); err != nil {
 		return nil, fmt.Errorf("open postgres pool: %w", err)
 	}
-	ropt, err := redis.ParseURL(cfg.Redis.URL.Reveal())
-	if err != nil {
+	if in.redis, in.redisOpt, err = redisconn.Open(cfg.Redis.URL.Reveal()); err != nil {
 		in.close(context.Background())
-		return nil, errors.New("parse FUNDIGO_REDIS_URL: invalid")
+		return nil, fmt.Errorf("parse FUNDIGO_REDIS_URL: %w", err)
 	}
-	in.redis = redis.NewClient(ropt)
-	in.redisOpt = asynq.RedisClientOpt{Addr: ropt.Addr, Username: ropt.Username, Password: ropt.Password, DB: ropt.DB, TLSConfig: ropt.TLSConfig}
 	in.tasks = asynq.NewClient(in.redisOpt)
 	in.insp = asynq.NewInspector(in.redisOpt)
 	if in.amqp, err = amqpx.NewConn(log, amqpx.ConnConfig{URL: cfg.AMQP.URL.Reveal(), Name: "fundigo-" + name}); err != nil {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"fundigo/pkg/redisconn"
 )
 
 // Config is the whole configuration, one sub-struct per component.
@@ -174,7 +176,13 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("FUNDIGO_PUBLIC_URL %q: want an absolute http(s) URL", c.HTTP.PublicURL))
 	}
 	errs = append(errs, checkURL("FUNDIGO_DATABASE_URL", string(c.Database.URL), "postgres", "postgresql")...)
-	errs = append(errs, checkURL("FUNDIGO_REDIS_URL", string(c.Redis.URL), "redis", "rediss")...)
+	if strings.HasPrefix(string(c.Redis.URL), redisconn.SentinelScheme+"://") {
+		if _, err := redisconn.ParseSentinel(string(c.Redis.URL)); err != nil {
+			errs = append(errs, fmt.Errorf("FUNDIGO_REDIS_URL: %w", err))
+		}
+	} else {
+		errs = append(errs, checkURL("FUNDIGO_REDIS_URL", string(c.Redis.URL), "redis", "rediss", redisconn.SentinelScheme)...)
+	}
 	errs = append(errs, checkURL("FUNDIGO_AMQP_URL", string(c.AMQP.URL), "amqp", "amqps")...)
 	if c.Database.MaxConns < 1 {
 		errs = append(errs, errors.New("FUNDIGO_DATABASE_MAX_CONNS must be at least 1"))
