@@ -26,13 +26,16 @@ func accessLog(log zerolog.Logger) echo.MiddlewareFunc {
 				c.Error(err) // write the problem now so the status below is final
 			}
 			status := c.Response().Status
-			ev := reqLog.Info()
-			if status >= 500 {
-				ev = reqLog.Warn()
-			}
 			route := c.Path()
 			if route == "" {
 				route = "unmatched"
+			}
+			ev := reqLog.Info()
+			switch {
+			case status >= 500:
+				ev = reqLog.Warn()
+			case route == "/healthz" || route == "/readyz":
+				ev = reqLog.Debug() // probes: one line per pod every few seconds
 			}
 			ev.Str("method", req.Method).Str("route", route).Int("status", status).
 				Int64("bytes_out", c.Response().Size).

@@ -45,7 +45,7 @@ func logTask(log zerolog.Logger) asynq.MiddlewareFunc {
 			dur := time.Since(start).Milliseconds()
 			switch {
 			case err == nil:
-				l.Debug().Int64(logging.FieldDurationMS, dur).Msg("task done")
+				l.Info().Int64(logging.FieldDurationMS, dur).Msg("task done")
 			case tasks.IsPermanent(err):
 				l.Error().Err(err).Int64(logging.FieldDurationMS, dur).Msg("task failed permanently")
 			default:

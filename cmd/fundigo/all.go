@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"fundigo/pkg/config"
+	"fundigo/pkg/logging"
 	"fundigo/pkg/store"
 )
 
@@ -34,6 +35,7 @@ func runAll(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	log = logging.WithRole(log, "all")
 	if len(cfg.Auth.APIKeys) == 0 {
 		key := devKey()
 		cfg.Auth.APIKeys = config.APIKeys{{Name: "dev", Secret: config.Secret(key)}}

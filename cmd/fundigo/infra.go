@@ -17,6 +17,7 @@ import (
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/config"
 	"fundigo/pkg/health"
+	"fundigo/pkg/logging"
 	"fundigo/pkg/metrics"
 	"fundigo/pkg/redisconn"
 	"fundigo/pkg/store"
@@ -121,6 +122,7 @@ func (e env) withInfra(ctx context.Context, name string, external bool, fn func(
 	if err != nil {
 		return err
 	}
+	log = logging.WithRole(log, name)
 	var extra map[string]any
 	if external && !cfg.Ops.SimulatorsOr(false) {
 		if err := cfg.RequireExternalAPIs(); err != nil {

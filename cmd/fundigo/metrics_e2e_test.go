@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +32,7 @@ func TestEveryRoleExposesItsMetrics(t *testing.T) {
 		"FUNDIGO_MPESA_SIM_CALLBACK_DELAY": "200ms",
 	})
 	apiEnv, workerEnv, schedEnv := roleEnv(t, getenv), roleEnv(t, getenv), roleEnv(t, getenv)
-	startRole(t, workerEnv, "worker")
+	_, workerLogs := startRole(t, workerEnv, "worker")
 	startRole(t, schedEnv, "scheduler")
 	startRole(t, apiEnv, "api")
 	e := startPaymentsE2EOn(t, getenv, base, nil, nil)
@@ -100,6 +102,23 @@ func TestEveryRoleExposesItsMetrics(t *testing.T) {
 			return len(missing) == 0
 		}, 45*time.Second, 250*time.Millisecond, "%s admin /metrics lacks %v", r.name, &missing)
 	}
+	// Logs an operator can use: every line has a millisecond UTC time,
+	// service/role/version and at most one component; task successes are info.
+	taskDone := false
+	for _, line := range strings.Split(strings.TrimSpace(workerLogs.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		require.Regexp(t, `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`, m["time"], line)
+		require.Equal(t, "fundigo", m["service"], line)
+		require.Equal(t, "worker", m["role"], line)
+		require.NotEmpty(t, m["version"], line)
+		require.LessOrEqual(t, strings.Count(line, `"component":`), 1, line)
+		if m["message"] == "task done" && m["level"] == "info" {
+			taskDone = true
+		}
+	}
+	require.True(t, taskDone, "task successes are logged at info")
+
 	var leaders float64
 	mfs := scrape(t, schedEnv("FUNDIGO_ADMIN_ADDR"))
 	leaders, _ = seriesValue(mfs["fundigo_scheduler_leader_present"], nil)

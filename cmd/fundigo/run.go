@@ -30,7 +30,7 @@ func (e env) load() (config.Config, zerolog.Logger, error) {
 	if err != nil {
 		return cfg, zerolog.Nop(), fmt.Errorf("configuration:\n%w", err)
 	}
-	log, err := logging.New(e.stderr, logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format})
+	log, err := logging.New(e.stderr, logging.Options{Level: cfg.Log.Level, Format: cfg.Log.Format, Service: "fundigo", Version: version})
 	if err != nil {
 		return cfg, zerolog.Nop(), err
 	}

@@ -4,6 +4,7 @@
 package logging
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -31,10 +32,22 @@ const (
 	FieldSchedule          = "schedule"
 )
 
-// Options selects the level and the encoding of the root logger.
+// TimeFormat is RFC 3339 in UTC with milliseconds, the "time" of every line.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+func init() {
+	// zerolog keeps these process-wide; set once, before any logger runs.
+	zerolog.TimeFieldFormat = TimeFormat
+	zerolog.TimestampFunc = func() time.Time { return time.Now().UTC() }
+}
+
+// Options selects the level and the encoding of the root logger, and the
+// fields every line carries.
 type Options struct {
-	Level  string // trace|debug|info|warn|error
-	Format string // json|console
+	Level   string // trace|debug|info|warn|error
+	Format  string // json|console
+	Service string // "service" on every line, when set
+	Version string // "version" on every line, when set
 }
 
 // New returns the root logger writing to w. It is built once in cmd and passed
@@ -50,12 +63,58 @@ func New(w io.Writer, opts Options) (zerolog.Logger, error) {
 	}
 	switch opts.Format {
 	case "", "json":
+		w = lastKeyWins{w: w, key: []byte(`"` + FieldComponent + `":"`)}
 	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	default:
 		return zerolog.Nop(), fmt.Errorf("unknown log format %q (want json or console)", opts.Format)
 	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+	ctx := zerolog.New(w).Level(lvl).With().Timestamp()
+	if opts.Service != "" {
+		ctx = ctx.Str("service", opts.Service)
+	}
+	if opts.Version != "" {
+		ctx = ctx.Str("version", opts.Version)
+	}
+	return ctx.Logger(), nil
+}
+
+// WithRole adds the process's role ("api", "worker", …) to every line.
+func WithRole(log zerolog.Logger, role string) zerolog.Logger {
+	return log.With().Str("role", role).Logger()
+}
+
+// lastKeyWins drops all but the last "component" of a JSON line: a logger
+// handed to a component that names itself again (workers → amqp_consumer)
+// would otherwise write the key twice, which JSON parsers resolve
+// differently. The innermost (last) name is the one kept. Lines with one
+// component pass through untouched.
+type lastKeyWins struct {
+	w   io.Writer
+	key []byte
+}
+
+func (l lastKeyWins) Write(p []byte) (int, error) {
+	n := len(p)
+	for bytes.Count(p, l.key) > 1 {
+		i := bytes.Index(p, l.key)
+		end := bytes.IndexByte(p[i+len(l.key):], '"')
+		if end < 0 {
+			break
+		}
+		end += i + len(l.key) + 1 // past the closing quote
+		start := i
+		if start > 0 && p[start-1] == ',' {
+			start--
+		} else if end < len(p) && p[end] == ',' {
+			end++
+		}
+		p = append(append([]byte{}, p[:start]...), p[end:]...)
+	}
+	if _, err := l.w.Write(p); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // MaskMSISDN keeps the country/operator prefix and the last four digits of a
