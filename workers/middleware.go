@@ -28,7 +28,7 @@ func recoverTask(log zerolog.Logger) asynq.MiddlewareFunc {
 }
 
 // logTask attaches a task-scoped logger to ctx and logs the result once,
-// after tasks.Classify (STYLE.md rule 20) has classified it:
+// after tasks.Classify (docs/ARCHITECTURE.md, "One handler shape") has classified it:
 //   - nil (done or already done): Debug;
 //   - permanent (SkipRetry): archived without retry, Error;
 //   - anything else: retried, Warn.

@@ -28,7 +28,7 @@ var knownSQL = map[string]string{
 	"maintenance/rules.go":             "retention rules → the building blocks that own those tables",
 }
 
-// TestEntryPointsHoldNoSQL enforces STYLE.md rules 3 and 5: api, the workers
+// TestEntryPointsHoldNoSQL enforces docs/ARCHITECTURE.md ("Layers"): api, the workers
 // (including celerycompat) and cmd are adapters; the SQL of a domain lives in
 // pkg/<domain>/store.go and the rest in pkg building blocks. Test files may
 // query (to check what a flow stored).

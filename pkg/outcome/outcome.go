@@ -1,5 +1,5 @@
 // Package outcome is the one place that decides what a failed task or
-// event handler means (STYLE.md rule 20), for the Asynq and the RabbitMQ side
+// event handler means (docs/ARCHITECTURE.md, "One handler shape"), for the Asynq and the RabbitMQ side
 // alike:
 //
 //   - [AlreadyDone]: nil, or an error that says the work was already done (a
