@@ -1,8 +1,3 @@
-// Package workers runs the worker pools of one `fundigo worker` process: an
-// Asynq server for tasks and the RabbitMQ consumers for events, behind one
-// Run(ctx). Domain packages (workers/payments, workers/notifications, …)
-// register their handlers on the Mux and their consumer specs; this package
-// knows none of them.
 package workers
 
 import (

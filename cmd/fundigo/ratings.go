@@ -20,10 +20,17 @@ import (
 
 // registerRatings wires the ratings worker: the debounced per-technician
 // recompute, the full recompute and the review.created consumer.
-func registerRatings(w *workers.Server, in *infra) {
+func registerRatings(w *workers.Server, in *infra) error {
 	deps := ratingsDeps(in)
-	ratings.Register(w.Mux(), deps)
-	w.AddConsumer(ratings.Consumers(deps)...)
+	if err := ratings.Register(w.Mux(), deps); err != nil {
+		return err
+	}
+	specs, err := ratings.Consumers(deps)
+	if err != nil {
+		return err
+	}
+	w.AddConsumer(specs...)
+	return nil
 }
 
 func ratingsDeps(in *infra) ratings.Deps {

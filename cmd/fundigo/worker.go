@@ -13,11 +13,23 @@ import (
 )
 
 func newWorkerCmd(e env) *cobra.Command {
-	return &cobra.Command{
+	var bindings bool
+	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the task workers, event consumers and the outbox relay",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if bindings {
+				// Build the graph as `worker` would, without running it:
+				// connections are lazy and nothing is declared.
+				return e.withInfra(cmd.Context(), "worker-bindings", true, func(in *infra, extra map[string]any) error {
+					w, err := buildWorkers(in, extra)
+					if err != nil {
+						return err
+					}
+					return workers.WriteBindings(e.stdout, w.Bindings())
+				})
+			}
 			// The worker calls Daraja and Expo: it needs their configuration,
 			// or FUNDIGO_SIMULATORS=true to run in-process simulators.
 			return e.withInfra(cmd.Context(), "worker", true, func(in *infra, extra map[string]any) error {
@@ -30,6 +42,8 @@ func newWorkerCmd(e env) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&bindings, "bindings", false, "print every event binding (routing key → queue → handler) and exit")
+	return cmd
 }
 
 // buildWorkers assembles the worker pools: every domain's task handlers and
@@ -80,7 +94,9 @@ func registerDomains(w *workers.Server, in *infra, extra map[string]any) error {
 	}
 
 	// ratings
-	registerRatings(w, in)
+	if err := registerRatings(w, in); err != nil {
+		return err
+	}
 
 	// maintenance
 	maintenance.Register(w.Mux(), maintenance.Deps{Log: in.log, Pool: in.pool, Retention: in.cfg.Scheduler.Retention})

@@ -73,6 +73,9 @@ type ConsumerSpec struct {
 	// repeats). Default DefaultRetryDelays.
 	RetryDelays []time.Duration
 
+	// Name describes the handler in `fundigo worker --bindings`; default the
+	// Go function behind Handler.
+	Name string
 	// Middleware wraps Handler, outermost first, between the consumer's own
 	// Log (outside) and Classify and Recover (inside): an Observe hook here
 	// sees classified results.

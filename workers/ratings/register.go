@@ -8,26 +8,26 @@ import (
 	"fundigo/pkg/tasks"
 )
 
-// Register adds the ratings task handlers to mux. It panics on invalid deps
-// (a wiring bug at startup).
-func Register(mux *asynq.ServeMux, deps Deps) {
+// Register adds the ratings task handlers to mux, or reports invalid deps.
+func Register(mux *asynq.ServeMux, deps Deps) error {
 	deps.setDefaults()
 	if err := deps.validate(); err != nil {
-		panic(err)
+		return err
 	}
 	mux.Handle(tasks.TypeRatingsRecomputeTechnician, handleRecomputeTechnician(deps))
 	mux.Handle(tasks.TypeRatingsRecomputeAll, handleRecomputeAll(deps))
+	return nil
 }
 
 // ReviewsQueue is the AMQP queue of the review.created consumer.
 func ReviewsQueue(prefix string) string { return prefix + "ratings.reviews" }
 
 // Consumers returns the RabbitMQ consumers of the ratings domain: reviews
-// published by the Django app as review.created.
-func Consumers(deps Deps) []amqpx.ConsumerSpec {
+// published by the Django app as review.created. It reports invalid deps.
+func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	deps.setDefaults()
 	if err := deps.validate(); err != nil {
-		panic(err)
+		return nil, err
 	}
 	return []amqpx.ConsumerSpec{{
 		Queue:         ReviewsQueue(deps.QueuePrefix),
@@ -36,5 +36,5 @@ func Consumers(deps Deps) []amqpx.ConsumerSpec {
 		Concurrency:   deps.Concurrency,
 		DeliveryLimit: deps.DeliveryLimit,
 		Handler:       handleReviewCreated(deps),
-	}}
+	}}, nil
 }
