@@ -50,8 +50,9 @@ func WriteBindings(w io.Writer, bindings []Binding) error {
 	return tw.Flush()
 }
 
-// closureSuffix is what the compiler appends to a function literal's name.
-var closureSuffix = regexp.MustCompile(`(\.func\d+)+$`)
+// closureSuffix is what the compiler appends to a function literal or a
+// method value.
+var closureSuffix = regexp.MustCompile(`(\.func\d+|-fm)+$`)
 
 // handlerName names the function behind h ("fundigo/workers/payments.handleCallbackNotice").
 func handlerName(h any) string {
