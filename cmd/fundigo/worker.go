@@ -20,10 +20,10 @@ func newWorkerCmd(e env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if bindings {
-				// Build the graph as `worker` would, without running it:
-				// connections are lazy and nothing is declared.
-				return e.withInfra(cmd.Context(), "worker-bindings", true, func(in *infra, extra map[string]any) error {
-					w, err := buildWorkers(in, extra)
+				// The registry built in memory, never run: no simulators or
+				// credentials needed, connections are lazy, nothing is declared.
+				return e.withInfra(cmd.Context(), "worker-bindings", false, func(in *infra, _ map[string]any) error {
+					w, err := registryWorkers(in)
 					if err != nil {
 						return err
 					}
