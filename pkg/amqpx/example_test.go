@@ -2,7 +2,6 @@ package amqpx_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,25 +12,13 @@ import (
 	"fundigo/pkg/outcome"
 )
 
-// paymentPaid is an event payload; Validate makes an invalid one a permanent
-// failure before the handler runs.
-type paymentPaid struct {
-	ID     string `json:"id"`
-	Amount int64  `json:"amount"`
-}
-
-func (p *paymentPaid) Validate() error {
-	if p.ID == "" {
-		return errors.New("id is required")
-	}
-	return nil
-}
-
-// A typed handler: the body is decoded into the event type, and the handler
+// A typed handler: the body is decoded into the event type (paid, whose
+// Validate makes an invalid one a permanent failure before the handler
+// runs), and the handler
 // returns nil (ack), outcome.Permanent (dead-letter) or another error
 // (redelivered after a delay).
 func ExampleJSON() {
-	h := amqpx.JSON(func(ctx context.Context, ev paymentPaid) error {
+	h := amqpx.JSON(func(ctx context.Context, ev paid) error {
 		info, _ := amqpx.InfoFrom(ctx)
 		fmt.Printf("%s: payment %s paid %d (attempt %d)\n", info.RoutingKey, ev.ID, ev.Amount, info.Attempt)
 		return nil
@@ -63,7 +50,7 @@ func ExampleConsumer() {
 		Exchange:    "example.events",
 		Bindings:    []string{"payment.paid"},
 		Concurrency: 4,
-		Handler: amqpx.JSON(func(_ context.Context, ev paymentPaid) error {
+		Handler: amqpx.JSON(func(_ context.Context, ev paid) error {
 			fmt.Println("paid", ev.ID)
 			return nil
 		}),
