@@ -29,6 +29,13 @@ func registerPayments(w *workers.Server, in *infra) error {
 		QueuePrefix: in.cfg.AMQP.QueuePrefix, DeliveryLimit: in.cfg.AMQP.DeliveryLimit,
 	}
 	payments.Register(w.Mux(), deps)
+	applier, err := payments.Applier(deps)
+	if err != nil {
+		return err
+	}
+	w.AddRunner(applier.Run)
+	// Notices of callbacks stored before the applier claimed the inbox
+	// directly are still consumed (idempotent); new rows have none.
 	w.AddConsumer(payments.Consumers(deps)...)
 	return nil
 }

@@ -56,6 +56,14 @@ type Payments struct {
 	// Reconcile tunes the reconciliation runs (reconcile.go).
 	Reconcile Reconcile
 
+	// ApplyBatch is how many stored STK callbacks the applier applies in
+	// one transaction; ApplyWorkers how many batches run at once per process.
+	ApplyBatch   int `env:"FUNDIGO_PAYMENTS_APPLY_BATCH" envDefault:"500"`
+	ApplyWorkers int `env:"FUNDIGO_PAYMENTS_APPLY_WORKERS" envDefault:"2"`
+	// ApplyMaxAttempts: a stored callback failing this many times is stuck
+	// (listed by `fundigo payments stuck list`).
+	ApplyMaxAttempts int `env:"FUNDIGO_PAYMENTS_APPLY_MAX_ATTEMPTS" envDefault:"10"`
+
 	// SimCallbackDelay is the in-process simulator's customer answer time.
 	SimCallbackDelay time.Duration `env:"FUNDIGO_MPESA_SIM_CALLBACK_DELAY" envDefault:"1s"`
 }
@@ -120,6 +128,15 @@ func (c Payments) validate() []error {
 	}
 	if c.FinalDeadline <= c.QueryAfter {
 		errs = append(errs, errors.New("FUNDIGO_PAYMENTS_FINAL_DEADLINE must be longer than FUNDIGO_PAYMENTS_QUERY_AFTER"))
+	}
+	if c.ApplyBatch < 1 || c.ApplyBatch > 10000 {
+		errs = append(errs, errors.New("FUNDIGO_PAYMENTS_APPLY_BATCH must be between 1 and 10000"))
+	}
+	if c.ApplyWorkers < 1 || c.ApplyWorkers > 64 {
+		errs = append(errs, errors.New("FUNDIGO_PAYMENTS_APPLY_WORKERS must be between 1 and 64"))
+	}
+	if c.ApplyMaxAttempts < 1 {
+		errs = append(errs, errors.New("FUNDIGO_PAYMENTS_APPLY_MAX_ATTEMPTS must be at least 1"))
 	}
 	if c.QuarantineCap < 1 {
 		errs = append(errs, errors.New("FUNDIGO_INBOX_QUARANTINE_CAP must be at least 1"))

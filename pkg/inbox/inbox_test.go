@@ -151,7 +151,7 @@ func TestCleanupKeepsUnpublished(t *testing.T) {
 	require.NoError(t, err)
 	b, err := w.Write(ctx, entry("b", `{}`))
 	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `UPDATE inbox SET received_at = now() - interval '2 days'`)
+	_, err = pool.Exec(ctx, `UPDATE inbox SET received_at = now() - interval '2 days', applied_at = now()`)
 	require.NoError(t, err)
 	_, err = pool.Exec(ctx, `UPDATE outbox SET published_at = now() WHERE message_id = $1`, inbox.MessageID(a.ID))
 	require.NoError(t, err)

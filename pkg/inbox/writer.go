@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +25,15 @@ type Entry struct {
 	Route string // which webhook, e.g. "mpesa.stk"
 	Key   string // its natural key, e.g. the CheckoutRequestID
 	Body  []byte // raw bytes as received
-	// RoutingKey of the outbox message announcing a new row.
+	// RoutingKey of the outbox message announcing a new row; empty for a
+	// route whose applier claims its rows straight from the table (then
+	// Notify wakes it).
 	RoutingKey string
+	// Notify, if set, is a PostgreSQL channel notified (pg_notify, on
+	// commit) when the batch holding a new row of this entry commits.
+	Notify string
+	// Trusted records that the sender was a trusted source (source_trusted).
+	Trusted bool
 }
 
 // MaxKeyLen is the longest natural key Write accepts; longer keys could not
@@ -116,8 +124,8 @@ func NewWriter(pool *pgxpool.Pool, cfg WriterConfig) (*Writer, error) {
 // batch: a group commit that fails deterministically is split and retried
 // until the bad deliveries are isolated.
 func (w *Writer) Write(ctx context.Context, e Entry) (Result, error) {
-	if e.Route == "" || e.Key == "" || e.RoutingKey == "" || e.Body == nil {
-		return Result{}, errors.New("inbox write: route, key, routing key and body are required")
+	if e.Route == "" || e.Key == "" || (e.RoutingKey == "" && e.Notify == "") || e.Body == nil {
+		return Result{}, errors.New("inbox write: route, key, routing key or notify channel, and body are required")
 	}
 	if err := storableText(e.Key, MaxKeyLen); err != nil {
 		return Result{}, fmt.Errorf("%w: key: %w", ErrRejected, err)
@@ -215,8 +223,8 @@ func storableText(s string, max int) error {
 }
 
 const insertSQL = `
-INSERT INTO inbox (route, natural_key, body_hash, body)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[])
+INSERT INTO inbox (route, natural_key, body_hash, body, source_trusted)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::bool[])
 ON CONFLICT ON CONSTRAINT inbox_dedupe DO NOTHING
 RETURNING id, route, natural_key, body_hash`
 
@@ -235,6 +243,7 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 	first := map[dedupeKey]int{} // identical deliveries inside one batch insert once
 	var routes, nks []string
 	var hashes, bodies [][]byte
+	var trusted []bool
 	for i, e := range entries {
 		h := sha256.Sum256(e.Body)
 		keys[i] = dedupeKey{e.Route, e.Key, string(h[:])}
@@ -244,11 +253,12 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 		first[keys[i]] = i
 		routes, nks = append(routes, e.Route), append(nks, e.Key)
 		hashes, bodies = append(hashes, h[:]), append(bodies, e.Body)
+		trusted = append(trusted, e.Trusted)
 	}
 	ids := map[dedupeKey]int64{}
 	inserted := map[dedupeKey]bool{}
 	err := store.WithTx(ctx, w.pool, func(tx pgx.Tx) error {
-		if err := scanIDs(ctx, tx, ids, inserted, true, insertSQL, routes, nks, hashes, bodies); err != nil {
+		if err := scanIDs(ctx, tx, ids, inserted, true, insertSQL, routes, nks, hashes, bodies, trusted); err != nil {
 			return fmt.Errorf("insert inbox rows: %w", err)
 		}
 		if len(inserted) < len(routes) {
@@ -257,8 +267,15 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 			}
 		}
 		msgs := make([]outbox.Message, 0, len(inserted))
+		var channels []string
 		for k := range inserted {
 			e := entries[first[k]]
+			if e.Notify != "" && !slices.Contains(channels, e.Notify) {
+				channels = append(channels, e.Notify)
+			}
+			if e.RoutingKey == "" {
+				continue
+			}
 			payload, err := json.Marshal(Notice{InboxID: ids[k], Route: e.Route, Key: e.Key})
 			if err != nil {
 				return err
@@ -267,6 +284,11 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 				ID: MessageID(ids[k]), Exchange: w.cfg.Exchange, RoutingKey: e.RoutingKey,
 				Type: e.RoutingKey, Payload: payload,
 			})
+		}
+		if len(channels) > 0 {
+			if _, err := tx.Exec(ctx, `SELECT pg_notify(c, '') FROM unnest($1::text[]) c`, channels); err != nil {
+				return fmt.Errorf("notify inbox appliers: %w", err)
+			}
 		}
 		return outbox.WriteBatch(ctx, tx, msgs)
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -103,98 +102,42 @@ func findPayment(ctx context.Context, d Deps, ps *Store, cb *mpesa.STKCallback) 
 	return ps.LinkCheckout(ctx, cands[0].ID, cb.CheckoutRequestID, cb.MerchantRequestID, d.now())
 }
 
-// decide applies cb to p (locked) and returns the outcome. The rules:
-//   - success on awaiting_callback: paid, unless the amount, phone or
-//     receipt is wrong, which is needs_review; the receipt goes to the ledger;
-//   - success on failed: needs_review (money moved after a failure);
-//   - success on paid: nothing if the same receipt, the receipt recorded if
-//     paid by query without one, needs_review if a different receipt;
-//   - failure on awaiting_callback: failed with the mapped reason;
-//   - failure on paid by query only (no receipt): needs_review (contradiction);
-//   - anything else: nothing changes.
+// decide applies cb to p (locked) with the rules of judge and returns the
+// outcome; the single-row path (orphans, ambiguous matches, STK Query).
 func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Payment, cb *mpesa.STKCallback) (string, error) {
 	ps := NewStore(tx)
-	now := d.now()
 	log = log.With().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldResultCode, cb.ResultCode).Logger()
-	out := Outcome{ResultCode: cb.ResultCode, ResultDesc: cb.ResultDesc, At: now}
-
-	if !cb.Success() {
-		switch {
-		case p.Status == AwaitingCallback:
-			out.Reason = string(mpesa.ReasonFor(cb.ResultCode))
-			return transition(ctx, d, tx, log, ps.MarkFailed, p.ID, out, outcomeFailed)
-		case p.Status == Paid && p.MpesaReceipt == "":
-			out.Reason = "failure callback after stk query reported success"
-			return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
-		case p.Status == Failed:
-			return outcomeDuplicate, nil
-		default:
-			return outcomeIgnored, nil
-		}
-	}
-
-	m := cb.Metadata
-	out.Receipt = m.MpesaReceiptNumber
-	problems := successProblems(p, m)
-	sameReceiptAgain := false
-	if m.MpesaReceiptNumber != "" {
-		owner, inserted, err := ps.RecordReceipt(ctx, LedgerEntry{
-			Receipt: m.MpesaReceiptNumber, PaymentID: p.ID, CheckoutRequestID: cb.CheckoutRequestID,
-			AmountCents: m.Amount, TransactionDate: m.TransactionDate,
-		})
+	owner := ""
+	if r := cb.Metadata.MpesaReceiptNumber; cb.Success() && r != "" {
+		owners, err := ps.ReceiptOwners(ctx, []string{r})
 		if err != nil {
 			return "", err
 		}
-		switch {
-		case owner != p.ID:
-			problems = append(problems, "receipt already recorded for another payment")
-		case !inserted:
-			sameReceiptAgain = true
+		owner = owners[r]
+	}
+	v := judge(p, cb, owner)
+	v.o.At = d.now()
+	if v.ledger != nil {
+		if _, inserted, err := ps.RecordReceipt(ctx, *v.ledger); err != nil {
+			return "", err
+		} else if !inserted {
+			return "", fmt.Errorf("receipt of payment %s recorded concurrently; retry", p.ID)
 		}
 	}
-	switch p.Status {
-	case AwaitingCallback:
-		if len(problems) > 0 {
-			out.Reason = strings.Join(problems, "; ")
-			return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
+	if v.setReceipt {
+		if err := ps.SetReceipt(ctx, p.ID, v.o.Receipt, v.o.At); err != nil {
+			return "", err
 		}
-		return transition(ctx, d, tx, log, ps.MarkPaid, p.ID, out, outcomePaid)
-	case Failed:
-		out.Reason = strings.Join(append([]string{"success after failure (" + p.FailureReason + ")"}, problems...), "; ")
-		return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
+	}
+	switch v.to {
 	case Paid:
-		switch {
-		case sameReceiptAgain || (m.MpesaReceiptNumber != "" && m.MpesaReceiptNumber == p.MpesaReceipt):
-			return outcomeDuplicate, nil
-		case p.MpesaReceipt == "" && len(problems) == 0:
-			return outcomeReceiptRecorded, ps.SetReceipt(ctx, p.ID, m.MpesaReceiptNumber, now)
-		default:
-			out.Reason = strings.Join(append([]string{"second success callback"}, problems...), "; ")
-			return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, out, outcomeNeedsReview)
-		}
-	default: // needs_review stays with the operator; the receipt is in the ledger
-		return outcomeIgnored, nil
+		return transition(ctx, d, tx, log, ps.MarkPaid, p.ID, v.o, v.outcome)
+	case Failed:
+		return transition(ctx, d, tx, log, ps.MarkFailed, p.ID, v.o, v.outcome)
+	case NeedsReview:
+		return transition(ctx, d, tx, log, ps.MarkNeedsReview, p.ID, v.o, v.outcome)
 	}
-}
-
-// successProblems lists why a success callback cannot simply mark p paid.
-func successProblems(p Payment, m mpesa.Metadata) []string {
-	var problems []string
-	switch {
-	case !m.AmountOK:
-		problems = append(problems, "amount missing or unreadable")
-	case m.Amount <= 0:
-		problems = append(problems, "amount not positive")
-	case m.Amount != p.Amount*100:
-		problems = append(problems, fmt.Sprintf("amount mismatch: paid %d.%02d, expected %d", m.Amount/100, m.Amount%100, p.Amount))
-	}
-	if m.PhoneNumber != p.Phone {
-		problems = append(problems, "phone mismatch")
-	}
-	if m.MpesaReceiptNumber == "" {
-		problems = append(problems, "no receipt")
-	}
-	return problems
+	return v.outcome, nil
 }
 
 type markFunc func(ctx context.Context, id string, o Outcome) (Payment, error)
@@ -235,6 +178,10 @@ func ApplyInboxRow(ctx context.Context, d Deps, inboxID int64) error {
 	err = store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
 		var err error
 		outcome, err = applyNew(ctx, d, tx, log, row.ID, row.Body, row.ReceivedAt, cb)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE inbox SET applied_at = now() WHERE id = $1 AND applied_at IS NULL`, row.ID)
 		return err
 	})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"fundigo/pkg/events"
 	"fundigo/pkg/inbox"
 	"fundigo/pkg/logging"
 	"fundigo/pkg/mpesa"
@@ -77,7 +76,7 @@ func (in *Intake) Accept(ctx context.Context, d Delivery) (Accepted, error) {
 	}
 	res, err := in.Writer.Write(ctx, inbox.Entry{
 		Route: mpesa.InboxRouteSTK, Key: cb.CheckoutRequestID, Body: d.Body,
-		RoutingKey: events.RoutingKeySTKCallbackReceived,
+		Notify: NotifyChannel, Trusted: d.Trusted,
 	})
 	if errors.Is(err, inbox.ErrRejected) {
 		return Accepted{}, in.reject(ctx, d, err)

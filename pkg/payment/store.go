@@ -266,3 +266,32 @@ func (s *Store) LinkCheckout(ctx context.Context, id, checkoutRequestID, merchan
 	}
 	return p, nil
 }
+
+// LockCheckouts takes the CheckoutRequestID locks of LockCheckout for every
+// key, in one statement and in a fixed (hash) order, so concurrent batches
+// never deadlock on each other.
+func (s *Store) LockCheckouts(ctx context.Context, keys []string) error {
+	if _, err := s.db.Exec(ctx, `SELECT count(pg_advisory_xact_lock(h)) FROM (
+		SELECT DISTINCT hashtextextended('stk:' || k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`, keys); err != nil {
+		return fmt.Errorf("lock %d checkout request ids: %w", len(keys), err)
+	}
+	return nil
+}
+
+// ByCheckoutsForUpdate returns the payments of checkoutRequestIDs by
+// CheckoutRequestID, locked (in id order) for the rest of the transaction.
+func (s *Store) ByCheckoutsForUpdate(ctx context.Context, checkoutRequestIDs []string) (map[string]Payment, error) {
+	out := make(map[string]Payment, len(checkoutRequestIDs))
+	if len(checkoutRequestIDs) == 0 {
+		return out, nil
+	}
+	ps, err := collectPayments(s.db.Query(ctx, `SELECT `+paymentColumns+` FROM payments
+		WHERE checkout_request_id = ANY($1::text[]) ORDER BY id FOR UPDATE`, checkoutRequestIDs))
+	if err != nil {
+		return nil, fmt.Errorf("lock payments of %d checkout request ids: %w", len(checkoutRequestIDs), err)
+	}
+	for _, p := range ps {
+		out[p.CheckoutRequestID] = p
+	}
+	return out, nil
+}

@@ -57,3 +57,23 @@ func (s *Store) CountReceipts(ctx context.Context, id string) (int, error) {
 	}
 	return n, nil
 }
+
+// ReceiptOwners returns the payment each of receipts is recorded for;
+// receipts not in the ledger are absent from the map.
+func (s *Store) ReceiptOwners(ctx context.Context, receipts []string) (map[string]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT mpesa_receipt, payment_id::text FROM payment_ledger
+		WHERE mpesa_receipt = ANY($1::text[])`, receipts)
+	if err != nil {
+		return nil, fmt.Errorf("find receipt owners: %w", err)
+	}
+	defer rows.Close()
+	owners := make(map[string]string, len(receipts))
+	for rows.Next() {
+		var r, p string
+		if err := rows.Scan(&r, &p); err != nil {
+			return nil, fmt.Errorf("scan receipt owner: %w", err)
+		}
+		owners[r] = p
+	}
+	return owners, rows.Err()
+}

@@ -80,6 +80,14 @@ func runCrashChild() int {
 	payments.Register(w.Mux(), deps)
 	w.AddConsumer(payments.Consumers(deps)...)
 	w.AddRunner(relay.Run)
+	// The batched applier claims the same rows straight from the inbox: the
+	// two paths race, and each row must still be applied once.
+	applier, err := payment.NewApplier(deps.Deps, payment.ApplierConfig{BatchSize: 50, Workers: 2, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	w.AddRunner(applier.Run)
 	if err := w.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -154,7 +162,7 @@ func TestSIGKILLMidStreamLosesNothingAppliesNothingTwice(t *testing.T) {
 			fmt.Sprintf("CRASH%05d", i), mpesasim.PhoneSuccess, time.Now())
 		for _, b := range [][]byte{body, body, append(append([]byte{}, body...), ' ')} {
 			_, err := w.Write(ctx, inbox.Entry{Route: "mpesa.stk", Key: fmt.Sprintf("ws_CO_crash_%04d", i),
-				Body: b, RoutingKey: events.RoutingKeySTKCallbackReceived})
+				Body: b, RoutingKey: events.RoutingKeySTKCallbackReceived, Notify: payment.NotifyChannel, Trusted: true})
 			require.NoError(t, err)
 		}
 	}

@@ -96,3 +96,12 @@ func handleCallbackNotice(d payment.Deps) amqpx.HandlerFunc {
 		return err
 	}
 }
+
+// Applier returns the batched applier of stored STK callbacks (claims inbox
+// rows straight from PostgreSQL), sized by the FUNDIGO_PAYMENTS_APPLY_*
+// settings in deps.Config.
+func Applier(deps Deps) (*payment.Applier, error) {
+	c := deps.Config
+	return payment.NewApplier(deps.Deps, payment.ApplierConfig{BatchSize: c.ApplyBatch, Workers: c.ApplyWorkers,
+		MaxAttempts: c.ApplyMaxAttempts})
+}
