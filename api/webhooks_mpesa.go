@@ -21,6 +21,10 @@ var stkAccepted = map[string]any{"ResultCode": 0, "ResultDesc": "Accepted"}
 type stkWebhook struct {
 	token  []byte
 	intake *payment.Intake
+	// trusted: a source allowlist is configured (FUNDIGO_MPESA_ALLOWED_CIDRS)
+	// and webhookGuard let this request through, so its sender is a known
+	// Daraja address; recorded on the inbox row.
+	trusted bool
 }
 
 // handleSTKCallback is POST /v1/webhooks/mpesa/stk/{token}. Answers:
@@ -56,7 +60,7 @@ func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
 		if err != nil {
 			return NewProblem(http.StatusBadRequest, "the body could not be read")
 		}
-		res, err := w.intake.Accept(req.Context(), payment.Delivery{Body: body, ContentType: ct, Origin: "webhook"})
+		res, err := w.intake.Accept(req.Context(), payment.Delivery{Body: body, ContentType: ct, Origin: "webhook", Trusted: w.trusted})
 		var rejected *payment.RejectedError
 		switch {
 		case errors.As(err, &rejected):
@@ -86,7 +90,7 @@ func newSTKWebhook(d Deps) stkWebhook {
 	if err != nil {
 		panic("api: stk inbox: " + err.Error())
 	}
-	return stkWebhook{token: []byte(pc.CallbackToken.Reveal()),
+	return stkWebhook{token: []byte(pc.CallbackToken.Reveal()), trusted: len(pc.AllowedCIDRs) > 0,
 		intake: &payment.Intake{Pool: d.Pool, Writer: w, QuarantineCap: pc.QuarantineCap}}
 }
 

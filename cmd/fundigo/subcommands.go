@@ -9,6 +9,7 @@ func addSubcommands(root *cobra.Command, e env) {
 	root.AddCommand(newMpesaSimCmd(e))
 	root.AddCommand(newPushSimCmd(e))
 	root.AddCommand(newRatingsCmd(e))
+	root.AddCommand(newPaymentsCmd(e))
 	root.AddCommand(newCeleryCmd(e))
 	root.AddCommand(newDLQCmd(e))
 	root.AddCommand(newTasksCmd(e))
