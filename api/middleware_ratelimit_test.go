@@ -41,9 +41,17 @@ func (s *testServer) doFrom(t *testing.T, remote, method, path string, body []by
 	return testResponse{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
 
-// noPaymentThrottle lifts the per-customer payment limit for tests that
-// create more than 10 payments for one customer.
-func noPaymentThrottle(d *Deps) { d.Config.Throttle.Payment = config.Rate{} }
+// noPaymentThrottle lifts the per-customer payment limit and the per-phone
+// STK caps for tests that create many payments for one customer or phone.
+func noPaymentThrottle(d *Deps) {
+	d.Config.Throttle.Payment = config.Rate{}
+	noSTKCaps(d)
+}
+
+// noSTKCaps lifts the per-phone STK caps.
+func noSTKCaps(d *Deps) {
+	d.Config.Throttle.STKMaxOpenPerPhone, d.Config.Throttle.STKMaxPerPhoneHour = 0, 0
+}
 
 func userToken(t *testing.T, claims jwt.MapClaims) string {
 	t.Helper()
@@ -168,7 +176,8 @@ func TestUserAndServiceScopes(t *testing.T) {
 // from one key: 10 accepted, the rest 429; another customer is unaffected.
 func TestPaymentThrottlePerCustomerDespiteServiceKey(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, nil)
+	s := newTestServer(t, noSTKCaps) // the phone caps are TestSTKOpenCapPerPhoneAtTheAPI's
+
 	body := func(cust string, i int) []byte {
 		return []byte(fmt.Sprintf(`{"job_id":"job-%d","customer_id":%q,"phone":"0712345678","amount":100}`, i, cust))
 	}
@@ -213,7 +222,7 @@ func TestPaymentThrottlePerCustomerDespiteServiceKey(t *testing.T) {
 // Neither padding the body nor the id hides the customer from the limiter.
 func TestPaymentThrottleSeesThroughPadding(t *testing.T) {
 	t.Parallel()
-	s := newTestServer(t, func(d *Deps) { d.Config.Throttle.Payment = config.Rate{N: 1, Period: time.Hour} })
+	s := newTestServer(t, func(d *Deps) { d.Config.Throttle.Payment = config.Rate{N: 1, Period: time.Hour}; noSTKCaps(d) })
 	r := s.do(t, http.MethodPost, "/v1/payments",
 		`{"job_id":"job-1","customer_id":"cust-1","phone":"0712345678","amount":100}`, serviceAuth())
 	require.Equal(t, http.StatusAccepted, r.Code, "%s", r.Body)

@@ -3,8 +3,11 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
@@ -128,6 +131,7 @@ func toProblem(err error) *Problem {
 	}
 	var nv *notification.ValidationError
 	var pv *payment.ValidationError
+	var capErr *payment.CapError
 	switch {
 	case errors.As(err, &nv):
 		fe := make([]FieldError, len(nv.Fields))
@@ -141,6 +145,11 @@ func toProblem(err error) *Problem {
 			fe[i] = FieldError{Field: f.Field, Message: f.Message}
 		}
 		return Validation(fe...)
+	case errors.As(err, &capErr):
+		secs := max(int((capErr.RetryAfter+time.Second-1)/time.Second), 1)
+		return NewProblem(http.StatusTooManyRequests, fmt.Sprintf(
+			"Request was throttled: too many payment prompts for this phone. Expected available in %d seconds.", secs)).
+			WithHeader("Retry-After", strconv.Itoa(secs))
 	case errors.Is(err, payment.ErrKeyReused):
 		return errKeyReused()
 	case errors.Is(err, store.ErrNotFound):

@@ -97,5 +97,6 @@ func newSTKWebhook(d Deps) stkWebhook {
 // paymentDeps are the payment commands' dependencies of the API role.
 func paymentDeps(d Deps) payment.Deps {
 	return payment.Deps{Log: d.Log, Pool: d.Pool, Tasks: d.Tasks, Queues: d.Queues,
-		Exchange: d.Config.AMQP.Exchange, Config: d.Config.Payments, Now: d.Now}
+		Exchange: d.Config.AMQP.Exchange, Config: d.Config.Payments, Now: d.Now,
+		Caps: payment.Caps{MaxOpen: d.Config.Throttle.STKMaxOpenPerPhone, MaxPerHour: d.Config.Throttle.STKMaxPerPhoneHour}}
 }

@@ -127,11 +127,17 @@ func Create(ctx context.Context, d Deps, id string, r CreateRequest) (Payment, e
 		return Payment{}, err
 	}
 	ps := NewStore(d.Pool)
-	p, err := ps.Create(ctx, New{
+	n := New{
 		ID: id, JobID: r.JobID, CustomerID: r.CustomerID, Phone: phone,
 		Amount: *r.Amount, Description: r.Description, TechnicianID: r.TechnicianID, CreatedAt: d.now(),
-	})
-	if store.IsUniqueViolation(err, "payments_pkey") {
+	}
+	var p Payment
+	if d.Caps.enabled() {
+		p, err = createWithinCaps(ctx, d.Pool, d.Caps, n) // *CapError: nothing created, nothing pushed
+	} else {
+		p, err = ps.Create(ctx, n)
+	}
+	if store.IsUniqueViolation(err, "payments_pkey") || errors.Is(err, errExists) {
 		// Same caller and key. The idempotency record may be gone
 		// (retention), so check that this is the same request: a reused
 		// key never answers an unrelated payment.

@@ -40,6 +40,8 @@ type Deps struct {
 	// Exchange is the events exchange of the payment.* outbox messages.
 	Exchange string
 	Config   config.Payments
+	// Caps bound the STK pushes per phone at create (zero: no caps).
+	Caps Caps
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

@@ -22,7 +22,7 @@ import (
 
 var retention = config.Retention{
 	Outbox: 7 * 24 * time.Hour, Inbox: 90 * 24 * time.Hour, IdempotencyKeys: 24 * time.Hour,
-	PushTickets: 30 * 24 * time.Hour, TaskOwners: 30 * 24 * time.Hour, PaymentOrphansCap: 100, BatchSize: 1,
+	PushTickets: 30 * 24 * time.Hour, TaskOwners: 30 * 24 * time.Hour, PaymentOrphans: 30 * 24 * time.Hour, PaymentOrphansCap: 100, BatchSize: 1,
 }
 
 func exec(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
@@ -73,6 +73,8 @@ func seed(t *testing.T, pool *pgxpool.Pool) {
 		($1, 'u1', 'old-delivered', 'expo', 'en', 'delivered', now() - interval '40 days', now() - interval '40 days'),
 		($1, 'u1', 'old-awaiting-receipt', 'expo', 'en', 'sent', now() - interval '40 days', NULL),
 		($1, 'u1', 'new-delivered', 'expo', 'en', 'delivered', now() - interval '1 day', now() - interval '1 day')`, n)
+	exec(t, pool, `INSERT INTO payment_orphans (inbox_id, checkout_request_id, body, received_at) VALUES
+		(901, 'old-orphan', '\x00', now() - interval '40 days'), (902, 'new-orphan', '\x00', now() - interval '1 day')`)
 	exec(t, pool, `INSERT INTO task_owners (task_id, principal, user_id, created_at) VALUES
 		('old-task', 'django', '42', now() - interval '40 days'), ('new-task', 'django', '42', now() - interval '1 day')`)
 }
@@ -94,6 +96,7 @@ func TestCleanupDeletesOnlyRowsPastRetention(t *testing.T) {
 	require.ElementsMatch(t, []string{"old-awaiting-receipt", "new-delivered"},
 		count(t, pool, `SELECT device_token FROM notification_deliveries`))
 	require.ElementsMatch(t, []string{"new-task"}, count(t, pool, `SELECT task_id FROM task_owners`))
+	require.ElementsMatch(t, []string{"new-orphan"}, count(t, pool, `SELECT checkout_request_id FROM payment_orphans`))
 
 	// Running again deletes nothing more (idempotent).
 	require.NoError(t, mux.ProcessTask(context.Background(), asynq.NewTask(tasks.TypeMaintenanceCleanup, nil)))
@@ -129,6 +132,7 @@ func TestCleanupSkipsMissingTablesAndDisabledRulesAndReportsThem(t *testing.T) {
 		{Name: "idempotency_keys", Table: "idempotency_keys", Retention: "24h0m0s", Deleted: 2},
 		{Name: "push_tickets", Table: "notification_deliveries", Retention: "720h0m0s",
 			Skipped: "table notification_deliveries does not exist yet"},
+		{Name: "payment_orphans", Table: "payment_orphans", Retention: "720h0m0s", Deleted: 1},
 		{Name: "task_owners", Table: "task_owners", Retention: "720h0m0s", Deleted: 1},
 	}, res.Targets)
 	require.Len(t, count(t, pool, `SELECT message_id FROM outbox`), 4, "outbox retention disabled")

@@ -10,6 +10,7 @@ import (
 	"fundigo/pkg/config"
 	"fundigo/pkg/inbox"
 	"fundigo/pkg/outbox"
+	"fundigo/pkg/payment"
 	"fundigo/pkg/tasks"
 )
 
@@ -45,6 +46,10 @@ func rules(r config.Retention) []rule {
 				WHERE status IN ('delivered', 'failed', 'invalid', 'muted')
 				  AND coalesce(receipt_checked_at, sent_at, claimed_at, not_before) < now() - $1::interval
 				LIMIT $2 FOR UPDATE SKIP LOCKED)`)},
+		{name: tasks.CleanupPaymentOrphans, tables: []string{"payment_orphans"}, retention: r.PaymentOrphans,
+			deleteFunc: func(ctx context.Context, pool *pgxpool.Pool, d time.Duration, batch int) (int64, error) {
+				return payment.CleanupOrphans(ctx, pool, d, r.PaymentOrphansCap, batch)
+			}},
 		{name: tasks.CleanupTaskOwners, tables: []string{"task_owners"}, retention: r.TaskOwners,
 			deleteFunc: batched(`DELETE FROM task_owners WHERE task_id IN (
 				SELECT task_id FROM task_owners
