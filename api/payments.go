@@ -11,7 +11,8 @@ import (
 
 // handleCreatePayment is POST /v1/payments: it starts an STK Push
 // (payment.Create) and answers 202 with the payment. The payment id follows
-// from (caller, Idempotency-Key), so a retry finds the same payment.
+// from (caller, Idempotency-Key), so a retry finds the same payment. The
+// customer (customer_id, the Django user id) may read its push task.
 func handleCreatePayment(d payment.Deps) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var req payment.CreateRequest
@@ -24,6 +25,12 @@ func handleCreatePayment(d payment.Deps) echo.HandlerFunc {
 		p, err := payment.Create(c.Request().Context(), pd, id, req)
 		if err != nil {
 			return err
+		}
+		// The push task (task id = payment id) is readable by the caller
+		// and by the customer it is for (GET /v1/tasks/{id}).
+		principal, _ := principalOf(c)
+		if err := recordTaskOwner(c.Request().Context(), d.Pool, p.ID, principal, p.CustomerID); err != nil {
+			pd.Log.Warn().Err(err).Msg("payment accepted; its task owner was not recorded (services can still read it)")
 		}
 		return c.JSON(http.StatusAccepted, p.View())
 	}

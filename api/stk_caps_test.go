@@ -8,7 +8,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/tasks"
 )
 
 // 2,000 POST /v1/payments for one phone from one service key, each for a
