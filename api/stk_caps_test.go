@@ -65,3 +65,23 @@ func TestSTKOpenCapPerPhoneAtTheAPI(t *testing.T) {
 		`{"job_id":"job-other","customer_id":"cust-other","phone":"0712345679","amount":100}`, serviceAuth())
 	require.Equal(t, http.StatusAccepted, r.Code, "%s", r.Body)
 }
+
+// The push task of a payment is readable by its customer (customer_id is the
+// Django user id) and by services, never by another user (issue 18 row 3:
+// user 999 read another customer's payment task).
+func TestPaymentTaskReadableByItsCustomerOnly(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, nil)
+	r := s.do(t, http.MethodPost, "/v1/payments",
+		`{"job_id":"job-1","customer_id":"42","phone":"0712345678","amount":100}`, serviceAuth("Idempotency-Key", "k-1"))
+	require.Equal(t, http.StatusAccepted, r.Code, "%s", r.Body)
+	id := r.JSON(t)["id"].(string)
+	for user, want := range map[int]int{42: http.StatusOK, 999: http.StatusNotFound} {
+		r := s.do(t, http.MethodGet, "/v1/tasks/"+id, nil,
+			map[string]string{"Authorization": userToken(t, jwt.MapClaims{"user_id": user})})
+		require.Equal(t, want, r.Code, "user %d: %s", user, r.Body)
+	}
+	r = s.do(t, http.MethodGet, "/v1/tasks/"+id, nil, serviceAuth())
+	require.Equal(t, http.StatusOK, r.Code)
+	require.Equal(t, tasks.TypeSTKPush, r.JSON(t)["type"])
+}
