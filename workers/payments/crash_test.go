@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -38,6 +39,7 @@ const (
 	envChildDB     = "FUNDIGO_PAYMENTS_CRASH_DB"
 	envChildPrefix = "FUNDIGO_PAYMENTS_CRASH_PREFIX"
 	envChildEx     = "FUNDIGO_PAYMENTS_CRASH_EXCHANGE"
+	envChildBatch  = "FUNDIGO_PAYMENTS_CRASH_BATCH"
 )
 
 func TestMain(m *testing.M) {
@@ -82,7 +84,11 @@ func runCrashChild() int {
 	w.AddRunner(relay.Run)
 	// The batched applier claims the same rows straight from the inbox: the
 	// two paths race, and each row must still be applied once.
-	applier, err := payment.NewApplier(deps.Deps, payment.ApplierConfig{BatchSize: 50, Workers: 2, PollInterval: 50 * time.Millisecond})
+	batch, _ := strconv.Atoi(os.Getenv(envChildBatch))
+	if batch == 0 {
+		batch = 50
+	}
+	applier, err := payment.NewApplier(deps.Deps, payment.ApplierConfig{BatchSize: batch, Workers: 2, PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -107,10 +113,11 @@ func crashDeps(log zerolog.Logger, exchange, prefix string) payments.Deps {
 		Config: config.Payments{FinalDeadline: time.Hour, QueryAfter: time.Minute}}, QueuePrefix: prefix, Concurrency: 8}
 }
 
-func startChild(t *testing.T, dbURL, exchange, prefix string) *exec.Cmd {
+func startChild(t *testing.T, dbURL, exchange, prefix string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envChild+"=1", envChildDB+"="+dbURL, envChildPrefix+"="+prefix, envChildEx+"="+exchange)
+	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
