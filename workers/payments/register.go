@@ -7,12 +7,12 @@ import (
 	"fmt"
 
 	"github.com/hibiken/asynq"
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/events"
 	"fundigo/pkg/inbox"
 	"fundigo/pkg/mpesa"
+	"fundigo/pkg/outcome"
 	"fundigo/pkg/payment"
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
@@ -65,8 +65,11 @@ func Consumers(deps Deps) []amqpx.ConsumerSpec {
 func handleSTKPush(d payment.Deps) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var pl tasks.STKPushPayload
-		if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.PaymentID == "" {
-			return tasks.Permanent(fmt.Errorf("decode %s payload: %v", tasks.TypeSTKPush, err))
+		if err := json.Unmarshal(t.Payload(), &pl); err != nil {
+			return outcome.Permanent(fmt.Errorf("decode %s payload: %w", tasks.TypeSTKPush, err))
+		}
+		if pl.PaymentID == "" {
+			return outcome.Permanent(fmt.Errorf("%s payload without payment_id", tasks.TypeSTKPush))
 		}
 		retried, _ := asynq.GetRetryCount(ctx)
 		maxRetry, known := asynq.GetMaxRetry(ctx)
@@ -84,17 +87,16 @@ func handleReconcile(d payment.Deps) asynq.HandlerFunc {
 // notice that can never be applied (bad JSON, row gone, body not a callback)
 // is dead-lettered for an operator.
 func handleCallbackNotice(d payment.Deps) amqpx.HandlerFunc {
-	return func(ctx context.Context, m amqp.Delivery) error {
-		var n inbox.Notice
-		if err := json.Unmarshal(m.Body, &n); err != nil || n.InboxID == 0 {
-			return amqpx.Permanent(fmt.Errorf("decode stk callback notice: %v", err))
+	return amqpx.JSON(func(ctx context.Context, n inbox.Notice) error {
+		if n.InboxID == 0 {
+			return outcome.Permanent(errors.New("stk callback notice without inbox_id"))
 		}
 		err := payment.ApplyInboxRow(ctx, d, n.InboxID)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, mpesa.ErrInvalidCallback) {
-			return amqpx.Permanent(err)
+			return outcome.Permanent(err)
 		}
 		return err
-	}
+	})
 }
 
 // Applier returns the batched applier of stored STK callbacks (claims inbox

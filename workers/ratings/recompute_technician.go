@@ -19,8 +19,11 @@ import (
 func handleRecomputeTechnician(d Deps) asynq.HandlerFunc {
 	return func(ctx context.Context, t *asynq.Task) error {
 		var p tasks.RecomputeTechnicianPayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.TechnicianID == "" {
-			return tasks.Permanent(fmt.Errorf("decode %s payload: %v", t.Type(), err))
+		if err := json.Unmarshal(t.Payload(), &p); err != nil {
+			return tasks.Permanent(fmt.Errorf("decode %s payload: %w", t.Type(), err))
+		}
+		if p.TechnicianID == "" {
+			return tasks.Permanent(fmt.Errorf("%s payload without technician_id", t.Type()))
 		}
 		r, changed, err := rating.RecomputeTechnician(ctx, d.Rating, p.TechnicianID)
 		if err != nil {
