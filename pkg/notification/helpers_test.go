@@ -164,5 +164,3 @@ func (b bundle) runReceipts(t *testing.T) {
 	t.Helper()
 	require.NoError(t, b.p.CheckReceipts(t.Context()))
 }
-
-func ctxT(t *testing.T) context.Context { return t.Context() }
