@@ -107,10 +107,27 @@ func successProblems(p Payment, m mpesa.Metadata) []string {
 	if m.PhoneNumber != p.Phone {
 		problems = append(problems, "phone mismatch")
 	}
-	if m.MpesaReceiptNumber == "" {
+	switch {
+	case m.MpesaReceiptNumber == "":
 		problems = append(problems, "no receipt")
+	case !ValidReceipt(m.MpesaReceiptNumber):
+		problems = append(problems, "receipt not in Daraja's format")
 	}
 	return problems
+}
+
+// ValidReceipt reports whether r has the form of an M-Pesa receipt
+// (MpesaReceiptNumber / TransID): 10 uppercase letters or digits.
+func ValidReceipt(r string) bool {
+	if len(r) != 10 {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		if c := r[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // apply returns p after v (what the conditional UPDATE of v.to would give).
