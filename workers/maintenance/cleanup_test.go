@@ -58,8 +58,8 @@ func seed(t *testing.T, pool *pgxpool.Pool) {
 		note bool // with an unpublished outbox notice
 	}{{"old-done", "100 days", false}, {"old-pending", "100 days", true}, {"new", "1 day", false}} {
 		var id int64
-		require.NoError(t, pool.QueryRow(context.Background(), `INSERT INTO inbox (route, natural_key, body_hash, body, received_at)
-			VALUES ('mpesa.stk', $1, '\x01', '\x02', now() - $2::interval) RETURNING id`, r.key, r.age).Scan(&id))
+		require.NoError(t, pool.QueryRow(context.Background(), `INSERT INTO inbox (route, natural_key, body_hash, body, received_at, applied_at)
+			VALUES ('mpesa.stk', $1, '\x01', '\x02', now() - $2::interval, now() - $2::interval) RETURNING id`, r.key, r.age).Scan(&id))
 		if r.note {
 			exec(t, pool, `INSERT INTO outbox (message_id, exchange, routing_key, payload) VALUES ($1, 'x', 'k', '\x00')`, fmt.Sprintf("inbox:%d", id))
 		}
