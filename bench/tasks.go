@@ -42,7 +42,7 @@ func benchTasksAsynq(ctx context.Context, b *benchRun) error {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
-	defer func() { stop(); <-done }()
+	defer func() { stop(); _ = <-done }()
 
 	client := asynq.NewClient(b.redisOpt)
 	defer client.Close()

@@ -71,7 +71,7 @@ func ParseGrant(raw string, key []byte, now time.Time) (Grant, error) {
 	p := jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(func() time.Time { return now }))
 	if _, err := p.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return key, nil }); err != nil {
-		return Grant{}, fmt.Errorf("%w: invalid review grant: %v", ErrNotAllowed, err)
+		return Grant{}, fmt.Errorf("%w: invalid review grant: %w", ErrNotAllowed, err)
 	}
 	if c.TokenType != nil && *c.TokenType != GrantTokenType {
 		return Grant{}, fmt.Errorf("%w: token_type %q is not a review grant", ErrNotAllowed, *c.TokenType)
