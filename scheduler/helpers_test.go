@@ -106,7 +106,11 @@ func (s *logSink) ticks(t testing.TB) map[string]map[string]int {
 		if out[ev.Outcome] == nil {
 			out[ev.Outcome] = map[string]int{}
 		}
-		out[ev.Outcome][ev.Tick]++
+		// The tick is a zerolog time: its text follows the process-wide
+		// zerolog.TimeFieldFormat, so compare instants, not spellings.
+		tick, err := time.Parse(time.RFC3339Nano, ev.Tick)
+		require.NoError(t, err, "tick %q", ev.Tick)
+		out[ev.Outcome][rfc(tick)]++
 	}
 	return out
 }
