@@ -42,7 +42,12 @@ func benchTasksAsynq(ctx context.Context, b *benchRun) error {
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
-	defer func() { stop(); _ = <-done }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			b.log.Warn().Err(err).Msg("bench workers stopped with an error")
+		}
+	}()
 
 	client := asynq.NewClient(b.redisOpt)
 	defer client.Close()
