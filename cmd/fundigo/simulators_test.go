@@ -29,7 +29,7 @@ func TestWorkerWithoutExternalAPIsRefusesToStart(t *testing.T) {
 		return map[string]string{
 			"FUNDIGO_MPESA_BASE_URL": "https://sandbox.safaricom.co.ke", "FUNDIGO_MPESA_CONSUMER_KEY": "k",
 			"FUNDIGO_MPESA_CONSUMER_SECRET": "s", "FUNDIGO_MPESA_PASSKEY": "p",
-			"FUNDIGO_MPESA_CALLBACK_TOKEN": "0123456789abcdef0123",
+			"FUNDIGO_MPESA_CALLBACK_TOKEN": "0123456789abcdef0123", "FUNDIGO_MPESA_ALLOWED_CIDRS": "196.201.214.0/24",
 		}[k]
 	}, &out, &out)
 	require.Error(t, err)

@@ -73,3 +73,32 @@ func TestAPIKeysMatch(t *testing.T) {
 	require.False(t, ok)
 	require.Error(t, k.UnmarshalText([]byte("a:bbbbbbbbbbbbbbbbbb,a:cccccccccccccccccc")))
 }
+
+// Issue #12 row 1: with a real Daraja URL, an empty source allowlist is a
+// startup error unless every success is to be confirmed with Daraja.
+func TestRealDarajaNeedsAllowlistOrVerifyAll(t *testing.T) {
+	t.Parallel()
+	real := map[string]string{
+		"FUNDIGO_MPESA_BASE_URL": "https://api.safaricom.co.ke", "FUNDIGO_MPESA_CONSUMER_KEY": "k",
+		"FUNDIGO_MPESA_CONSUMER_SECRET": "s", "FUNDIGO_MPESA_PASSKEY": "p",
+		"FUNDIGO_MPESA_CALLBACK_TOKEN": "0123456789abcdef0123",
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{k: v}
+		for a, b := range real {
+			m[a] = b
+		}
+		return m
+	}
+	_, err := Load(envMap(real))
+	require.ErrorContains(t, err, "FUNDIGO_MPESA_ALLOWED_CIDRS")
+	require.ErrorContains(t, err, "FUNDIGO_MPESA_VERIFY_ALL")
+
+	cfg, err := Load(envMap(with("FUNDIGO_MPESA_VERIFY_ALL", "true")))
+	require.NoError(t, err)
+	require.True(t, cfg.Payments.VerifyAll)
+	_, err = Load(envMap(with("FUNDIGO_MPESA_ALLOWED_CIDRS", "196.201.214.0/24")))
+	require.NoError(t, err)
+	_, err = Load(envMap(nil))
+	require.NoError(t, err, "the simulators need neither")
+}

@@ -34,6 +34,11 @@ type Payments struct {
 	CallbackURL Secret `env:"FUNDIGO_MPESA_CALLBACK_URL"`
 	// AllowedCIDRs restricts webhook sources (empty = anyone with the token).
 	AllowedCIDRs []string `env:"FUNDIGO_MPESA_ALLOWED_CIDRS"`
+	// VerifyAll confirms every success callback with Daraja (STK Push
+	// Query) before the payment becomes paid, for deployments that cannot
+	// list Safaricom's callback source addresses. With a real Daraja URL and
+	// an empty AllowedCIDRs, it must be set explicitly (startup error).
+	VerifyAll bool `env:"FUNDIGO_MPESA_VERIFY_ALL"`
 	// QuarantineCap is how many unparseable webhook bodies are kept.
 	QuarantineCap int `env:"FUNDIGO_INBOX_QUARANTINE_CAP" envDefault:"1000"`
 	// InboxWindow is the group-commit window of the webhook inbox.
@@ -87,6 +92,10 @@ func (c Payments) validate() []error {
 	if c.MpesaBaseURL != "" {
 		if u, err := url.Parse(c.MpesaBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("FUNDIGO_MPESA_BASE_URL %q: want an absolute http(s) URL", c.MpesaBaseURL))
+		}
+		if len(c.AllowedCIDRs) == 0 && !c.VerifyAll {
+			errs = append(errs, errors.New("FUNDIGO_MPESA_ALLOWED_CIDRS is empty with a real FUNDIGO_MPESA_BASE_URL: "+
+				"list Safaricom's callback source addresses, or set FUNDIGO_MPESA_VERIFY_ALL=true to confirm every success with STK Push Query"))
 		}
 		for key, v := range map[string]Secret{
 			"FUNDIGO_MPESA_CONSUMER_KEY": c.ConsumerKey, "FUNDIGO_MPESA_CONSUMER_SECRET": c.ConsumerSecret,

@@ -123,3 +123,81 @@ func TestBatchIsolatesAPoisonRow(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM payment_ledger WHERE payment_id = ANY($1::uuid[])`, ids).Scan(&ledger))
 	require.Equal(t, 40, ledger)
 }
+
+// TestUnverifiedSuccessWaitsForDaraja is issue #12 row 1: in verify-all mode
+// a success callback from an untrusted source (a forger holding the path
+// token, with a well-formed fake receipt) never marks the payment paid by
+// itself; it waits, unapplied, and once Daraja has confirmed the payment
+// (the reconcile STK Push Query marks it paid) the stored callback records
+// its receipt. A trusted source is applied at once, as before.
+func TestUnverifiedSuccessWaitsForDaraja(t *testing.T) {
+	t.Parallel()
+	pool := storetest.NewPool(t)
+	ctx := context.Background()
+	ps := payment.NewStore(pool)
+	w, err := inbox.NewWriter(pool, inbox.WriterConfig{Exchange: "x"})
+	require.NoError(t, err)
+	in := &payment.Intake{Pool: pool, Writer: w, QuarantineCap: 10}
+	pay := func(checkout string, trusted bool) string {
+		id := uuid.NewString()
+		_, err := ps.Create(ctx, payment.New{ID: id, JobID: "j", CustomerID: "c", Phone: mpesasim.PhoneSuccess, Amount: 100, CreatedAt: time.Now()})
+		require.NoError(t, err)
+		_, err = ps.MarkAwaiting(ctx, id, "m", checkout, false, time.Now())
+		require.NoError(t, err)
+		body := mpesasim.CallbackBody("m", checkout, "0", "ok", 100, "FAKE000001"[:6]+checkout[len(checkout)-4:], mpesasim.PhoneSuccess, time.Now())
+		_, err = in.Accept(ctx, payment.Delivery{Body: body, ContentType: "application/json", Origin: "test", Trusted: trusted})
+		require.NoError(t, err)
+		return id
+	}
+	forged := pay("VERIFY-0001", false)
+	allowed := pay("VERIFY-0002", true)
+
+	d := payment.Deps{Log: zerolog.Nop(), Pool: pool, Exchange: "x"}
+	d.Config.VerifyAll = true
+	d.Config.QueryEvery = time.Minute
+	a, err := payment.NewApplier(d, payment.ApplierConfig{BatchSize: 100, MaxAttempts: 3})
+	require.NoError(t, err)
+	_, err = a.ApplyBatch(ctx)
+	require.NoError(t, err)
+
+	status := func(id string) (string, string) {
+		var st, receipt string
+		require.NoError(t, pool.QueryRow(ctx, `SELECT status, coalesce(mpesa_receipt, '') FROM payments WHERE id = $1`, id).Scan(&st, &receipt))
+		return st, receipt
+	}
+	st, _ := status(forged)
+	require.Equal(t, "awaiting_callback", st, "an untrusted success alone never makes a payment paid")
+	st, receipt := status(allowed)
+	require.Equal(t, "paid", st, "a trusted source is believed")
+	require.Equal(t, "FAKE000002", receipt)
+	var ledger int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM payment_ledger WHERE checkout_request_id = 'VERIFY-0001'`).Scan(&ledger))
+	require.Zero(t, ledger, "no money recorded for the unverified success")
+	var applied, due bool
+	var why string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT applied_at IS NOT NULL, next_attempt_at <= now(), coalesce(last_error, '')
+		FROM inbox WHERE natural_key = 'VERIFY-0001'`).Scan(&applied, &due, &why))
+	require.False(t, applied, "kept as evidence")
+	require.False(t, due, "not retried before the next query")
+	require.Contains(t, why, "awaiting confirmation")
+
+	// Another pass changes nothing while Daraja has not confirmed.
+	_, err = a.ApplyBatch(ctx)
+	require.NoError(t, err)
+	st, _ = status(forged)
+	require.Equal(t, "awaiting_callback", st)
+
+	// Daraja confirms (what the reconcile STK Push Query does on success),
+	// the waiting callback comes due: its receipt is recorded, once.
+	_, err = ps.MarkPaid(ctx, forged, payment.Outcome{ResultCode: "0", ResultDesc: "confirmed", At: time.Now()})
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `UPDATE inbox SET next_attempt_at = now() WHERE natural_key = 'VERIFY-0001'`)
+	require.NoError(t, err)
+	_, err = a.ApplyBatch(ctx)
+	require.NoError(t, err)
+	st, receipt = status(forged)
+	require.Equal(t, "paid", st)
+	require.Equal(t, "FAKE000001", receipt)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM payment_ledger WHERE checkout_request_id = 'VERIFY-0001'`).Scan(&ledger))
+	require.Equal(t, 1, ledger)
+}

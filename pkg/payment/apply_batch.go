@@ -74,6 +74,7 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 	var stuckIDs []int64
 	var stuckWhy []string
 	var keys []string
+	var unverified []int64
 	for i := range rows {
 		r := &rows[i]
 		if r.done {
@@ -132,6 +133,14 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 			continue
 		}
 		v := judge(p, r.cb, owners[r.cb.Metadata.MpesaReceiptNumber])
+		if v.outcome == outcomePaid && !r.trusted && d.Config.VerifyAll {
+			// Evidence before money: a success from a source we cannot
+			// trust waits, unapplied, until Daraja confirms it (the
+			// reconcile STK Push Query marks the payment paid, and the
+			// row then records its receipt) or the payment ends otherwise.
+			unverified = append(unverified, r.id)
+			continue
+		}
 		v.o.At = now
 		if v.ledger != nil {
 			w.ledger = append(w.ledger, *v.ledger)
@@ -167,6 +176,18 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 		if _, err := tx.Exec(ctx, `UPDATE inbox SET applied_at = now() WHERE id = ANY($1::bigint[])`, applied); err != nil {
 			return fmt.Errorf("mark %d stk callbacks applied: %w", len(applied), err)
 		}
+	}
+	if len(unverified) > 0 {
+		wait := d.Config.QueryEvery
+		if wait <= 0 {
+			wait = time.Minute
+		}
+		if _, err := tx.Exec(ctx, `UPDATE inbox SET next_attempt_at = now() + make_interval(secs => $2),
+			last_error = 'success from an untrusted source: awaiting confirmation by STK Push Query'
+			WHERE id = ANY($1::bigint[])`, unverified, wait.Seconds()); err != nil {
+			return fmt.Errorf("defer %d unverified stk successes: %w", len(unverified), err)
+		}
+		d.Log.Info().Int("count", len(unverified)).Msg("stk successes from untrusted sources wait for Daraja's confirmation")
 	}
 	if len(stuckIDs) > 0 {
 		if _, err := tx.Exec(ctx, `UPDATE inbox i SET stuck_at = now(), attempts = attempts + 1, last_error = u.why
