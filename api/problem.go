@@ -12,9 +12,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
-	"fundigo/pkg/notification"
 	"fundigo/pkg/payment"
 	"fundigo/pkg/store"
+	"fundigo/pkg/validation"
 )
 
 // Problem is an RFC 9457 problem details object.
@@ -129,19 +129,12 @@ func toProblem(err error) *Problem {
 		}
 		return np
 	}
-	var nv *notification.ValidationError
-	var pv *payment.ValidationError
+	var ve *validation.Error
 	var capErr *payment.CapError
 	switch {
-	case errors.As(err, &nv):
-		fe := make([]FieldError, len(nv.Fields))
-		for i, f := range nv.Fields {
-			fe[i] = FieldError{Field: f.Field, Message: f.Message}
-		}
-		return Validation(fe...)
-	case errors.As(err, &pv):
-		fe := make([]FieldError, len(pv.Fields))
-		for i, f := range pv.Fields {
+	case errors.As(err, &ve):
+		fe := make([]FieldError, len(ve.Fields))
+		for i, f := range ve.Fields {
 			fe[i] = FieldError{Field: f.Field, Message: f.Message}
 		}
 		return Validation(fe...)

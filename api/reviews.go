@@ -50,7 +50,7 @@ func handleCreateReview(d rating.Deps) echo.HandlerFunc {
 		var invalid *rating.InvalidError
 		switch {
 		case errors.As(err, &invalid):
-			return reviewProblems(invalid.Problems)
+			return reviewProblems(invalid.Fields)
 		case errors.Is(err, rating.ErrNotAllowed):
 			return NewProblem(http.StatusForbidden, strings.TrimPrefix(err.Error(), rating.ErrNotAllowed.Error()+": "))
 		case errors.Is(err, rating.ErrReviewConflict) || err == nil && acc.Replay:

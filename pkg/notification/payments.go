@@ -41,7 +41,7 @@ func (p *Pipeline) NotifyPayment(ctx context.Context, routingKey string, pay eve
 
 func paymentRequests(routingKey string, pay events.Payment) ([]Request, error) {
 	if pay.ID == "" || pay.CustomerID == "" {
-		return nil, &ValidationError{Fields: []FieldError{{Field: "payment", Message: routingKey + ": payment id and customer_id are required"}}}
+		return nil, &ValidationError{Subject: "notification input", Fields: []FieldError{{Field: "payment", Message: routingKey + ": payment id and customer_id are required"}}}
 	}
 	switch routingKey {
 	case events.RoutingKeyPaymentPaid:
@@ -56,7 +56,7 @@ func paymentRequests(routingKey string, pay events.Payment) ([]Request, error) {
 		return []Request{paymentRequest(routingKey, pay, "customer", pay.CustomerID, "payment_failed",
 			PriorityHigh, map[string]any{"amount": pay.Amount, "reason": deref(pay.FailureReason), "job_id": pay.JobID})}, nil
 	}
-	return nil, &ValidationError{Fields: []FieldError{{Field: "routing_key", Message: fmt.Sprintf("unexpected routing key %q", routingKey)}}}
+	return nil, &ValidationError{Subject: "notification input", Fields: []FieldError{{Field: "routing_key", Message: fmt.Sprintf("unexpected routing key %q", routingKey)}}}
 }
 
 func paymentRequest(routingKey string, pay events.Payment, role, userID, template, priority string, params map[string]any) Request {

@@ -32,7 +32,7 @@ type Preferences struct {
 // ValidateUserID checks a user id taken from a path or a body.
 func ValidateUserID(id string) error {
 	if id == "" || len(id) > MaxUserIDLen {
-		return &ValidationError{Fields: []FieldError{{Field: "user_id", Message: fmt.Sprintf("1 to %d characters", MaxUserIDLen)}}}
+		return &ValidationError{Subject: "notification input", Fields: []FieldError{{Field: "user_id", Message: fmt.Sprintf("1 to %d characters", MaxUserIDLen)}}}
 	}
 	return nil
 }

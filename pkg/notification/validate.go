@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"fundigo/pkg/expo"
+	"fundigo/pkg/validation"
 )
 
 // Limits of a notification request. Texts are measured in bytes, as the
@@ -38,25 +39,12 @@ var requiredParams = map[string][]string{
 }
 
 // FieldError is one invalid field of an input.
-type FieldError struct {
-	Field   string
-	Message string
-}
+type FieldError = validation.Field
 
-// ValidationError lists every invalid field of an input. Entry points map
-// it to their way of refusing bad input (422, a permanent failure, a Celery
-// ValueError); it is never worth retrying.
-type ValidationError struct {
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return "invalid notification input: " + strings.Join(parts, "; ")
-}
+// ValidationError lists every invalid field of an input (the one type every
+// domain uses): 422, a permanent failure or a Celery ValueError; never worth
+// retrying.
+type ValidationError = validation.Error
 
 // fields collects field errors.
 type fields []FieldError
@@ -67,7 +55,7 @@ func (f fields) err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &ValidationError{Fields: f}
+	return &ValidationError{Subject: "notification input", Fields: f}
 }
 
 // Validate checks a notification request, whichever way it arrived (REST,

@@ -15,27 +15,15 @@ import (
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
+	"fundigo/pkg/validation"
 )
 
 // FieldError is one invalid field of an input.
-type FieldError struct {
-	Field   string
-	Message string
-}
+type FieldError = validation.Field
 
-// ValidationError lists every invalid field of an input. Entry points map it
-// to their own "bad request" answer (REST: 422 with the per-field list).
-type ValidationError struct {
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Message
-	}
-	return "invalid payment request: " + strings.Join(parts, "; ")
-}
+// ValidationError lists every invalid field of an input (the one type every
+// domain uses; entry points map it once).
+type ValidationError = validation.Error
 
 // CreateRequest is the input of Create (the body of POST /v1/payments).
 type CreateRequest struct {
@@ -83,7 +71,7 @@ func (r *CreateRequest) Validate(maxAmount int64) (phone string, err error) {
 		add("technician_id", "optional, at most 128 characters, no NUL")
 	}
 	if len(f) > 0 {
-		return "", &ValidationError{Fields: f}
+		return "", &ValidationError{Subject: "payment request", Fields: f}
 	}
 	return phone, nil
 }

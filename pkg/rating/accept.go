@@ -55,7 +55,7 @@ type Accepted struct {
 func AcceptReview(ctx context.Context, d Deps, by Author, in events.ReviewCreated, onEnqueueError OnEnqueueError) (Accepted, error) {
 	in = Normalize(in)
 	if probs := Validate(in); len(probs) > 0 {
-		return Accepted{}, &InvalidError{Problems: probs}
+		return Accepted{}, &InvalidError{Subject: "review", Fields: probs}
 	}
 	if err := Authorize(by, in, d.GrantKey, d.Now()); err != nil {
 		return Accepted{}, err

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"fundigo/pkg/events"
+	"fundigo/pkg/validation"
 )
 
 // Limits of a review, shared by every entry point (REST, the review.created
@@ -47,24 +48,12 @@ func reviewOf(in events.ReviewCreated) Review {
 }
 
 // FieldProblem is one invalid field of an input, by its JSON name.
-type FieldProblem struct {
-	Field   string
-	Message string
-}
+type FieldProblem = validation.Field
 
 // InvalidError is returned by the commands for an input that fails
-// Validate; entry points map it to 422 (REST) or a dead letter (events).
-type InvalidError struct {
-	Problems []FieldProblem
-}
-
-func (e *InvalidError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.Field + " " + p.Message
-	}
-	return "invalid review: " + strings.Join(parts, "; ")
-}
+// Validate (the one type every domain uses); entry points map it to 422
+// (REST) or a dead letter (events).
+type InvalidError = validation.Error
 
 // Normalize trims the ids and the category and lower-cases the category, so
 // "Plumbing " and "plumbing" land in the same top list.
@@ -87,26 +76,26 @@ func Validate(r events.ReviewCreated) []FieldProblem {
 	}{{"job_id", r.JobID}, {"technician_id", r.TechnicianID}, {"customer_id", r.CustomerID}} {
 		switch {
 		case f.v == "":
-			out = append(out, FieldProblem{f.name, "is required"})
+			out = append(out, FieldProblem{Field: f.name, Message: "is required"})
 		case len(f.v) > MaxExternalIDLen:
-			out = append(out, FieldProblem{f.name, fmt.Sprintf("must be at most %d bytes", MaxExternalIDLen)})
+			out = append(out, FieldProblem{Field: f.name, Message: fmt.Sprintf("must be at most %d bytes", MaxExternalIDLen)})
 		case !validText(string(f.v)):
-			out = append(out, FieldProblem{f.name, "must be valid UTF-8 text"})
+			out = append(out, FieldProblem{Field: f.name, Message: "must be valid UTF-8 text"})
 		}
 	}
 	if r.CustomerID != "" && r.CustomerID == r.TechnicianID {
-		out = append(out, FieldProblem{"customer_id", "must differ from technician_id (no self-reviews)"})
+		out = append(out, FieldProblem{Field: "customer_id", Message: "must differ from technician_id (no self-reviews)"})
 	}
 	if r.Rating < 1 || r.Rating > 5 {
-		out = append(out, FieldProblem{"rating", "must be an integer from 1 to 5"})
+		out = append(out, FieldProblem{Field: "rating", Message: "must be an integer from 1 to 5"})
 	}
 	if !validText(r.Comment) {
-		out = append(out, FieldProblem{"comment", "must be valid UTF-8 text"})
+		out = append(out, FieldProblem{Field: "comment", Message: "must be valid UTF-8 text"})
 	} else if utf8.RuneCountInString(r.Comment) > MaxReviewCommentChars {
-		out = append(out, FieldProblem{"comment", fmt.Sprintf("must be at most %d characters", MaxReviewCommentChars)})
+		out = append(out, FieldProblem{Field: "comment", Message: fmt.Sprintf("must be at most %d characters", MaxReviewCommentChars)})
 	}
 	if len(r.Category) > MaxReviewCategoryLen || !validText(r.Category) {
-		out = append(out, FieldProblem{"category", fmt.Sprintf("must be valid UTF-8 of at most %d bytes", MaxReviewCategoryLen)})
+		out = append(out, FieldProblem{Field: "category", Message: fmt.Sprintf("must be valid UTF-8 of at most %d bytes", MaxReviewCategoryLen)})
 	}
 	return out
 }
