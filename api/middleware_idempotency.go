@@ -12,8 +12,8 @@ import (
 	"net/http"
 	"time"
 
+	"fundigo/pkg/store"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 )
@@ -76,8 +76,8 @@ func idempotentWithLease(pool *pgxpool.Pool, lease time.Duration) echo.Middlewar
 			// The real path, not the route pattern: the same key on two resources
 			// (e.g. /admin/schedules/a/run and /b/run) must not replay each other.
 			scope := caller + " " + req.Method + " " + req.URL.Path
-			cl := claim{pool: pool, scope: scope, key: key, owner: uuid.New(), lease: lease,
-				hash: requestHash(req.Method, req.URL.Path, caller, body), legacyHash: legacyRequestHash(body)}
+			cl := claim{pool: pool, IdempotencyClaim: store.IdempotencyClaim{Scope: scope, Key: key, Owner: uuid.New(), Lease: lease,
+				Hash: requestHash(req.Method, req.URL.Path, caller, body), LegacyHash: legacyRequestHash(body)}}
 			ctx := req.Context()
 
 			replay, err := cl.take(ctx)
@@ -134,58 +134,35 @@ type storedResponse struct {
 	body        []byte
 }
 
-// claim is one request's hold on (scope, key).
+// claim is one request's hold on (scope, key) (the SQL is in pkg/store).
 type claim struct {
-	pool       *pgxpool.Pool
-	scope, key string
-	owner      uuid.UUID
-	lease      time.Duration
-	hash       []byte
-	legacyHash []byte
+	pool *pgxpool.Pool
+	store.IdempotencyClaim
 }
 
 // take claims the key for this request (nil, nil), or returns the stored
 // answer to replay, or a 409 problem.
 func (cl claim) take(ctx context.Context) (*storedResponse, error) {
-	tag, err := cl.pool.Exec(ctx, `
-		INSERT INTO idempotency_keys (scope, key, request_hash, owner, lease_until)
-		VALUES ($1, $2, $3, $4, now() + $5::interval)
-		ON CONFLICT (scope, key) DO UPDATE
-		SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until, created_at = now(),
-		    request_hash = EXCLUDED.request_hash
-		WHERE idempotency_keys.completed_at IS NULL
-		  AND COALESCE(idempotency_keys.lease_until, idempotency_keys.created_at + interval '30 seconds') < now()
-		  AND idempotency_keys.request_hash IN (EXCLUDED.request_hash, $6)`,
-		cl.scope, cl.key, cl.hash, cl.owner, cl.lease.String(), cl.legacyHash)
-	if err != nil {
-		return nil, err
+	ok, err := cl.Claim(ctx, cl.pool)
+	if err != nil || ok {
+		return nil, err // ok: claimed (new, or taken over from a crashed owner)
 	}
-	if tag.RowsAffected() == 1 {
-		return nil, nil // claimed (new, or taken over from a crashed owner)
-	}
-	var (
-		storedHash []byte
-		status     *int
-		ct         *string
-		body       []byte
-	)
-	err = cl.pool.QueryRow(ctx, `SELECT request_hash, status_code, content_type, body FROM idempotency_keys WHERE scope=$1 AND key=$2`,
-		cl.scope, cl.key).Scan(&storedHash, &status, &ct, &body)
-	if errors.Is(err, pgx.ErrNoRows) {
+	rec, err := cl.Record(ctx, cl.pool)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, NewProblem(http.StatusConflict, "a request with this Idempotency-Key was just released; retry").WithHeader("Retry-After", "1")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(storedHash, cl.hash) && !bytes.Equal(storedHash, cl.legacyHash) {
+	if !bytes.Equal(rec.Hash, cl.Hash) && !bytes.Equal(rec.Hash, cl.LegacyHash) {
 		return nil, NewProblem(http.StatusConflict, "this Idempotency-Key was already used with a different request")
 	}
-	if status == nil {
+	if rec.Status == nil {
 		return nil, NewProblem(http.StatusConflict, "a request with this Idempotency-Key is still in progress").WithHeader("Retry-After", "1")
 	}
-	out := &storedResponse{status: *status, body: body, contentType: "application/json"}
-	if ct != nil && *ct != "" {
-		out.contentType = *ct
+	out := &storedResponse{status: *rec.Status, body: rec.Body, contentType: "application/json"}
+	if rec.ContentType != nil && *rec.ContentType != "" {
+		out.contentType = *rec.ContentType
 	}
 	return out, nil
 }
@@ -197,7 +174,7 @@ func (cl claim) renew(ctx context.Context) (stop func()) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(cl.lease / 3)
+		t := time.NewTicker(cl.Lease / 3)
 		defer t.Stop()
 		for {
 			select {
@@ -205,12 +182,10 @@ func (cl claim) renew(ctx context.Context) (stop func()) {
 				return
 			case <-t.C:
 			}
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cl.lease/3)
-			tag, err := cl.pool.Exec(rctx, `UPDATE idempotency_keys SET lease_until = now() + $4::interval
-				WHERE scope = $1 AND key = $2 AND owner = $3 AND completed_at IS NULL`,
-				cl.scope, cl.key, cl.owner, cl.lease.String())
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cl.Lease/3)
+			ours, err := cl.Renew(rctx, cl.pool)
 			cancel()
-			if err == nil && tag.RowsAffected() == 0 {
+			if err == nil && !ours {
 				return // taken over or released: nothing left to renew
 			}
 		}
@@ -223,15 +198,10 @@ func (cl claim) renew(ctx context.Context) (stop func()) {
 func (cl claim) finish(ctx context.Context, status int, contentType string, body []byte) error {
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	var err error
 	if status >= 500 || status == http.StatusTooManyRequests {
-		_, err = cl.pool.Exec(bg, `DELETE FROM idempotency_keys WHERE scope=$1 AND key=$2 AND owner=$3 AND completed_at IS NULL`,
-			cl.scope, cl.key, cl.owner)
-	} else {
-		_, err = cl.pool.Exec(bg, `UPDATE idempotency_keys SET status_code=$4, content_type=$5, body=$6, completed_at=now()
-			WHERE scope=$1 AND key=$2 AND owner=$3 AND completed_at IS NULL`, cl.scope, cl.key, cl.owner, status, contentType, body)
+		return cl.Release(bg, cl.pool)
 	}
-	return err
+	return cl.Complete(bg, cl.pool, status, contentType, body)
 }
 
 // recorder tees the response body so it can be stored for replays.

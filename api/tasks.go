@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"fundigo/pkg/logging"
+	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 )
 
@@ -56,22 +56,15 @@ func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) ec
 		v := taskView{ID: id}
 		found := false
 
-		var (
-			kind, state      string
-			progress, result []byte
-			cmdErr           *string
-		)
-		err = pool.QueryRow(c.Request().Context(),
-			`SELECT kind, state, progress, result, error FROM commands WHERE id=$1`, id).
-			Scan(&kind, &state, &progress, &result, &cmdErr)
+		cmd, err := store.GetCommand(c.Request().Context(), pool, id)
 		switch {
 		case err == nil:
 			found = true
-			v.Type, v.State, v.Progress, v.Result = kind, state, progress, result
-			if cmdErr != nil {
-				v.LastError = *cmdErr
+			v.Type, v.State, v.Progress, v.Result = cmd.Kind, cmd.State, cmd.Progress, cmd.Result
+			if cmd.Error != nil {
+				v.LastError = *cmd.Error
 			}
-		case !errors.Is(err, pgx.ErrNoRows):
+		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
 

@@ -2,15 +2,16 @@ package maintenance
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"fundigo/pkg/config"
 	"fundigo/pkg/inbox"
+	"fundigo/pkg/notification"
 	"fundigo/pkg/outbox"
 	"fundigo/pkg/payment"
+	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 )
 
@@ -35,44 +36,23 @@ func rules(r config.Retention) []rule {
 				return inbox.Cleanup(ctx, pool, d)
 			}},
 		{name: tasks.CleanupIdempotencyKeys, tables: []string{"idempotency_keys"}, retention: r.IdempotencyKeys,
-			deleteFunc: batched(`DELETE FROM idempotency_keys WHERE (scope, key) IN (
-				SELECT scope, key FROM idempotency_keys
-				WHERE created_at < now() - $1::interval
-				LIMIT $2 FOR UPDATE SKIP LOCKED)`)},
+			deleteFunc: poolFunc(store.CleanupIdempotencyKeys)},
 		// Settled deliveries only: their ticket and receipt are done with.
 		{name: tasks.CleanupPushTickets, tables: []string{"notification_deliveries"}, retention: r.PushTickets,
-			deleteFunc: batched(`DELETE FROM notification_deliveries WHERE id IN (
-				SELECT id FROM notification_deliveries
-				WHERE status IN ('delivered', 'failed', 'invalid', 'muted')
-				  AND coalesce(receipt_checked_at, sent_at, claimed_at, not_before) < now() - $1::interval
-				LIMIT $2 FOR UPDATE SKIP LOCKED)`)},
+			deleteFunc: poolFunc(notification.CleanupSettledDeliveries)},
 		{name: tasks.CleanupPaymentOrphans, tables: []string{"payment_orphans"}, retention: r.PaymentOrphans,
 			deleteFunc: func(ctx context.Context, pool *pgxpool.Pool, d time.Duration, batch int) (int64, error) {
 				return payment.CleanupOrphans(ctx, pool, d, r.PaymentOrphansCap, batch)
 			}},
 		{name: tasks.CleanupTaskOwners, tables: []string{"task_owners"}, retention: r.TaskOwners,
-			deleteFunc: batched(`DELETE FROM task_owners WHERE task_id IN (
-				SELECT task_id FROM task_owners
-				WHERE created_at < now() - $1::interval
-				LIMIT $2 FOR UPDATE SKIP LOCKED)`)},
+			deleteFunc: poolFunc(store.CleanupTaskOwners)},
 	}
 }
 
-// batched runs a DELETE taking ($1 interval, $2 limit) until a batch comes
-// back short, so no statement holds locks on millions of rows.
-func batched(sql string) func(ctx context.Context, pool *pgxpool.Pool, d time.Duration, batch int) (int64, error) {
+// poolFunc adapts a building block's batched cleanup to a rule.
+func poolFunc(f func(ctx context.Context, db store.DB, olderThan time.Duration, batch int) (int64, error)) func(ctx context.Context, pool *pgxpool.Pool, d time.Duration, batch int) (int64, error) {
 	return func(ctx context.Context, pool *pgxpool.Pool, d time.Duration, batch int) (int64, error) {
-		var total int64
-		for {
-			tag, err := pool.Exec(ctx, sql, d, batch)
-			if err != nil {
-				return total, fmt.Errorf("delete batch: %w", err)
-			}
-			total += tag.RowsAffected()
-			if tag.RowsAffected() < int64(batch) {
-				return total, nil
-			}
-		}
+		return f(ctx, pool, d, batch)
 	}
 }
 
@@ -80,9 +60,9 @@ func batched(sql string) func(ctx context.Context, pool *pgxpool.Pool, d time.Du
 // search_path, or "".
 func missingTable(ctx context.Context, pool *pgxpool.Pool, tables []string) (string, error) {
 	for _, t := range tables {
-		var exists bool
-		if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, t).Scan(&exists); err != nil {
-			return "", fmt.Errorf("look up table %s: %w", t, err)
+		exists, err := store.TableExists(ctx, pool, t)
+		if err != nil {
+			return "", err
 		}
 		if !exists {
 			return t, nil
