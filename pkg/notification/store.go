@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"fundigo/pkg/store"
@@ -17,11 +16,7 @@ import (
 
 // DB is what the notification queries need; *pgxpool.Pool and pgx.Tx both
 // satisfy it, so the same queries run alone or inside a caller's tx.
-type DB interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+type DB = store.DB
 
 // Store holds every query of the notifications domain: the notifications,
 // notification_deliveries, devices and notification_preferences tables (see

@@ -1,24 +1,17 @@
 package payment
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"fundigo/pkg/store"
 )
 
 // DB is what the payment queries need; *pgxpool.Pool and pgx.Tx both
 // satisfy it, so the same queries run alone or inside a caller's transaction.
-type DB interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+type DB = store.DB
 
 // Status is where a payment stands. Transitions (all conditional):
 //
