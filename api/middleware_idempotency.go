@@ -12,10 +12,11 @@ import (
 	"net/http"
 	"time"
 
-	"fundigo/pkg/store"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
+
+	"fundigo/pkg/store"
 )
 
 // claimLease is how long an in-flight claim blocks other requests with the
