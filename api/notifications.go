@@ -18,7 +18,7 @@ import (
 // notifications worker fans it out. The same Idempotency-Key from the same
 // client maps to the same notification even if the stored response was
 // lost, so a retried request never notifies twice.
-func handleCreateNotification(pool *pgxpool.Pool, exchange string) echo.HandlerFunc {
+func handleCreateNotification(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var req notification.Request
 		if err := bindStrict(c, &req); err != nil {
@@ -37,7 +37,7 @@ func handleCreateNotification(pool *pgxpool.Pool, exchange string) echo.HandlerF
 		if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
 			req.SourceKey = "api:" + principalName(c) + ":" + key
 		}
-		n, _, err := notification.Create(c.Request().Context(), pool, exchange, req)
+		n, _, err := notification.Create(c.Request().Context(), pool, req)
 		if errors.Is(err, notification.ErrSourceKeyReused) {
 			// Same caller and key, but the idempotency record is gone
 			// (retention) and the request differs: refused, never silently

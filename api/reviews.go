@@ -20,7 +20,6 @@ func newRatingDeps(d Deps) rating.Deps {
 		Cache:    rating.NewCache(d.Redis, d.Config.Redis.KeyPrefix, d.Config.Ratings),
 		Tasks:    d.Tasks,
 		Queues:   d.Queues,
-		Exchange: d.Config.AMQP.Exchange,
 		Config:   d.Config.Ratings,
 		GrantKey: []byte(d.Config.Auth.JWTSecret.Reveal()),
 		NowFunc:  d.Now,

@@ -28,7 +28,7 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	v1.DELETE("/devices/:token", handleDeleteDevice(d.Pool), m.userOrService)
 	v1.PUT("/users/:user_id/notification-preferences", handlePutPreferences(d.Pool), m.userOrService)
 	v1.GET("/users/:user_id/notification-preferences", handleGetPreferences(d.Pool), m.userOrService)
-	v1.POST("/notifications", handleCreateNotification(d.Pool, d.Config.AMQP.Exchange), m.service, m.idempotent)
+	v1.POST("/notifications", handleCreateNotification(d.Pool), m.service, m.idempotent)
 	v1.GET("/notifications/:id", handleGetNotification(d.Pool), m.service)
 
 	// ratings

@@ -86,7 +86,7 @@ func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
 // panics on a configuration the config package should have refused.
 func newSTKWebhook(d Deps) stkWebhook {
 	pc := d.Config.Payments
-	w, err := inbox.NewWriter(d.Pool, inbox.WriterConfig{Window: pc.InboxWindow, Exchange: d.Config.AMQP.Exchange})
+	w, err := inbox.NewWriter(d.Pool, inbox.WriterConfig{Window: pc.InboxWindow})
 	if err != nil {
 		panic("api: stk inbox: " + err.Error())
 	}
@@ -97,6 +97,6 @@ func newSTKWebhook(d Deps) stkWebhook {
 // paymentDeps are the payment commands' dependencies of the API role.
 func paymentDeps(d Deps) payment.Deps {
 	return payment.Deps{Log: d.Log, Pool: d.Pool, Tasks: d.Tasks, Queues: d.Queues,
-		Exchange: d.Config.AMQP.Exchange, Config: d.Config.Payments, Now: d.Now,
+		Config: d.Config.Payments, Now: d.Now,
 		Caps: payment.Caps{MaxOpen: d.Config.Throttle.STKMaxOpenPerPhone, MaxPerHour: d.Config.Throttle.STKMaxPerPhoneHour}}
 }

@@ -3,10 +3,9 @@ package workers
 import (
 	"fmt"
 	"io"
-	"reflect"
-	"regexp"
-	"runtime"
 	"text/tabwriter"
+
+	"fundigo/pkg/amqpx"
 )
 
 // Binding is one row of the event routing table: messages published to
@@ -28,7 +27,7 @@ func (s *Server) Bindings() []Binding {
 	for _, c := range s.consumers {
 		h := c.Name
 		if h == "" {
-			h = handlerName(c.Handler)
+			h = amqpx.FuncName(c.Handler)
 		}
 		if len(c.Bindings) == 0 {
 			out = append(out, Binding{RoutingKey: "(direct)", Queue: c.Queue, Handler: h, Exchange: c.Exchange})
@@ -48,21 +47,4 @@ func WriteBindings(w io.Writer, bindings []Binding) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.RoutingKey, b.Queue, b.Handler, b.Exchange)
 	}
 	return tw.Flush()
-}
-
-// closureSuffix is what the compiler appends to a function literal or a
-// method value.
-var closureSuffix = regexp.MustCompile(`(\.func\d+|-fm)+$`)
-
-// handlerName names the function behind h ("fundigo/workers/payments.handleCallbackNotice").
-func handlerName(h any) string {
-	v := reflect.ValueOf(h)
-	if !v.IsValid() || v.Kind() != reflect.Func || v.IsNil() {
-		return "(none)"
-	}
-	f := runtime.FuncForPC(v.Pointer())
-	if f == nil {
-		return "(unknown)"
-	}
-	return closureSuffix.ReplaceAllString(f.Name(), "")
 }

@@ -15,12 +15,13 @@ import (
 
 func handlePaid(context.Context, amqp.Delivery) error { return nil }
 
+// A spec without an exchange binds to the server's (Config.Exchange).
 func TestBindings(t *testing.T) {
 	t.Parallel()
-	s := workers.New(zerolog.Nop(), nil, nil, workers.Config{})
+	s := workers.New(zerolog.Nop(), nil, nil, workers.Config{Exchange: "ev"})
 	s.AddConsumer(
 		amqpx.ConsumerSpec{Queue: "q.payments", Exchange: "ev", Bindings: []string{"payment.paid", "payment.failed"}, Handler: handlePaid},
-		amqpx.ConsumerSpec{Queue: "q.reviews", Exchange: "ev", Bindings: []string{"review.created"},
+		amqpx.ConsumerSpec{Queue: "q.reviews", Bindings: []string{"review.created"},
 			Handler: amqpx.JSON(func(context.Context, struct{}) error { return nil })},
 	)
 	got := s.Bindings()

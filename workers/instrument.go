@@ -8,7 +8,7 @@ import "fundigo/pkg/amqpx"
 func (s *Server) WrapConsumers(wrap func(queue string, h amqpx.HandlerFunc) amqpx.HandlerFunc) {
 	for i := range s.consumers {
 		if s.consumers[i].Name == "" { // --bindings shows the domain handler, not the wrapper
-			s.consumers[i].Name = handlerName(s.consumers[i].Handler)
+			s.consumers[i].Name = amqpx.FuncName(s.consumers[i].Handler)
 		}
 		s.consumers[i].Handler = wrap(s.consumers[i].Queue, s.consumers[i].Handler)
 	}

@@ -17,6 +17,10 @@ import (
 
 // Config sizes the pools.
 type Config struct {
+	// Exchange is the events exchange every consumer binds its queue to
+	// (FUNDIGO_AMQP_EXCHANGE), set once here: domain packages name only the
+	// routing keys. A ConsumerSpec that names its own exchange keeps it.
+	Exchange    string
 	Queues      tasks.Queues
 	Concurrency int
 	// ShutdownTimeout bounds the drain of in-flight tasks.
@@ -81,9 +85,15 @@ func (s *Server) HasHandler(taskType string) bool {
 	return pattern != ""
 }
 
-// AddConsumer adds a RabbitMQ consumer run alongside the Asynq server.
+// AddConsumer adds a RabbitMQ consumer run alongside the Asynq server. A
+// spec without an Exchange binds to Config.Exchange.
 func (s *Server) AddConsumer(specs ...amqpx.ConsumerSpec) {
-	s.consumers = append(s.consumers, specs...)
+	for _, spec := range specs {
+		if spec.Exchange == "" && len(spec.Bindings) > 0 {
+			spec.Exchange = s.cfg.Exchange
+		}
+		s.consumers = append(s.consumers, spec)
+	}
 }
 
 // UseAMQP adds middleware (metrics, tracing) around the handler of every

@@ -52,12 +52,12 @@ func registerCelery(w *workers.Server, in *infra) error {
 	if expires == 0 {
 		expires = -1 // result_expires=None: no expiry
 	}
-	inboxWriter, err := inbox.NewWriter(in.pool, inbox.WriterConfig{Window: in.cfg.Payments.InboxWindow, Exchange: in.cfg.AMQP.Exchange})
+	inboxWriter, err := inbox.NewWriter(in.pool, inbox.WriterConfig{Window: in.cfg.Payments.InboxWindow})
 	if err != nil {
 		return err
 	}
 	handlers := celerycompat.Handlers(celerycompat.HandlerDeps{Pool: in.pool, Inbox: inboxWriter,
-		QuarantineCap: in.cfg.Payments.QuarantineCap, Exchange: in.cfg.AMQP.Exchange, Tasks: in.tasks, Queues: in.queues})
+		QuarantineCap: in.cfg.Payments.QuarantineCap, Tasks: in.tasks, Queues: in.queues})
 	for name, h := range handlers {
 		handlers[name] = func(ctx context.Context, m *celery.Message) (any, error) {
 			res, err := h(ctx, m)

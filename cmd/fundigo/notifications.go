@@ -32,7 +32,7 @@ func registerNotifications(w *workers.Server, in *infra) error {
 	}
 	deps := notifications.Deps{
 		Log: in.log.With().Str("component", "notifications").Logger(), Pool: in.pool, Tasks: in.tasks,
-		Queues: in.queues, Expo: ec, Exchange: in.cfg.AMQP.Exchange, QueuePrefix: in.cfg.AMQP.QueuePrefix,
+		Queues: in.queues, Expo: ec, QueuePrefix: in.cfg.AMQP.QueuePrefix,
 		ReceiptDelay: nc.ReceiptDelay, StaleClaim: nc.StaleClaim,
 	}
 	fc, err := newFCMClient(nc.FCMServiceAccountJSON.Reveal(), nc.FCMServiceAccountFile, fcm.Config{

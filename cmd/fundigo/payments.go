@@ -24,11 +24,13 @@ func registerPayments(w *workers.Server, in *infra) error {
 	deps := payments.Deps{
 		Deps: payment.Deps{
 			Log: in.log.With().Str("component", "payments").Logger(), Pool: in.pool, STK: client,
-			Tasks: in.tasks, Inspector: in.insp, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange, Config: pc,
+			Tasks: in.tasks, Inspector: in.insp, Queues: in.queues, Config: pc,
 		},
 		QueuePrefix: in.cfg.AMQP.QueuePrefix, DeliveryLimit: in.cfg.AMQP.DeliveryLimit,
 	}
-	payments.Register(w.Mux(), deps)
+	if err := payments.Register(w.Mux(), deps); err != nil {
+		return err
+	}
 	applier, err := payments.Applier(deps)
 	if err != nil {
 		return err
@@ -36,6 +38,10 @@ func registerPayments(w *workers.Server, in *infra) error {
 	w.AddRunner(applier.Run)
 	// Notices of callbacks stored before the applier claimed the inbox
 	// directly are still consumed (idempotent); new rows have none.
-	w.AddConsumer(payments.Consumers(deps)...)
+	specs, err := payments.Consumers(deps)
+	if err != nil {
+		return err
+	}
+	w.AddConsumer(specs...)
 	return nil
 }

@@ -45,7 +45,7 @@ func ratingDeps(in *infra) rating.Deps {
 	return rating.Deps{
 		Pool:  in.pool,
 		Cache: rating.NewCache(in.redis, in.cfg.Redis.KeyPrefix, in.cfg.Ratings),
-		Tasks: in.tasks, Queues: in.queues, Exchange: in.cfg.AMQP.Exchange, Config: in.cfg.Ratings,
+		Tasks: in.tasks, Queues: in.queues, Config: in.cfg.Ratings,
 	}
 }
 

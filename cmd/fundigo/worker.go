@@ -52,13 +52,14 @@ func newWorkerCmd(e env) *cobra.Command {
 func buildWorkers(in *infra, extra map[string]any) (*workers.Server, error) {
 	log := in.log
 	w := workers.New(log, in.redisOpt, in.amqp, workers.Config{
+		Exchange:        in.cfg.AMQP.Exchange,
 		Queues:          in.queues,
 		Concurrency:     in.cfg.Tasks.Concurrency,
 		ShutdownTimeout: in.cfg.ShutdownTimeout,
 	})
 	w.Mux().Use(scheduler.Middleware(in.pool, scheduler.Table(in.queues), log))
 
-	relay, err := outbox.NewRelay(in.pool, in.pub, log, outbox.RelayConfig{})
+	relay, err := outbox.NewRelay(in.pool, in.pub, log, outbox.RelayConfig{Exchange: in.cfg.AMQP.Exchange})
 	if err != nil {
 		return nil, err
 	}

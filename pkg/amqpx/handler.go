@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"regexp"
+	"runtime"
 	"strings"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -136,4 +139,24 @@ func matchWords(p, k []string) bool {
 		p, k = p[1:], k[1:]
 	}
 	return len(k) == 0
+}
+
+// closureSuffix is what the compiler appends to a function literal or a
+// method value.
+var closureSuffix = regexp.MustCompile(`(\.func\d+|-fm)+$`)
+
+// FuncName names the Go function behind fn
+// ("fundigo/workers/payments.handleCallbackNotice"), for ConsumerSpec.Name:
+// a typed handler wrapped by JSON would otherwise be listed as JSON's
+// closure in `fundigo worker --bindings`.
+func FuncName(fn any) string {
+	v := reflect.ValueOf(fn)
+	if !v.IsValid() || v.Kind() != reflect.Func || v.IsNil() {
+		return "(none)"
+	}
+	f := runtime.FuncForPC(v.Pointer())
+	if f == nil {
+		return "(unknown)"
+	}
+	return closureSuffix.ReplaceAllString(f.Name(), "")
 }

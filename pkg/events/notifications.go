@@ -36,3 +36,12 @@ type NotificationRequested struct {
 	Priority   string         `json:"priority,omitempty"`
 	CollapseID string         `json:"collapse_id,omitempty"`
 }
+
+// RoutingKey is notification.requested.
+func (NotificationRequested) RoutingKey() string { return RoutingKeyNotificationRequested }
+
+// MessageID is "notification.requested:<id>": the same notification is
+// announced once however often it is written.
+func (n NotificationRequested) MessageID() string {
+	return RoutingKeyNotificationRequested + ":" + n.ID
+}

@@ -42,6 +42,22 @@ type Payment struct {
 	UpdatedAt         time.Time `json:"updated_at"`
 }
 
-// PaymentMessageID is the deterministic outbox/AMQP message id of a payment
-// event, so writing the same transition twice publishes it once.
-func PaymentMessageID(routingKey, paymentID string) string { return routingKey + ":" + paymentID }
+// RoutingKey is the event of the payment's status: payment.paid,
+// payment.failed or payment.needs_review, and "" for a status that is not
+// announced (pending, awaiting_callback).
+func (p Payment) RoutingKey() string {
+	switch p.Status {
+	case "paid":
+		return RoutingKeyPaymentPaid
+	case "failed":
+		return RoutingKeyPaymentFailed
+	case "needs_review":
+		return RoutingKeyPaymentNeedsReview
+	}
+	return ""
+}
+
+// MessageID is the deterministic outbox/AMQP message id of the event
+// ("payment.paid:<payment_id>"), so writing the same transition twice
+// publishes it once.
+func (p Payment) MessageID() string { return p.RoutingKey() + ":" + p.ID }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"time"
 )
 
@@ -79,4 +80,14 @@ type RatingUpdated struct {
 	Categories      []string     `json:"categories"`
 	LastReviewAt    time.Time    `json:"last_review_at"`
 	UpdatedAt       time.Time    `json:"updated_at"`
+}
+
+// RoutingKey is rating.updated.
+func (RatingUpdated) RoutingKey() string { return RoutingKeyRatingUpdated }
+
+// MessageID is "rating.updated:<technician_id>:<updated_at in µs since the
+// epoch>": one event per change, the same id however often it is written.
+// pkg/rating writes these rows set-based in SQL with the same formula.
+func (r RatingUpdated) MessageID() string {
+	return RoutingKeyRatingUpdated + ":" + r.TechnicianID + ":" + strconv.FormatInt(r.UpdatedAt.UnixMicro(), 10)
 }

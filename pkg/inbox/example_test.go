@@ -20,7 +20,7 @@ func ExampleWriter_Write() {
 		return
 	}
 	defer pool.Close()
-	w, err := inbox.NewWriter(pool, inbox.WriterConfig{Exchange: "fundigo.events"})
+	w, err := inbox.NewWriter(pool, inbox.WriterConfig{})
 	if err != nil {
 		return
 	}

@@ -20,7 +20,6 @@ type testPool struct{ *pgxpool.Pool }
 func newWriter(t *testing.T, cfg inbox.WriterConfig) (*inbox.Writer, testPool) {
 	t.Helper()
 	pool := storetest.NewPool(t)
-	cfg.Exchange = "test.events"
 	w, err := inbox.NewWriter(pool, cfg)
 	require.NoError(t, err)
 	return w, testPool{pool}

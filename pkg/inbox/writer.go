@@ -73,8 +73,6 @@ type WriterConfig struct {
 	MaxBatch int
 	// CommitTimeout bounds one batch's transaction (default 5s).
 	CommitTimeout time.Duration
-	// Exchange the notices are published to.
-	Exchange string
 }
 
 func (c *WriterConfig) setDefaults() {
@@ -110,8 +108,8 @@ type batch struct {
 // NewWriter returns a Writer over pool.
 func NewWriter(pool *pgxpool.Pool, cfg WriterConfig) (*Writer, error) {
 	cfg.setDefaults()
-	if cfg.Exchange == "" {
-		return nil, errors.New("inbox writer: exchange is required")
+	if pool == nil {
+		return nil, errors.New("inbox writer: nil pool")
 	}
 	return &Writer{pool: pool, cfg: cfg}, nil
 }
@@ -281,7 +279,7 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 				return err
 			}
 			msgs = append(msgs, outbox.Message{
-				ID: MessageID(ids[k]), Exchange: w.cfg.Exchange, RoutingKey: e.RoutingKey,
+				ID: MessageID(ids[k]), RoutingKey: e.RoutingKey,
 				Type: e.RoutingKey, Payload: payload,
 			})
 		}

@@ -4,19 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"reflect"
 	"slices"
 
 	"github.com/jackc/pgx/v5"
 
-	"fundigo/pkg/events"
 	"fundigo/pkg/outbox"
 	"fundigo/pkg/store"
 )
 
 // Create validates r, stores it and announces it: the notification row and
-// its notification.requested event (outbox, on exchange) are written in one
+// its notification.requested event (outbox) are written in one
 // transaction, and the notifications worker fans it out. r.ID and
 // r.SourceKey are the caller's; a second Create with a known source key
 // returns the stored notification with created false and announces nothing,
@@ -24,7 +22,7 @@ import (
 // same request: a known source key with different content (a key reused
 // after its idempotency record expired) is ErrSourceKeyReused. A
 // *ValidationError means r can never be accepted.
-func Create(ctx context.Context, db store.TxBeginner, exchange string, r Request) (n Notification, created bool, err error) {
+func Create(ctx context.Context, db store.TxBeginner, r Request) (n Notification, created bool, err error) {
 	if r.SourceKey == "" {
 		r.SourceKey = "notification:" + r.ID
 	}
@@ -42,15 +40,7 @@ func Create(ctx context.Context, db store.TxBeginner, exchange string, r Request
 			}
 			return nil
 		}
-		payload, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("encode %s: %w", events.RoutingKeyNotificationRequested, err)
-		}
-		return outbox.Write(ctx, tx, outbox.Message{
-			ID:       events.RoutingKeyNotificationRequested + ":" + r.ID,
-			Exchange: exchange, RoutingKey: events.RoutingKeyNotificationRequested,
-			Type: events.RoutingKeyNotificationRequested, Payload: payload,
-		})
+		return outbox.WriteEvent(ctx, tx, r)
 	})
 	if err != nil {
 		return Notification{}, false, err

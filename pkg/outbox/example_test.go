@@ -29,7 +29,6 @@ func ExampleWrite() {
 		// … UPDATE payments SET status = 'paid' … in tx …
 		return outbox.Write(ctx, tx, outbox.Message{
 			ID:         "payment.paid:p-1",
-			Exchange:   "fundigo.events",
 			RoutingKey: "payment.paid",
 			Type:       "payment.paid",
 			Payload:    payload,
@@ -57,7 +56,7 @@ func ExampleRelay() {
 	if err != nil {
 		return
 	}
-	relay, err := outbox.NewRelay(pool, pub, log, outbox.RelayConfig{})
+	relay, err := outbox.NewRelay(pool, pub, log, outbox.RelayConfig{Exchange: "fundigo.events"})
 	if err != nil {
 		return
 	}

@@ -40,13 +40,40 @@ import (
 // (migrations/00002_outbox.sql) signals on every committed insert.
 const NotifyChannel = "fundigo_outbox"
 
-// Message is one event to publish.
+// Event is a domain event that knows its own routing key and its
+// deterministic message id (the pkg/events types do), so writing it names
+// nothing else: the exchange is the relay's (RelayConfig.Exchange).
+type Event interface {
+	RoutingKey() string
+	MessageID() string
+}
+
+// EventMessage is the outbox message of ev: its JSON as the payload, its
+// routing key as the routing key and AMQP type, its message id as the id.
+func EventMessage(ev Event) (Message, error) {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return Message{}, fmt.Errorf("encode %s %s: %w", ev.RoutingKey(), ev.MessageID(), err)
+	}
+	return Message{ID: ev.MessageID(), RoutingKey: ev.RoutingKey(), Type: ev.RoutingKey(), Payload: payload}, nil
+}
+
+// WriteEvent writes ev (see EventMessage) inside tx, like Write.
+func WriteEvent(ctx context.Context, tx pgx.Tx, ev Event) error {
+	m, err := EventMessage(ev)
+	if err != nil {
+		return err
+	}
+	return Write(ctx, tx, m)
+}
+
+// Message is one message to publish, to the exchange of the relay that
+// publishes it.
 type Message struct {
 	// ID becomes the AMQP MessageId and is unique in the outbox. Prefer a
 	// deterministic ID ("payment.paid:<payment_id>") so writing the same event
 	// twice publishes it once. Empty means a random UUID.
 	ID          string
-	Exchange    string // usually events.Exchange (configurable)
 	RoutingKey  string
 	Type        string // AMQP Type; usually the routing key
 	ContentType string // default "application/json"
@@ -56,9 +83,6 @@ type Message struct {
 
 func (m Message) validate() error {
 	var errs []error
-	if m.Exchange == "" {
-		errs = append(errs, errors.New("exchange is empty"))
-	}
 	if m.RoutingKey == "" {
 		errs = append(errs, errors.New("routing key is empty"))
 	}
@@ -96,8 +120,8 @@ func WriteBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	ids, exchanges, keys, types, cts, headers := make([]string, len(msgs)), make([]string, len(msgs)),
-		make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
+	ids, keys, types, cts, headers := make([]string, len(msgs)), make([]string, len(msgs)),
+		make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
 	payloads := make([][]byte, len(msgs))
 	for i := range msgs {
 		m := msgs[i]
@@ -105,16 +129,16 @@ func WriteBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 		if err != nil {
 			return err
 		}
-		ids[i], exchanges[i], keys[i], types[i], cts[i], headers[i], payloads[i] =
-			m.ID, m.Exchange, m.RoutingKey, m.Type, m.ContentType, string(h), m.Payload
+		ids[i], keys[i], types[i], cts[i], headers[i], payloads[i] =
+			m.ID, m.RoutingKey, m.Type, m.ContentType, string(h), m.Payload
 	}
 	_, err := tx.Exec(ctx, `
-		INSERT INTO outbox (message_id, exchange, routing_key, message_type, content_type, headers, payload)
-		SELECT id, ex, rk, mt, ct, h::jsonb, p
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[])
-		     AS m(id, ex, rk, mt, ct, h, p)
+		INSERT INTO outbox (message_id, routing_key, message_type, content_type, headers, payload)
+		SELECT id, rk, mt, ct, h::jsonb, p
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
+		     AS m(id, rk, mt, ct, h, p)
 		ON CONFLICT (message_id) DO NOTHING`,
-		ids, exchanges, keys, types, cts, headers, payloads)
+		ids, keys, types, cts, headers, payloads)
 	if err != nil {
 		return fmt.Errorf("write %d outbox messages: %w", len(msgs), err)
 	}

@@ -92,6 +92,9 @@ func (b *bundle) consume(t *testing.T) {
 
 func (b *bundle) relay(t *testing.T, cfg outbox.RelayConfig) *outbox.Relay {
 	t.Helper()
+	if cfg.Exchange == "" {
+		cfg.Exchange = b.exchange
+	}
 	r, err := outbox.NewRelay(b.pool, b.pub, b.log, cfg)
 	require.NoError(t, err)
 	return r
@@ -112,7 +115,6 @@ func (b *bundle) run(t *testing.T, r *outbox.Relay) {
 func (b *bundle) msg(id string) outbox.Message {
 	return outbox.Message{
 		ID:         id,
-		Exchange:   b.exchange,
 		RoutingKey: "test.happened",
 		Type:       "test.happened",
 		Payload:    []byte(`{"id":"` + id + `"}`),
@@ -261,7 +263,7 @@ func TestRelaySurvivesBrokerSideFailure(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, mandatory.Close(context.Background())) })
 	r, err := outbox.NewRelay(b.pool, mandatory, b.log, outbox.RelayConfig{
-		PollInterval: 20 * time.Millisecond, RetryDelay: 50 * time.Millisecond, MaxRetryDelay: 100 * time.Millisecond,
+		Exchange: b.exchange, PollInterval: 20 * time.Millisecond, RetryDelay: 50 * time.Millisecond, MaxRetryDelay: 100 * time.Millisecond,
 	})
 	require.NoError(t, err)
 	b.run(t, r)
@@ -357,9 +359,12 @@ func TestWriteIsIdempotentAndValidates(t *testing.T) {
 	err := store.WithTx(ctx, b.pool, func(tx pgx.Tx) error {
 		return outbox.Write(ctx, tx, outbox.Message{ID: "bad"})
 	})
-	require.ErrorContains(t, err, "exchange is empty")
 	require.ErrorContains(t, err, "routing key is empty")
 	require.ErrorContains(t, err, "payload is nil")
+
+	// The exchange is the relay's, named once when it is built.
+	_, err = outbox.NewRelay(b.pool, b.pub, b.log, outbox.RelayConfig{})
+	require.ErrorContains(t, err, "exchange is empty")
 }
 
 func TestCleanupDeletesOnlyOldPublishedRows(t *testing.T) {
@@ -386,7 +391,7 @@ func TestWriteBatchInsertsAllAndSkipsKnownIDs(t *testing.T) {
 	pool := storetest.NewPool(t)
 	ctx := context.Background()
 	msg := func(id string) outbox.Message {
-		return outbox.Message{ID: id, Exchange: "x", RoutingKey: "k.v", Payload: []byte(`{"id":"` + id + `"}`),
+		return outbox.Message{ID: id, RoutingKey: "k.v", Payload: []byte(`{"id":"` + id + `"}`),
 			Headers: map[string]string{"h": id}}
 	}
 	require.NoError(t, store.WithTx(ctx, pool, func(tx pgx.Tx) error {

@@ -17,6 +17,10 @@ import (
 
 // RelayConfig configures a Relay.
 type RelayConfig struct {
+	// Exchange is where every row is published (FUNDIGO_AMQP_EXCHANGE,
+	// default events.Exchange); required. It is set here, once, rather than
+	// on each message: an event knows only its routing key and id.
+	Exchange string
 	// Name identifies the relay in logs and as the application_name of its
 	// LISTEN connection. Default "outbox-relay".
 	Name string
@@ -60,6 +64,9 @@ func (c *RelayConfig) setDefaults() {
 // Validate reports every invalid field at once.
 func (c RelayConfig) Validate() error {
 	var errs []error
+	if c.Exchange == "" {
+		errs = append(errs, errors.New("exchange is empty"))
+	}
 	if c.BatchSize < 0 {
 		errs = append(errs, errors.New("batch size must not be negative"))
 	}
@@ -159,7 +166,6 @@ func (r *Relay) Flush(ctx context.Context) error {
 type row struct {
 	id          int64
 	messageID   string
-	exchange    string
 	routingKey  string
 	messageType string
 	contentType string
@@ -199,7 +205,7 @@ func (r *Relay) relayBatch(ctx context.Context, ignoreBackoff bool) (int, error)
 
 	msgs := make([]amqpx.Message, len(rows))
 	for i, rw := range rows {
-		msgs[i] = rw.message()
+		msgs[i] = rw.message(r.cfg.Exchange)
 	}
 	pctx, pcancel := context.WithTimeout(bctx, r.cfg.PublishTimeout)
 	errs := r.pub.PublishBatch(pctx, msgs)
@@ -239,7 +245,7 @@ func (r *Relay) relayBatch(ctx context.Context, ignoreBackoff bool) (int, error)
 
 func claim(ctx context.Context, tx pgx.Tx, limit int, ignoreBackoff bool) ([]row, error) {
 	q, err := tx.Query(ctx, `
-		SELECT id, message_id, exchange, routing_key, message_type, content_type, headers, payload, created_at
+		SELECT id, message_id, routing_key, message_type, content_type, headers, payload, created_at
 		FROM outbox
 		WHERE published_at IS NULL AND ($2 OR available_at <= now())
 		ORDER BY id
@@ -251,7 +257,7 @@ func claim(ctx context.Context, tx pgx.Tx, limit int, ignoreBackoff bool) ([]row
 	rows, err := pgx.CollectRows(q, func(s pgx.CollectableRow) (row, error) {
 		var rw row
 		var headers []byte
-		err := s.Scan(&rw.id, &rw.messageID, &rw.exchange, &rw.routingKey, &rw.messageType,
+		err := s.Scan(&rw.id, &rw.messageID, &rw.routingKey, &rw.messageType,
 			&rw.contentType, &headers, &rw.payload, &rw.createdAt)
 		if err == nil {
 			err = json.Unmarshal(headers, &rw.headers)
@@ -287,9 +293,9 @@ func (r *Relay) mark(ctx context.Context, tx pgx.Tx, published, failed []int64, 
 	return nil
 }
 
-// message is the AMQP form of rw. MessageId is the row's message_id, so
-// consumers can dedupe a re-published row.
-func (rw row) message() amqpx.Message {
+// message is the AMQP form of rw, published to exchange. MessageId is the
+// row's message_id, so consumers can dedupe a re-published row.
+func (rw row) message(exchange string) amqpx.Message {
 	var headers amqp.Table
 	if len(rw.headers) > 0 {
 		headers = make(amqp.Table, len(rw.headers))
@@ -298,7 +304,7 @@ func (rw row) message() amqpx.Message {
 		}
 	}
 	return amqpx.Message{
-		Exchange:   rw.exchange,
+		Exchange:   exchange,
 		RoutingKey: rw.routingKey,
 		Publishing: amqp.Publishing{
 			MessageId:    rw.messageID,

@@ -16,8 +16,9 @@
 // [ErrAlreadyDone]; [Classify] also recognises the errors that are
 // deterministic whatever the handler thought: PostgreSQL SQLSTATE classes 22
 // (data exception: bad text encoding, value too long, NUL byte), 23
-// (integrity constraint violation) and 54 (program limit exceeded), and JSON
-// decode errors.
+// (integrity constraint violation) and 54 (program limit exceeded), JSON
+// decode errors, and a *validation.Error (input a domain refused), so an
+// adapter never has to mark a domain's validation failure itself.
 package outcome
 
 import (
@@ -25,6 +26,8 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"fundigo/pkg/validation"
 )
 
 // Class is what to do with a handler's result.
@@ -97,7 +100,7 @@ func Classify(err error) Class {
 
 // Deterministic reports whether err will recur on every attempt whatever the
 // state of the dependencies: a deterministic database error
-// (DeterministicSQL) or a JSON decode error.
+// (DeterministicSQL), a JSON decode error or a *validation.Error.
 func Deterministic(err error) bool {
 	if DeterministicSQL(err) {
 		return true
@@ -105,7 +108,8 @@ func Deterministic(err error) bool {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var inv *json.InvalidUnmarshalError
-	return errors.As(err, &syntax) || errors.As(err, &typ) || errors.As(err, &inv)
+	var invalid *validation.Error
+	return errors.As(err, &syntax) || errors.As(err, &typ) || errors.As(err, &inv) || errors.As(err, &invalid)
 }
 
 // DeterministicSQL reports whether err is a PostgreSQL error that the same

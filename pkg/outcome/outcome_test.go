@@ -12,6 +12,7 @@ import (
 
 	"fundigo/pkg/outcome"
 	"fundigo/pkg/store"
+	"fundigo/pkg/validation"
 )
 
 func TestClassify(t *testing.T) {
@@ -39,6 +40,7 @@ func TestClassify(t *testing.T) {
 		{"sqlstate 42P01 (missing table) retries", &pgconn.PgError{Code: "42P01"}, outcome.Retry},
 		{"json syntax", fmt.Errorf("decode: %w", syntax), outcome.PermanentFailure},
 		{"json type", typeErr, outcome.PermanentFailure},
+		{"validation", fmt.Errorf("accept: %w", &validation.Error{Fields: []validation.Field{{Field: "id", Message: "required"}}}), outcome.PermanentFailure},
 		{"deadline", context.DeadlineExceeded, outcome.Retry},
 		{"plain", errors.New("connection refused"), outcome.Retry},
 		{"not found retries unless marked", store.ErrNotFound, outcome.Retry},

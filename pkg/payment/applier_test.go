@@ -23,7 +23,7 @@ func awaiting(t *testing.T, pool *pgxpool.Pool, prefix string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
 	ps := payment.NewStore(pool)
-	w, err := inbox.NewWriter(pool, inbox.WriterConfig{Exchange: "x"})
+	w, err := inbox.NewWriter(pool, inbox.WriterConfig{})
 	require.NoError(t, err)
 	in := &payment.Intake{Pool: pool, Writer: w, QuarantineCap: 10}
 	ids := make([]string, n)
@@ -59,7 +59,7 @@ func TestBatchIsolatesAPoisonRow(t *testing.T) {
 			RETURN NEW; END $$;
 		CREATE TRIGGER poison BEFORE INSERT ON payment_callbacks FOR EACH ROW EXECUTE FUNCTION poison()`)
 	require.NoError(t, err)
-	a, err := payment.NewApplier(payment.Deps{Log: zerolog.Nop(), Pool: pool, Exchange: "x"}, payment.ApplierConfig{BatchSize: 100, MaxAttempts: 3})
+	a, err := payment.NewApplier(payment.Deps{Log: zerolog.Nop(), Pool: pool}, payment.ApplierConfig{BatchSize: 100, MaxAttempts: 3})
 	require.NoError(t, err)
 	n, err := a.ApplyBatch(ctx)
 	require.NoError(t, err)
@@ -135,7 +135,7 @@ func TestUnverifiedSuccessWaitsForDaraja(t *testing.T) {
 	pool := storetest.NewPool(t)
 	ctx := context.Background()
 	ps := payment.NewStore(pool)
-	w, err := inbox.NewWriter(pool, inbox.WriterConfig{Exchange: "x"})
+	w, err := inbox.NewWriter(pool, inbox.WriterConfig{})
 	require.NoError(t, err)
 	in := &payment.Intake{Pool: pool, Writer: w, QuarantineCap: 10}
 	pay := func(checkout string, trusted bool) string {
@@ -152,7 +152,7 @@ func TestUnverifiedSuccessWaitsForDaraja(t *testing.T) {
 	forged := pay("VERIFY-0001", false)
 	allowed := pay("VERIFY-0002", true)
 
-	d := payment.Deps{Log: zerolog.Nop(), Pool: pool, Exchange: "x"}
+	d := payment.Deps{Log: zerolog.Nop(), Pool: pool}
 	d.Config.VerifyAll = true
 	d.Config.QueryEvery = time.Minute
 	a, err := payment.NewApplier(d, payment.ApplierConfig{BatchSize: 100, MaxAttempts: 3})

@@ -157,7 +157,7 @@ func transition(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, mark
 		ev = log.Warn().Str("review_reason", o.Reason)
 	}
 	ev.Str("status", string(p.Status)).Str("failure_reason", p.FailureReason).Msg("payment " + string(p.Status))
-	return outcome, emit(ctx, tx, d.Exchange, p)
+	return outcome, emit(ctx, tx, p)
 }
 
 // ApplyInboxRow applies stored STK callback inboxID (idempotent: the row is

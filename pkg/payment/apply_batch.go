@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"fundigo/pkg/events"
 	"fundigo/pkg/logging"
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/outbox"
@@ -152,7 +150,7 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 			changed[r.cb.CheckoutRequestID] = true
 		}
 		if v.to != "" {
-			if err := w.event(d.Exchange, next); err != nil {
+			if w.events, err = appendEvents(w.events, next); err != nil {
 				return err
 			}
 			ev := log.Info()
@@ -214,20 +212,6 @@ type batchWrites struct {
 	ledger    []LedgerEntry
 	callbacks []callbackRow
 	events    []outbox.Message
-}
-
-func (w *batchWrites) event(exchange string, p Payment) error {
-	rk := routingKeyFor(p.Status)
-	if rk == "" {
-		return nil
-	}
-	payload, err := json.Marshal(p.View())
-	if err != nil {
-		return fmt.Errorf("encode %s of payment %s: %w", rk, p.ID, err)
-	}
-	w.events = append(w.events, outbox.Message{ID: events.PaymentMessageID(rk, p.ID), Exchange: exchange,
-		RoutingKey: rk, Type: rk, Payload: payload})
-	return nil
 }
 
 func (w *batchWrites) write(ctx context.Context, tx pgx.Tx) error {

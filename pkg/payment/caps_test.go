@@ -19,7 +19,7 @@ import (
 
 func capsDeps(t *testing.T, caps payment.Caps, now func() time.Time) payment.Deps {
 	t.Helper()
-	return payment.Deps{Log: zerolog.Nop(), Pool: storetest.NewPool(t), Exchange: "x",
+	return payment.Deps{Log: zerolog.Nop(), Pool: storetest.NewPool(t),
 		Config: config.Payments{MaxAmount: 250000}, Caps: caps, Now: now}
 }
 

@@ -37,9 +37,7 @@ type Deps struct {
 	// Inspector lets reconciliation find a push task that Asynq archived
 	// (retries exhausted) and replace it; nil skips that check.
 	Inspector TaskInspector
-	// Exchange is the events exchange of the payment.* outbox messages.
-	Exchange string
-	Config   config.Payments
+	Config    config.Payments
 	// Caps bound the STK pushes per phone at create (zero: no caps).
 	Caps Caps
 	// Now is the clock (default time.Now).
@@ -62,9 +60,6 @@ func (d Deps) Validate(withSTK bool) error {
 	}
 	if withSTK && d.STK == nil {
 		errs = append(errs, errors.New("payment: STK client is nil"))
-	}
-	if d.Exchange == "" {
-		errs = append(errs, errors.New("payment: exchange is empty"))
 	}
 	return errors.Join(errs...)
 }

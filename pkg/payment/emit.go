@@ -2,40 +2,42 @@ package payment
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
-	"fundigo/pkg/events"
 	"fundigo/pkg/outbox"
 )
 
-// routingKeyFor is the event of a final status, "" for the others.
-func routingKeyFor(s Status) string {
-	switch s {
-	case Paid:
-		return events.RoutingKeyPaymentPaid
-	case Failed:
-		return events.RoutingKeyPaymentFailed
-	case NeedsReview:
-		return events.RoutingKeyPaymentNeedsReview
-	}
-	return ""
+// emit writes the payment.* event of p's status in tx (nothing for a status
+// that is not announced). The message id is deterministic (event + payment
+// id), so each payment emits each event once.
+func emit(ctx context.Context, tx pgx.Tx, p Payment) error {
+	return emitAll(ctx, tx, []Payment{p})
 }
 
-// emit writes the payment.* event of p's status in tx. The message id is
-// deterministic (event + payment id), so each payment emits each event once.
-func emit(ctx context.Context, tx pgx.Tx, exchange string, p Payment) error {
-	rk := routingKeyFor(p.Status)
-	if rk == "" {
-		return nil
-	}
-	payload, err := json.Marshal(p.View())
+// emitAll writes the payment.* events of ps in one outbox insert.
+func emitAll(ctx context.Context, tx pgx.Tx, ps []Payment) error {
+	msgs, err := appendEvents(nil, ps...)
 	if err != nil {
-		return fmt.Errorf("encode %s of payment %s: %w", rk, p.ID, err)
+		return err
 	}
-	return outbox.Write(ctx, tx, outbox.Message{
-		ID: events.PaymentMessageID(rk, p.ID), Exchange: exchange, RoutingKey: rk, Type: rk, Payload: payload,
-	})
+	return outbox.WriteBatch(ctx, tx, msgs)
+}
+
+// appendEvents appends to msgs the outbox message of each payment's status
+// event (events.Payment knows its routing key and message id), skipping the
+// statuses that are not announced.
+func appendEvents(msgs []outbox.Message, ps ...Payment) ([]outbox.Message, error) {
+	for _, p := range ps {
+		ev := p.View()
+		if ev.RoutingKey() == "" {
+			continue
+		}
+		m, err := outbox.EventMessage(ev)
+		if err != nil {
+			return msgs, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
 }

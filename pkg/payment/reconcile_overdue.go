@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,9 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
-	"fundigo/pkg/events"
 	"fundigo/pkg/logging"
-	"fundigo/pkg/outbox"
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 )
@@ -50,7 +47,7 @@ func expireOverdue(ctx context.Context, d Deps, log zerolog.Logger) error {
 			if err != nil {
 				return err
 			}
-			return emitAll(ctx, tx, d.Exchange, expired)
+			return emitAll(ctx, tx, expired)
 		})
 		if err != nil {
 			return err
@@ -64,25 +61,6 @@ func expireOverdue(ctx context.Context, d Deps, log zerolog.Logger) error {
 		}
 	}
 	return ctx.Err()
-}
-
-// emitAll writes the payment.* events of ps in one outbox insert (the same
-// deterministic message ids as emit).
-func emitAll(ctx context.Context, tx pgx.Tx, exchange string, ps []Payment) error {
-	msgs := make([]outbox.Message, 0, len(ps))
-	for _, p := range ps {
-		rk := routingKeyFor(p.Status)
-		if rk == "" {
-			continue
-		}
-		payload, err := json.Marshal(p.View())
-		if err != nil {
-			return fmt.Errorf("encode %s of payment %s: %w", rk, p.ID, err)
-		}
-		msgs = append(msgs, outbox.Message{ID: events.PaymentMessageID(rk, p.ID), Exchange: exchange,
-			RoutingKey: rk, Type: rk, Payload: payload})
-	}
-	return outbox.WriteBatch(ctx, tx, msgs)
 }
 
 // redrivePending enqueues again the push task of every pending payment older

@@ -134,7 +134,7 @@ func BenchmarkFullRecompute(b *testing.B) {
 	}
 	deps := Deps{
 		Pool: pool, Cache: NewCache(taskstest.Redis(b), taskstest.Prefix(b), config.Ratings{CacheTTL: time.Minute, TopCacheTTL: time.Minute}),
-		Tasks: taskstest.Client(b), Queues: taskstest.Queues(b), Exchange: "bench.events",
+		Tasks: taskstest.Client(b), Queues: taskstest.Queues(b),
 		Config: config.Ratings{PriorWeight: 10, BatchSize: int(batch), Parallelism: int(benchEnvInt("FUNDIGO_RATINGS_PARALLELISM", 2)), CacheTTL: time.Minute, TopCacheTTL: time.Minute},
 	}
 	// Warm the OS cache and the visibility map for both contenders.

@@ -18,10 +18,9 @@ type Deps struct {
 	Cache *Cache
 	// Tasks enqueues the debounced per-technician recomputes (on
 	// Queues.Default) and the full recomputes (on Queues.Low).
-	Tasks    *asynq.Client
-	Queues   tasks.Queues
-	Exchange string // rating.updated outbox rows are addressed here
-	Config   config.Ratings
+	Tasks  *asynq.Client
+	Queues tasks.Queues
+	Config config.Ratings
 	// GrantKey verifies the review grants users present (the JWT signing
 	// key, FUNDIGO_JWT_SECRET); empty refuses every user review.
 	GrantKey []byte
@@ -45,9 +44,6 @@ func (d Deps) Validate() error {
 	if d.Tasks == nil {
 		errs = append(errs, errors.New("rating: asynq client is nil"))
 	}
-	if d.Exchange == "" {
-		errs = append(errs, errors.New("rating: exchange is empty"))
-	}
 	if d.Config.BatchSize < 1 {
 		errs = append(errs, errors.New("rating: batch size must be at least 1"))
 	}
@@ -63,4 +59,4 @@ func (d Deps) Now() time.Time {
 }
 
 // Store returns the ratings SQL over the pool.
-func (d Deps) Store() *Store { return NewStore(d.Pool, d.Exchange) }
+func (d Deps) Store() *Store { return NewStore(d.Pool) }

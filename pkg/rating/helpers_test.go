@@ -32,11 +32,10 @@ func setup(t *testing.T) *bundle {
 	pool := storetest.NewPool(t)
 	rdb := taskstest.Redis(t)
 	d := Deps{
-		Pool:     pool,
-		Cache:    NewCache(rdb, taskstest.Prefix(t), config.Ratings{CacheTTL: time.Minute, TopCacheTTL: time.Minute}),
-		Tasks:    taskstest.Client(t),
-		Queues:   taskstest.Queues(t),
-		Exchange: "test.events",
+		Pool:   pool,
+		Cache:  NewCache(rdb, taskstest.Prefix(t), config.Ratings{CacheTTL: time.Minute, TopCacheTTL: time.Minute}),
+		Tasks:  taskstest.Client(t),
+		Queues: taskstest.Queues(t),
 		Config: config.Ratings{
 			PriorWeight: 10, Debounce: 500 * time.Millisecond, BatchSize: 7, Parallelism: 3,
 			CacheTTL: time.Minute, TopCacheTTL: time.Minute,

@@ -26,14 +26,12 @@ import (
 // without being one, so the result equals rounding the exact fraction.
 type Store struct {
 	pool *pgxpool.Pool
-	// exchange is where rating.updated outbox rows are addressed.
-	exchange string
 }
 
 // NewStore returns the ratings queries over pool; rating.updated events are
-// written to the outbox for exchange.
-func NewStore(pool *pgxpool.Pool, exchange string) *Store {
-	return &Store{pool: pool, exchange: exchange}
+// written to the outbox (published to the relay's exchange).
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool}
 }
 
 // RatingParams are the inputs of the Bayesian average
@@ -65,7 +63,7 @@ const ratingAggSQL = `
 // ratingUpsertSQL upserts the aggregates in agg and returns (as CTE "up")
 // only the rows whose numbers changed; "ev" writes one rating.updated outbox
 // row per changed technician in the same statement. Parameters:
-// @prior_weight, @global_mean, @exchange, @routing_key.
+// @prior_weight, @global_mean, @routing_key.
 const ratingUpsertSQL = `
 up AS (
 	INSERT INTO technician_ratings AS tr
@@ -207,7 +205,6 @@ func (s *Store) namedArgs(p RatingParams, extra pgx.NamedArgs) pgx.NamedArgs {
 	args := pgx.NamedArgs{
 		"prior_weight": p.PriorWeight,
 		"global_mean":  p.GlobalMean,
-		"exchange":     s.exchange,
 		"routing_key":  events.RoutingKeyRatingUpdated,
 	}
 	for k, v := range extra {
@@ -226,9 +223,9 @@ func (s *Store) namedArgs(p RatingParams, extra pgx.NamedArgs) pgx.NamedArgs {
 // rather than one outbox.Write per row, so a batch that changes thousands of
 // technicians stays one statement.
 const ratingEventsSQL = `
-	INSERT INTO outbox (message_id, exchange, routing_key, message_type, payload)
+	INSERT INTO outbox (message_id, routing_key, message_type, payload)
 	SELECT 'rating.updated:' || technician_id || ':' || (extract(epoch FROM updated_at) * 1000000)::bigint,
-	       @exchange::text, @routing_key::text, @routing_key::text,
+	       @routing_key::text, @routing_key::text,
 	       convert_to('{"technician_id":' || to_json(technician_id) ||
 	           ',"count":' || review_count || ',"average":' || mean || ',"bayesian_average":' || bayesian_average ||
 	           ',"distribution":{"1":' || d1 || ',"2":' || d2 || ',"3":' || d3 || ',"4":' || d4 || ',"5":' || d5 ||

@@ -73,8 +73,8 @@ func setupRatings(t *testing.T) *ratingsBundle {
 	pool := storetest.NewPool(t)
 	return &ratingsBundle{
 		pool:    pool,
-		reviews: rating.NewStore(pool, "test.events"),
-		ratings: rating.NewStore(pool, "test.events"),
+		reviews: rating.NewStore(pool),
+		ratings: rating.NewStore(pool),
 		ref:     map[string]*refRating{},
 	}
 }
@@ -163,16 +163,15 @@ func (b *ratingsBundle) outboxCount(t *testing.T) int {
 	t.Helper()
 	var n int
 	require.NoError(t, b.pool.QueryRow(context.Background(),
-		`SELECT count(*) FROM outbox WHERE routing_key = 'rating.updated' AND exchange = 'test.events'`).Scan(&n))
+		`SELECT count(*) FROM outbox WHERE routing_key = 'rating.updated'`).Scan(&n))
 	return n
 }
 
-func (b *ratingsBundle) lastOutboxPayload(t *testing.T) []byte {
+func (b *ratingsBundle) lastOutboxPayload(t *testing.T) (payload []byte, messageID string) {
 	t.Helper()
-	var p []byte
 	require.NoError(t, b.pool.QueryRow(context.Background(),
-		`SELECT payload FROM outbox ORDER BY id DESC LIMIT 1`).Scan(&p))
-	return p
+		`SELECT payload, message_id FROM outbox ORDER BY id DESC LIMIT 1`).Scan(&payload, &messageID))
+	return payload, messageID
 }
 
 func TestFullRecomputeMatchesReference(t *testing.T) {
@@ -225,7 +224,9 @@ func TestRecomputeTechnicianPublishesOnlyChanges(t *testing.T) {
 
 	// The event carries the new numbers.
 	var ev events.RatingUpdated
-	require.NoError(t, json.Unmarshal(b.lastOutboxPayload(t), &ev))
+	payload, messageID := b.lastOutboxPayload(t)
+	require.NoError(t, json.Unmarshal(payload, &ev))
+	require.Equal(t, messageID, ev.MessageID(), "the SQL writes the event's own message id")
 	require.Equal(t, got.Count, ev.Count)
 	require.Equal(t, got.BayesianAverage, ev.BayesianAverage)
 	require.Equal(t, got.Distribution, ev.Distribution)

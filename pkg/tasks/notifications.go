@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -54,4 +55,12 @@ func NewPushSend(queue, notificationID string, slot int, processAt time.Time) (*
 // enqueues its own).
 func NewPushReceipts(queue string) *asynq.Task {
 	return asynq.NewTask(TypePushReceipts, nil, asynq.Queue(queue), asynq.MaxRetry(0), asynq.Timeout(4*time.Minute))
+}
+
+// Validate requires the notification id.
+func (p *PushSendPayload) Validate() error {
+	if p.NotificationID == "" {
+		return errors.New("notification_id is required")
+	}
+	return nil
 }

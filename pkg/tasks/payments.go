@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -47,4 +48,12 @@ func NewSTKPush(paymentID, queue string) (*asynq.Task, error) {
 func NewPaymentsReconcile(queue string) *asynq.Task {
 	return asynq.NewTask(TypePaymentsReconcile, []byte("{}"), asynq.Queue(queue),
 		asynq.MaxRetry(0), asynq.Timeout(50*time.Second))
+}
+
+// Validate requires the payment id.
+func (p *STKPushPayload) Validate() error {
+	if p.PaymentID == "" {
+		return errors.New("payment_id is required")
+	}
+	return nil
 }

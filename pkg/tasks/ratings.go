@@ -86,3 +86,11 @@ func EnqueueRecomputeTechnician(ctx context.Context, c *asynq.Client, queue, tec
 	}
 	return true, nil
 }
+
+// Validate requires the technician id.
+func (p *RecomputeTechnicianPayload) Validate() error {
+	if p.TechnicianID == "" {
+		return errors.New("technician_id is required")
+	}
+	return nil
+}

@@ -23,10 +23,8 @@ type HandlerDeps struct {
 	Inbox *inbox.Writer
 	// QuarantineCap bounds kept unparseable callbacks, as for the webhook.
 	QuarantineCap int
-	// Exchange is the events exchange notifications are announced on.
-	Exchange string
-	Tasks    *asynq.Client
-	Queues   tasks.Queues
+	Tasks         *asynq.Client
+	Queues        tasks.Queues
 }
 
 // Handlers returns the built-in handlers by name, for NewRegistry.

@@ -29,10 +29,10 @@ type handlerBundle struct {
 func setupHandlers(t *testing.T) handlerBundle {
 	t.Helper()
 	pool := storetest.NewPool(t)
-	w, err := inbox.NewWriter(pool, inbox.WriterConfig{Exchange: "test.events"})
+	w, err := inbox.NewWriter(pool, inbox.WriterConfig{})
 	require.NoError(t, err)
 	q := taskstest.Queues(t)
-	deps := celerycompat.HandlerDeps{Pool: pool, Inbox: w, QuarantineCap: 10, Exchange: "test.events",
+	deps := celerycompat.HandlerDeps{Pool: pool, Inbox: w, QuarantineCap: 10,
 		Tasks: taskstest.Client(t), Queues: q}
 	return handlerBundle{pool: pool, queues: q, handlers: celerycompat.Handlers(deps)}
 }

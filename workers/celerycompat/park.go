@@ -88,18 +88,24 @@ func (c *Consumer) park(ctx context.Context, m *celery.Message, queue string) er
 	return nil
 }
 
+// Validate requires the queue to republish to.
+func (p *parked) Validate() error {
+	if p.Queue == "" {
+		return errors.New("parked celery message names no queue")
+	}
+	return nil
+}
+
 // Register adds the TypeDeliver handler to mux: it republishes parked
 // messages with pub, which must be a mandatory publisher on the Celery
 // broker's connection. A publish failure is retried by Asynq.
 func Register(mux *asynq.ServeMux, pub *amqpx.Publisher) {
-	mux.HandleFunc(TypeDeliver, func(ctx context.Context, t *asynq.Task) error {
-		var p parked
-		if err := json.Unmarshal(t.Payload(), &p); err != nil {
-			return tasks.Permanent(fmt.Errorf("decode parked celery message: %w", err))
-		}
-		if p.Queue == "" {
-			return tasks.Permanent(errors.New("parked celery message names no queue"))
-		}
+	mux.Handle(TypeDeliver, tasks.JSON(deliverParked(pub)))
+}
+
+// deliverParked republishes one parked message to its queue.
+func deliverParked(pub *amqpx.Publisher) tasks.Handler[parked] {
+	return func(ctx context.Context, p parked) error {
 		headers, err := decodeTable(p.Headers)
 		if err != nil {
 			return tasks.Permanent(fmt.Errorf("decode parked celery message %s: %w", p.CorrelationID, err))
@@ -114,5 +120,5 @@ func Register(mux *asynq.ServeMux, pub *amqpx.Publisher) {
 			return fmt.Errorf("republish parked celery task %s to %s: %w", p.CorrelationID, p.Queue, err)
 		}
 		return nil
-	})
+	}
 }

@@ -33,7 +33,7 @@ func sendNotification(d HandlerDeps) HandlerFunc {
 		if err := arg(m, 1, "message", &message); err != nil {
 			return nil, err
 		}
-		n, _, err := notification.Create(ctx, d.Pool, d.Exchange, notification.Request{
+		n, _, err := notification.Create(ctx, d.Pool, notification.Request{
 			ID:        uuid.NewSHA1(celeryNamespace, []byte(m.ID)).String(),
 			SourceKey: "celery:" + m.ID,
 			UserIDs:   []string{userID},

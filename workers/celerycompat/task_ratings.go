@@ -15,7 +15,7 @@ import (
 // "celery:<task id>", so a redelivered task enqueues nothing twice. Returns
 // {"task_id": …}, readable at GET /v1/tasks/{id}.
 func updateTechnicianRatings(d HandlerDeps) HandlerFunc {
-	rd := rating.Deps{Pool: d.Pool, Tasks: d.Tasks, Queues: d.Queues, Exchange: d.Exchange}
+	rd := rating.Deps{Pool: d.Pool, Tasks: d.Tasks, Queues: d.Queues}
 	return func(ctx context.Context, m *celery.Message) (any, error) {
 		if err := signature(m); err != nil {
 			return nil, err

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/logging"
@@ -17,15 +16,9 @@ import (
 // handleCleanup runs the retention rules (all, or those the payload names),
 // writes a per-rule report as the task result, and returns the rules' errors
 // joined (retried: deleting is idempotent). Skipped rules are not errors.
-func handleCleanup(deps Deps) asynq.HandlerFunc {
+func handleCleanup(deps Deps) tasks.Handler[tasks.MaintenanceCleanupPayload] {
 	log := deps.Log.With().Str(logging.FieldComponent, "maintenance").Logger()
-	return func(ctx context.Context, t *asynq.Task) error {
-		var p tasks.MaintenanceCleanupPayload
-		if len(t.Payload()) > 0 {
-			if err := json.Unmarshal(t.Payload(), &p); err != nil {
-				return tasks.Permanent(fmt.Errorf("decode %s payload: %w", t.Type(), err))
-			}
-		}
+	return func(ctx context.Context, p tasks.MaintenanceCleanupPayload) error {
 		all := rules(deps.Retention)
 		for _, name := range p.Rules {
 			if !slices.ContainsFunc(all, func(r rule) bool { return r.name == name }) {
@@ -47,7 +40,7 @@ func handleCleanup(deps Deps) asynq.HandlerFunc {
 			res.Targets = append(res.Targets, target)
 			logTarget(zerolog.Ctx(ctx), log, target)
 		}
-		if w := t.ResultWriter(); w != nil {
+		if w := tasks.ResultFrom(ctx); w != nil {
 			if b, err := json.Marshal(res); err == nil {
 				if _, err := w.Write(b); err != nil {
 					errs = append(errs, fmt.Errorf("write cleanup result: %w", err))

@@ -23,5 +23,5 @@ type Deps struct {
 
 // Register routes maintenance:cleanup to its handler.
 func Register(mux *asynq.ServeMux, deps Deps) {
-	mux.Handle(tasks.TypeMaintenanceCleanup, handleCleanup(deps))
+	mux.Handle(tasks.TypeMaintenanceCleanup, tasks.JSON(handleCleanup(deps)))
 }

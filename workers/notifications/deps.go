@@ -1,7 +1,6 @@
 package notifications
 
 import (
-	"errors"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -24,8 +23,7 @@ type Deps struct {
 	FCM notification.FCMSender
 	// Templates default to notification.LoadTemplates().
 	Templates *notification.Templates
-	// Exchange and QueuePrefix place the event consumers.
-	Exchange    string
+	// QueuePrefix names the event consumers' queues.
 	QueuePrefix string
 	// ReceiptDelay and StaleClaim: see notification.PipelineConfig.
 	ReceiptDelay time.Duration
@@ -37,14 +35,10 @@ type Deps struct {
 // worker carries the pipeline to the handlers.
 type worker struct {
 	pipeline    *notification.Pipeline
-	exchange    string
 	queuePrefix string
 }
 
 func newWorker(d Deps) (*worker, error) {
-	if d.Exchange == "" {
-		return nil, errors.New("notifications: Exchange is required")
-	}
 	p, err := notification.NewPipeline(notification.PipelineConfig{
 		Log: d.Log, Pool: d.Pool, Tasks: d.Tasks, Queues: d.Queues, Expo: d.Expo, FCM: d.FCM,
 		Templates: d.Templates, ReceiptDelay: d.ReceiptDelay, StaleClaim: d.StaleClaim, NowFunc: d.NowFunc,
@@ -52,5 +46,5 @@ func newWorker(d Deps) (*worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &worker{pipeline: p, exchange: d.Exchange, queuePrefix: d.QueuePrefix}, nil
+	return &worker{pipeline: p, queuePrefix: d.QueuePrefix}, nil
 }

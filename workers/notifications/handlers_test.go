@@ -37,7 +37,7 @@ func setup(t *testing.T) bundle {
 	require.NoError(t, err)
 	d := Deps{
 		Log: zerolog.Nop(), Pool: storetest.NewPool(t), Tasks: taskstest.Client(t), Queues: taskstest.Queues(t),
-		Expo: ec, Exchange: "test",
+		Expo: ec,
 	}
 	w, err := newWorker(d)
 	require.NoError(t, err)
@@ -51,20 +51,40 @@ func (b bundle) notifications(t *testing.T) int {
 	return n
 }
 
+// consumer returns the handler of the consumer on queue, as the worker runs
+// it (typed adapter inside the classifier), called with the routing key in
+// ctx as the consumer puts it there.
+func (b bundle) consumer(t *testing.T, queue string) func(routingKey, body string) error {
+	t.Helper()
+	specs, err := Consumers(b.deps)
+	require.NoError(t, err)
+	for _, s := range specs {
+		if s.Queue == queue {
+			h := amqpx.Chain(s.Handler, amqpx.Classify())
+			return func(routingKey, body string) error {
+				ctx := amqpx.WithInfo(t.Context(), amqpx.Info{Queue: queue, RoutingKey: routingKey, Attempt: 1})
+				return h(ctx, amqp.Delivery{RoutingKey: routingKey, Body: []byte(body)})
+			}
+		}
+	}
+	t.Fatalf("no consumer on queue %s", queue)
+	return nil
+}
+
 // notification.requested delivered twice is one notification; a payload
 // that cannot be decoded or validated is permanent.
 func TestRequestedEvent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	handle := b.consumer(t, "notifications.requested")
 	body, err := json.Marshal(events.NotificationRequested{ID: uuid.NewString(), SourceKey: "api:svc:key-1", UserIDs: []string{"u1"}, Title: "t", Body: "b"})
 	require.NoError(t, err)
-	d := amqp.Delivery{RoutingKey: events.RoutingKeyNotificationRequested, Body: body}
-	require.NoError(t, b.w.handleRequested(t.Context(), d))
-	require.NoError(t, b.w.handleRequested(t.Context(), d))
+	require.NoError(t, handle(events.RoutingKeyNotificationRequested, string(body)))
+	require.NoError(t, handle(events.RoutingKeyNotificationRequested, string(body)))
 	require.Equal(t, 1, b.notifications(t))
 
 	for _, bad := range []string{`{`, `{"id":"x","user_ids":[]}`} {
-		err := b.w.handleRequested(t.Context(), amqp.Delivery{RoutingKey: events.RoutingKeyNotificationRequested, Body: []byte(bad)})
+		err := handle(events.RoutingKeyNotificationRequested, bad)
 		require.True(t, amqpx.IsPermanent(err), bad)
 	}
 	require.Equal(t, 1, b.notifications(t))
@@ -73,22 +93,25 @@ func TestRequestedEvent(t *testing.T) {
 func TestPaymentEventMalformed(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	err := b.w.handlePayment(t.Context(), amqp.Delivery{RoutingKey: events.RoutingKeyPaymentPaid, Body: []byte(`{`)})
-	require.True(t, amqpx.IsPermanent(err))
-	err = b.w.handlePayment(t.Context(), amqp.Delivery{RoutingKey: events.RoutingKeyPaymentPaid, Body: []byte(`{"id":"pay-4"}`)})
-	require.True(t, amqpx.IsPermanent(err), "no customer")
-	err = b.w.handlePayment(t.Context(), amqp.Delivery{RoutingKey: events.RoutingKeyPaymentPaid,
-		Body: []byte(`{"id":"pay-5","customer_id":"c1","job_id":"j1","amount":100}`)})
-	require.NoError(t, err)
+	handle := b.consumer(t, "notifications.payments")
+	require.True(t, amqpx.IsPermanent(handle(events.RoutingKeyPaymentPaid, `{`)))
+	require.True(t, amqpx.IsPermanent(handle(events.RoutingKeyPaymentPaid, `{"id":"pay-4"}`)), "no customer")
+	require.True(t, amqpx.IsPermanent(handle("payment.refunded", `{"id":"pay-6","customer_id":"c1"}`)), "unknown event")
+	require.NoError(t, handle(events.RoutingKeyPaymentPaid, `{"id":"pay-5","customer_id":"c1","job_id":"j1","amount":100}`))
 	require.Equal(t, 1, b.notifications(t))
 }
 
 func TestSendTaskOutcomes(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	err := b.w.handleSend(t.Context(), asynq.NewTask(tasks.TypePushSend, []byte(`{`)))
+	mux := asynq.NewServeMux()
+	mux.Use(tasks.Classify())
+	require.NoError(t, Register(mux, b.deps))
+	err := mux.ProcessTask(t.Context(), asynq.NewTask(tasks.TypePushSend, []byte(`{`)))
 	require.True(t, tasks.IsPermanent(err), "undecodable")
-	err = b.w.handleSend(t.Context(), asynq.NewTask(tasks.TypePushSend, []byte(`{"notification_id":"`+uuid.NewString()+`"}`)))
+	err = mux.ProcessTask(t.Context(), asynq.NewTask(tasks.TypePushSend, []byte(`{}`)))
+	require.True(t, tasks.IsPermanent(err), "no notification id")
+	err = mux.ProcessTask(t.Context(), asynq.NewTask(tasks.TypePushSend, []byte(`{"notification_id":"`+uuid.NewString()+`"}`)))
 	require.True(t, tasks.IsPermanent(err), "no such notification")
-	require.NoError(t, b.w.handleReceipts(t.Context(), asynq.NewTask(tasks.TypePushReceipts, nil)))
+	require.NoError(t, mux.ProcessTask(t.Context(), asynq.NewTask(tasks.TypePushReceipts, nil)))
 }

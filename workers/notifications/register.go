@@ -15,13 +15,14 @@ func Register(mux *asynq.ServeMux, deps Deps) error {
 	if err != nil {
 		return err
 	}
-	mux.HandleFunc(tasks.TypePushSend, w.handleSend)
+	mux.Handle(tasks.TypePushSend, tasks.JSON(w.handleSend))
 	mux.HandleFunc(tasks.TypePushReceipts, w.handleReceipts)
 	return nil
 }
 
 // Consumers returns the event bindings: notification.requested, and the
-// payment events that notify customers and technicians.
+// payment events that notify customers and technicians. The exchange they
+// bind to is the workers.Server's.
 func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	w, err := newWorker(deps)
 	if err != nil {
@@ -30,17 +31,17 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	return []amqpx.ConsumerSpec{
 		{
 			Queue:       w.queuePrefix + "notifications.requested",
-			Exchange:    w.exchange,
 			Bindings:    []string{events.RoutingKeyNotificationRequested},
 			Concurrency: 4,
-			Handler:     w.handleRequested,
+			Name:        amqpx.FuncName(w.handleRequested),
+			Handler:     amqpx.JSON(w.handleRequested),
 		},
 		{
 			Queue:       w.queuePrefix + "notifications.payments",
-			Exchange:    w.exchange,
 			Bindings:    []string{events.RoutingKeyPaymentPaid, events.RoutingKeyPaymentFailed},
 			Concurrency: 4,
-			Handler:     w.handlePayment,
+			Name:        amqpx.FuncName(w.handlePayment),
+			Handler:     amqpx.JSON(w.handlePayment),
 		},
 	}, nil
 }

@@ -2,25 +2,21 @@ package notifications
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/hibiken/asynq"
 
+	"fundigo/pkg/outcome"
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 )
 
-// handleSend is push:send: one batch of one notification's deliveries.
-func (w *worker) handleSend(ctx context.Context, t *asynq.Task) error {
-	var p tasks.PushSendPayload
-	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.NotificationID == "" {
-		return tasks.Permanent(fmt.Errorf("decode %s payload: %w", tasks.TypePushSend, err))
-	}
+// handleSend is push:send: one batch of one notification's deliveries. A
+// notification that does not exist will not appear on a retry: permanent.
+func (w *worker) handleSend(ctx context.Context, p tasks.PushSendPayload) error {
 	err := w.pipeline.Send(ctx, p.NotificationID)
 	if errors.Is(err, store.ErrNotFound) {
-		return tasks.Permanent(err)
+		return outcome.Permanent(err)
 	}
 	return err
 }

@@ -38,7 +38,7 @@ func TestChaosKillMidBatchAppliesEveryAcceptedCallbackOnce(t *testing.T) {
 		FROM generate_series(0, $2 - 1) g`, mpesasim.PhoneSuccess, n)
 	require.NoError(t, err)
 
-	w, err := inbox.NewWriter(pool, inbox.WriterConfig{Exchange: exchange})
+	w, err := inbox.NewWriter(pool, inbox.WriterConfig{})
 	require.NoError(t, err)
 	in := &payment.Intake{Pool: pool, Writer: w, QuarantineCap: 10}
 	accepted := map[int64]bool{}

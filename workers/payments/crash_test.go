@@ -71,16 +71,24 @@ func runCrashChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	relay, err := outbox.NewRelay(pool, pub, log, outbox.RelayConfig{PollInterval: 100 * time.Millisecond})
+	relay, err := outbox.NewRelay(pool, pub, log, outbox.RelayConfig{Exchange: os.Getenv(envChildEx), PollInterval: 100 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	deps := crashDeps(log, os.Getenv(envChildEx), os.Getenv(envChildPrefix))
+	deps := crashDeps(log, os.Getenv(envChildPrefix))
 	deps.Pool = pool
-	w := workers.New(log, taskstest.RedisOpt(), conn, workers.Config{Queues: tasks.NewQueues(os.Getenv(envChildPrefix))})
-	payments.Register(w.Mux(), deps)
-	w.AddConsumer(payments.Consumers(deps)...)
+	w := workers.New(log, taskstest.RedisOpt(), conn, workers.Config{Exchange: os.Getenv(envChildEx), Queues: tasks.NewQueues(os.Getenv(envChildPrefix))})
+	if err := payments.Register(w.Mux(), deps); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	specs, err := payments.Consumers(deps)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	w.AddConsumer(specs...)
 	w.AddRunner(relay.Run)
 	// The batched applier claims the same rows straight from the inbox: the
 	// two paths race, and each row must still be applied once.
@@ -103,14 +111,13 @@ func runCrashChild() int {
 
 // crashDeps: the STK client is never called here (no pushes), so it points
 // at nothing; the consumer applies callbacks with 8 handlers.
-func crashDeps(log zerolog.Logger, exchange, prefix string) payments.Deps {
+func crashDeps(log zerolog.Logger, prefix string) payments.Deps {
 	client, err := mpesa.NewClient(nil, mpesa.ClientConfig{BaseURL: "http://127.0.0.1:1", ConsumerKey: "k",
 		ConsumerSecret: "s", ShortCode: "174379", Passkey: "p", CallbackURL: "http://127.0.0.1:1/cb"})
 	if err != nil {
 		panic(err)
 	}
-	return payments.Deps{Deps: payment.Deps{Log: log, STK: client, Exchange: exchange,
-		Config: config.Payments{FinalDeadline: time.Hour, QueryAfter: time.Minute}}, QueuePrefix: prefix, Concurrency: 8}
+	return payments.Deps{Deps: payment.Deps{Log: log, STK: client, Config: config.Payments{FinalDeadline: time.Hour, QueryAfter: time.Minute}}, QueuePrefix: prefix, Concurrency: 8}
 }
 
 func startChild(t *testing.T, dbURL, exchange, prefix string, env ...string) *exec.Cmd {
@@ -145,7 +152,12 @@ func TestSIGKILLMidStreamLosesNothingAppliesNothingTwice(t *testing.T) {
 
 	// The consumer's queue must exist before notices are published.
 	conn := amqpxtest.Conn(t, zerolog.Nop())
-	spec := payments.Consumers(func() payments.Deps { d := crashDeps(zerolog.Nop(), exchange, prefix); d.Pool = pool; return d }())[0]
+	d := crashDeps(zerolog.Nop(), prefix)
+	d.Pool = pool
+	specs, err := payments.Consumers(d)
+	require.NoError(t, err)
+	spec := specs[0]
+	spec.Exchange = exchange
 	require.NoError(t, conn.Declare(ctx, spec.Topology()))
 
 	ids := make([]string, n)
@@ -162,7 +174,7 @@ func TestSIGKILLMidStreamLosesNothingAppliesNothingTwice(t *testing.T) {
 	}
 	// Two deliveries per payment with different bytes (both stored), plus an
 	// identical redelivery (deduplicated by the inbox).
-	w, err := inbox.NewWriter(pool, inbox.WriterConfig{Exchange: exchange})
+	w, err := inbox.NewWriter(pool, inbox.WriterConfig{})
 	require.NoError(t, err)
 	for i := range n {
 		body := mpesasim.CallbackBody("m", fmt.Sprintf("ws_CO_crash_%04d", i), "0", "ok", 100,

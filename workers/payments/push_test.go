@@ -43,7 +43,7 @@ func newFlow(t *testing.T, clientTimeout time.Duration) *flow {
 	f := &flow{sim: mpesasim.New(mpesasim.Config{CallbackDelay: 20 * time.Millisecond})}
 	daraja := httptest.NewServer(f.sim)
 	t.Cleanup(func() { daraja.Close(); f.sim.Close() })
-	w, err := inbox.NewWriter(pool, inbox.WriterConfig{Exchange: "x"})
+	w, err := inbox.NewWriter(pool, inbox.WriterConfig{})
 	require.NoError(t, err)
 	receiver := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -70,12 +70,14 @@ func newFlow(t *testing.T, clientTimeout time.Duration) *flow {
 		ConsumerSecret: sc.ConsumerSecret, ShortCode: sc.ShortCode, Passkey: sc.Passkey,
 		CallbackURL: receiver.URL + "/cb", Timeout: clientTimeout, TokenKey: taskstest.Prefix(t) + "oauth"})
 	require.NoError(t, err)
-	f.deps = payments.Deps{Deps: payment.Deps{Log: zerolog.Nop(), Pool: pool, STK: client, Exchange: "x", Queues: taskstest.Queues(t),
+	f.deps = payments.Deps{Deps: payment.Deps{Log: zerolog.Nop(), Pool: pool, STK: client, Queues: taskstest.Queues(t),
 		Config: config.Payments{FinalDeadline: 10 * time.Minute, QueryAfter: time.Minute, QueryEvery: time.Minute,
 			RedriveAfter: time.Minute, OrphanReportAfter: time.Hour}}}
 	f.mux = asynq.NewServeMux()
-	payments.Register(f.mux, f.deps)
-	f.apply = payments.Consumers(f.deps)[0].Handler
+	require.NoError(t, payments.Register(f.mux, f.deps))
+	specs, err := payments.Consumers(f.deps)
+	require.NoError(t, err)
+	f.apply = specs[0].Handler
 	return f
 }
 
@@ -238,7 +240,7 @@ func TestReconcileExpiresPastTheFinalDeadline(t *testing.T) {
 	later := f.deps
 	later.Now = func() time.Time { return time.Now().Add(5 * time.Minute) }
 	mux := asynq.NewServeMux()
-	payments.Register(mux, later)
+	require.NoError(t, payments.Register(mux, later))
 	require.NoError(t, mux.ProcessTask(context.Background(), tasks.NewPaymentsReconcile("q")))
 	p := f.get(t, id)
 	require.Equal(t, payment.AwaitingCallback, p.Status, "being processed: still waiting")
@@ -246,7 +248,7 @@ func TestReconcileExpiresPastTheFinalDeadline(t *testing.T) {
 
 	later.Now = func() time.Time { return time.Now().Add(11 * time.Minute) }
 	mux = asynq.NewServeMux()
-	payments.Register(mux, later)
+	require.NoError(t, payments.Register(mux, later))
 	require.NoError(t, mux.ProcessTask(context.Background(), tasks.NewPaymentsReconcile("q")))
 	p = f.get(t, id)
 	require.Equal(t, payment.Failed, p.Status)

@@ -52,7 +52,7 @@ func reconcileAt(t *testing.T, d payments.Deps, at time.Time) {
 	t.Helper()
 	d.Now = func() time.Time { return at }
 	mux := asynq.NewServeMux()
-	payments.Register(mux, d)
+	require.NoError(t, payments.Register(mux, d))
 	require.NoError(t, mux.ProcessTask(context.Background(), tasks.NewPaymentsReconcile("q")))
 }
 

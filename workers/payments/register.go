@@ -2,7 +2,6 @@ package payments
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -28,49 +27,42 @@ type Deps struct {
 	Concurrency int
 }
 
-// Register adds the payments task handlers to mux. It panics on invalid deps
-// (a wiring bug at startup).
-func Register(mux *asynq.ServeMux, deps Deps) {
+// Register adds the payments task handlers to mux, or reports invalid deps.
+func Register(mux *asynq.ServeMux, deps Deps) error {
 	if err := deps.Validate(true); err != nil {
-		panic(err)
+		return fmt.Errorf("payments workers: %w", err)
 	}
-	mux.Handle(tasks.TypeSTKPush, handleSTKPush(deps.Deps))
+	mux.Handle(tasks.TypeSTKPush, tasks.JSON(handleSTKPush(deps.Deps)))
 	mux.Handle(tasks.TypePaymentsReconcile, handleReconcile(deps.Deps))
+	return nil
 }
 
 // CallbackQueue is the AMQP queue of the STK callback consumer.
 func CallbackQueue(prefix string) string { return prefix + "payments.stk_callbacks" }
 
 // Consumers returns the RabbitMQ consumers of the payments domain: the
-// applier of stored STK callbacks.
-func Consumers(deps Deps) []amqpx.ConsumerSpec {
+// applier of stored STK callbacks. It reports invalid deps.
+func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	if err := deps.Validate(true); err != nil {
-		panic(err)
+		return nil, fmt.Errorf("payments workers: %w", err)
 	}
 	if deps.Concurrency == 0 {
 		deps.Concurrency = 8
 	}
 	return []amqpx.ConsumerSpec{{
 		Queue:         CallbackQueue(deps.QueuePrefix),
-		Exchange:      deps.Exchange,
 		Bindings:      []string{events.RoutingKeySTKCallbackReceived},
 		Concurrency:   deps.Concurrency,
 		DeliveryLimit: deps.DeliveryLimit,
-		Handler:       handleCallbackNotice(deps.Deps),
-	}}
+		Name:          amqpx.FuncName(handleCallbackNotice),
+		Handler:       amqpx.JSON(handleCallbackNotice(deps.Deps)),
+	}}, nil
 }
 
 // handleSTKPush is the mpesa:stk_push task: payment.Push, told whether this
 // is the last attempt.
-func handleSTKPush(d payment.Deps) asynq.HandlerFunc {
-	return func(ctx context.Context, t *asynq.Task) error {
-		var pl tasks.STKPushPayload
-		if err := json.Unmarshal(t.Payload(), &pl); err != nil {
-			return outcome.Permanent(fmt.Errorf("decode %s payload: %w", tasks.TypeSTKPush, err))
-		}
-		if pl.PaymentID == "" {
-			return outcome.Permanent(fmt.Errorf("%s payload without payment_id", tasks.TypeSTKPush))
-		}
+func handleSTKPush(d payment.Deps) tasks.Handler[tasks.STKPushPayload] {
+	return func(ctx context.Context, pl tasks.STKPushPayload) error {
 		retried, _ := asynq.GetRetryCount(ctx)
 		maxRetry, known := asynq.GetMaxRetry(ctx)
 		return payment.Push(ctx, d, pl.PaymentID, payment.PushAttempt{Retried: retried, Last: known && retried >= maxRetry})
@@ -86,8 +78,8 @@ func handleReconcile(d payment.Deps) asynq.HandlerFunc {
 // inbox relay. Redeliveries are harmless (the inbox row is claimed once). A
 // notice that can never be applied (bad JSON, row gone, body not a callback)
 // is dead-lettered for an operator.
-func handleCallbackNotice(d payment.Deps) amqpx.HandlerFunc {
-	return amqpx.JSON(func(ctx context.Context, n inbox.Notice) error {
+func handleCallbackNotice(d payment.Deps) amqpx.Handler[inbox.Notice] {
+	return func(ctx context.Context, n inbox.Notice) error {
 		if n.InboxID == 0 {
 			return outcome.Permanent(errors.New("stk callback notice without inbox_id"))
 		}
@@ -96,7 +88,7 @@ func handleCallbackNotice(d payment.Deps) amqpx.HandlerFunc {
 			return outcome.Permanent(err)
 		}
 		return err
-	})
+	}
 }
 
 // Applier returns the batched applier of stored STK callbacks (claims inbox

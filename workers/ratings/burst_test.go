@@ -2,7 +2,6 @@ package ratings
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/events"
@@ -29,7 +27,9 @@ func countingMux(d Deps) (*asynq.ServeMux, *sync.Map) {
 			return next.ProcessTask(ctx, t)
 		})
 	})
-	Register(mux, d)
+	if err := Register(mux, d); err != nil {
+		panic(err)
+	}
 	return mux, counts
 }
 
@@ -39,13 +39,6 @@ func count(m *sync.Map, typ string) int64 {
 		return 0
 	}
 	return v.(*atomic.Int64).Load()
-}
-
-func reviewDelivery(t *testing.T, r events.ReviewCreated) amqp.Delivery {
-	t.Helper()
-	b, err := json.Marshal(r)
-	require.NoError(t, err)
-	return amqp.Delivery{Body: b, RoutingKey: events.RoutingKeyReviewCreated}
 }
 
 // A burst of 100 reviews of one technician, delivered concurrently, gives
@@ -63,10 +56,10 @@ func TestBurstOfReviewsGivesOneRecompute(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- handle(context.Background(), reviewDelivery(t, events.ReviewCreated{
+			errs <- handle(context.Background(), events.ReviewCreated{
 				JobID: events.ExternalID(fmt.Sprintf("job-%d", i)), TechnicianID: "tech-burst",
 				CustomerID: "cust", Rating: 1 + i%5,
-			}))
+			})
 		}()
 	}
 	wg.Wait()
@@ -97,9 +90,9 @@ func TestBurstOfReviewsGivesOneRecompute(t *testing.T) {
 
 	// A later review (next window) schedules a new recompute.
 	base = base.Add(2 * b.deps.Rating.Config.Debounce)
-	require.NoError(t, handle(context.Background(), reviewDelivery(t, events.ReviewCreated{
+	require.NoError(t, handle(context.Background(), events.ReviewCreated{
 		JobID: "job-late", TechnicianID: "tech-burst", CustomerID: "cust", Rating: 5,
-	})))
+	}))
 	require.Eventually(t, func() bool {
 		r, err := ratings.Get(context.Background(), "tech-burst")
 		return err == nil && r.Count == 101

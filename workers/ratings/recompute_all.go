@@ -18,20 +18,14 @@ import (
 // a day after), to the commands row of the task id when the API created one,
 // and to the log at most every ProgressInterval. An interrupted attempt
 // (timeout, shutdown, crash) is retried and resumes from the last batch.
-func handleRecomputeAll(d Deps) asynq.HandlerFunc {
-	return func(ctx context.Context, t *asynq.Task) error {
-		var payload tasks.RecomputeAllPayload
-		if len(t.Payload()) > 0 {
-			if err := json.Unmarshal(t.Payload(), &payload); err != nil {
-				return tasks.Permanent(fmt.Errorf("decode %s payload: %w", t.Type(), err))
-			}
-		}
+func handleRecomputeAll(d Deps) tasks.Handler[tasks.RecomputeAllPayload] {
+	return func(ctx context.Context, payload tasks.RecomputeAllPayload) error {
 		taskID, _ := asynq.GetTaskID(ctx)
 		log := zerolog.Ctx(ctx).With().Str("reason", payload.Reason).Logger()
 		var lastLog time.Time
 		report := func(p rating.Progress) {
 			b, _ := json.Marshal(p)
-			if w := t.ResultWriter(); w != nil {
+			if w := tasks.ResultFrom(ctx); w != nil {
 				if _, err := w.Write(b); err != nil {
 					log.Warn().Err(err).Msg("write recompute progress to task result")
 				}

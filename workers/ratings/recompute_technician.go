@@ -2,10 +2,7 @@ package ratings
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
-	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/logging"
@@ -16,15 +13,8 @@ import (
 // handleRecomputeTechnician runs rating.RecomputeTechnician for the
 // debounced ratings:recompute_technician task (idempotent; a retry after a
 // failed cache invalidation still clears a stale entry).
-func handleRecomputeTechnician(d Deps) asynq.HandlerFunc {
-	return func(ctx context.Context, t *asynq.Task) error {
-		var p tasks.RecomputeTechnicianPayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil {
-			return tasks.Permanent(fmt.Errorf("decode %s payload: %w", t.Type(), err))
-		}
-		if p.TechnicianID == "" {
-			return tasks.Permanent(fmt.Errorf("%s payload without technician_id", t.Type()))
-		}
+func handleRecomputeTechnician(d Deps) tasks.Handler[tasks.RecomputeTechnicianPayload] {
+	return func(ctx context.Context, p tasks.RecomputeTechnicianPayload) error {
 		r, changed, err := rating.RecomputeTechnician(ctx, d.Rating, p.TechnicianID)
 		if err != nil {
 			return err

@@ -14,8 +14,8 @@ func Register(mux *asynq.ServeMux, deps Deps) error {
 	if err := deps.validate(); err != nil {
 		return err
 	}
-	mux.Handle(tasks.TypeRatingsRecomputeTechnician, handleRecomputeTechnician(deps))
-	mux.Handle(tasks.TypeRatingsRecomputeAll, handleRecomputeAll(deps))
+	mux.Handle(tasks.TypeRatingsRecomputeTechnician, tasks.JSON(handleRecomputeTechnician(deps)))
+	mux.Handle(tasks.TypeRatingsRecomputeAll, tasks.JSON(handleRecomputeAll(deps)))
 	return nil
 }
 
@@ -23,7 +23,8 @@ func Register(mux *asynq.ServeMux, deps Deps) error {
 func ReviewsQueue(prefix string) string { return prefix + "ratings.reviews" }
 
 // Consumers returns the RabbitMQ consumers of the ratings domain: reviews
-// published by the Django app as review.created. It reports invalid deps.
+// published by the Django app as review.created (decoded strictly: an
+// unknown field is dead-lettered). It reports invalid deps.
 func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	deps.setDefaults()
 	if err := deps.validate(); err != nil {
@@ -31,10 +32,10 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	}
 	return []amqpx.ConsumerSpec{{
 		Queue:         ReviewsQueue(deps.QueuePrefix),
-		Exchange:      deps.Rating.Exchange,
 		Bindings:      []string{events.RoutingKeyReviewCreated},
 		Concurrency:   deps.Concurrency,
 		DeliveryLimit: deps.DeliveryLimit,
-		Handler:       handleReviewCreated(deps),
+		Name:          amqpx.FuncName(handleReviewCreated),
+		Handler:       amqpx.JSON(handleReviewCreated(deps), amqpx.Strict()),
 	}}, nil
 }

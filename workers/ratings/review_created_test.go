@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/amqpx"
@@ -15,13 +14,13 @@ func TestReviewCreatedConsumer(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	handle := handleReviewCreated(b.deps)
+	handle := b.reviewConsumer(t)
 	reviews := b.deps.Rating.Store()
 	insp := taskstest.Inspector(t)
 
 	// Integer ids (Django primary keys) are accepted; the category is normalized.
 	ok := `{"job_id": 42, "technician_id": 7, "customer_id": "c-1", "rating": 5, "comment": "safi", "category": " Plumbing "}`
-	require.NoError(t, handle(ctx, amqp.Delivery{Body: []byte(ok)}))
+	require.NoError(t, handle(ok))
 	r, err := reviews.ReviewByJob(ctx, "42")
 	require.NoError(t, err)
 	require.Equal(t, "7", r.TechnicianID)
@@ -34,7 +33,7 @@ func TestReviewCreatedConsumer(t *testing.T) {
 	// schedules the recompute again, in case the first delivery died between
 	// the commit and the enqueue (simulated by deleting its task).
 	require.NoError(t, insp.DeleteTask(b.deps.Rating.Queues.Default, scheduled[0].ID))
-	require.NoError(t, handle(ctx, amqp.Delivery{Body: []byte(ok)}))
+	require.NoError(t, handle(ok))
 	var n int
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM reviews`).Scan(&n))
 	require.Equal(t, 1, n)
@@ -52,7 +51,7 @@ func TestReviewCreatedConsumer(t *testing.T) {
 		"self review":      `{"job_id": "j5", "technician_id": 9, "customer_id": "9", "rating": 5}`,
 		"conflicting":      `{"job_id": 42, "technician_id": 7, "customer_id": "c-1", "rating": 1}`,
 	} {
-		err := handle(ctx, amqp.Delivery{Body: []byte(body)})
+		err := handle(body)
 		require.Error(t, err, name)
 		require.True(t, amqpx.IsPermanent(err), "%s: %v", name, err)
 	}
