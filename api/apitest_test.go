@@ -79,7 +79,9 @@ func newTestServer(t *testing.T, mutate func(*Deps)) *testServer {
 	if mutate != nil {
 		mutate(&d)
 	}
-	return &testServer{e: NewServer(d), deps: d, logs: logs}
+	e, err := NewServer(d)
+	require.NoError(t, err)
+	return &testServer{e: e, deps: d, logs: logs}
 }
 
 type testResponse struct {

@@ -19,14 +19,18 @@ type middlewares struct {
 	webhook       echo.MiddlewareFunc // Daraja webhooks: per-source limit, token and source checks
 }
 
-// newMiddlewares builds the middleware; th nil limits nothing.
-func newMiddlewares(d Deps, th *throttler) middlewares {
+// newMiddlewares builds the middleware; th nil limits nothing. It reports an unusable webhook source allowlist.
+func newMiddlewares(d Deps, th *throttler) (middlewares, error) {
+	webhook, err := webhookGuard(d.Config.Payments, th)
+	if err != nil {
+		return middlewares{}, err
+	}
 	return middlewares{
 		service:       requireServiceKey(d.Config.Auth.APIKeys, th),
 		userOrService: requireUserOrService(d.Config.Auth.APIKeys, d.Config.Auth.JWTSecret, th),
 		idempotent:    idempotent(d.Pool),
 		limitAnon:     th.limitAnonRoute(),
 		limitPayment:  th.limitPayment(),
-		webhook:       webhookGuard(d.Config.Payments, th),
-	}
+		webhook:       webhook,
+	}, nil
 }

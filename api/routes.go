@@ -5,7 +5,8 @@ import (
 )
 
 // registerRoutes is the one list of every route. Each domain owns one block.
-func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
+// It reports dependencies a route cannot be built with.
+func registerRoutes(e *echo.Echo, d Deps, m middlewares) error {
 	e.GET("/healthz", handleHealthz())
 	e.GET("/readyz", handleReadyz(d))
 	// /metrics is served on the admin listener only (pkg/admin).
@@ -17,7 +18,11 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	v1.POST("/payments", handleCreatePayment(paymentDeps(d)),
 		m.service, m.limitPayment, m.idempotent)
 	v1.GET("/payments/:id", handleGetPayment(d.Pool), m.service)
-	stk := handleSTKCallback(newSTKWebhook(d))
+	wh, err := newSTKWebhook(d)
+	if err != nil {
+		return err
+	}
+	stk := handleSTKCallback(wh)
 	v1.POST("/webhooks/mpesa/stk/:token", stk, m.webhook)
 	// The same handler under a path Safaricom accepts: Daraja refuses callback
 	// URLs containing "mpesa" (any case), so this alias is what we register.
@@ -41,4 +46,5 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) {
 	// scheduler
 	v1.GET("/admin/schedules", handleListSchedules(d.Pool), m.service)
 	v1.POST("/admin/schedules/:name/run", handleRunSchedule(d.Pool, d.Tasks, d.Now), m.service, m.idempotent)
+	return nil
 }

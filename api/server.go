@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -63,9 +64,6 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Extra lets cmd hand domain-specific dependencies (clients, simulators'
-	// URLs) to route makers without widening Deps for every domain.
-	Extra map[string]any
 }
 
 func (d *Deps) setDefaults() {
@@ -77,8 +75,11 @@ func (d *Deps) setDefaults() {
 	}
 }
 
-// NewServer builds the Echo instance with its middleware chain and every route.
-func NewServer(deps Deps) *echo.Echo {
+// NewServer builds the Echo instance with its middleware chain and every
+// route. It reports a configuration it cannot serve with (an unparsable
+// FUNDIGO_TRUSTED_PROXIES or FUNDIGO_MPESA_ALLOWED_CIDRS entry, which
+// config.Load refuses first) as an error naming the variable.
+func NewServer(deps Deps) (*echo.Echo, error) {
 	deps.setDefaults()
 	e := echo.New()
 	e.HideBanner = true
@@ -104,7 +105,11 @@ func NewServer(deps Deps) *echo.Echo {
 		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/v1/webhooks/") },
 	}))
 
-	e.IPExtractor = clientIPExtractor(deps.Config.HTTP.TrustedProxies)
+	ipx, err := clientIPExtractor(deps.Config.HTTP.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	e.IPExtractor = ipx
 
 	var reg prometheus.Registerer
 	if deps.Registry != nil {
@@ -112,8 +117,14 @@ func NewServer(deps Deps) *echo.Echo {
 	}
 	th := newThrottler(deps.Redis, deps.Config.Redis.KeyPrefix, deps.Config.Throttle, reg)
 	e.Use(th.anonOnUnknownPath())
-	registerRoutes(e, deps, newMiddlewares(deps, th))
-	return e
+	m, err := newMiddlewares(deps, th)
+	if err != nil {
+		return nil, err
+	}
+	if err := registerRoutes(e, deps, m); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // clientIPExtractor is the one client-IP rule (c.RealIP() everywhere: the
@@ -122,17 +133,17 @@ func NewServer(deps Deps) *echo.Echo {
 // them, X-Forwarded-For is walked from the right past trusted hops only; the
 // first untrusted hop is the client. Loopback and private ranges are not
 // trusted unless listed.
-func clientIPExtractor(proxies []string) echo.IPExtractor {
+func clientIPExtractor(proxies []string) (echo.IPExtractor, error) {
 	if len(proxies) == 0 {
-		return echo.ExtractIPDirect()
+		return echo.ExtractIPDirect(), nil
 	}
 	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
 	for _, s := range proxies {
 		n, err := config.ParseCIDROrIP(s)
 		if err != nil {
-			panic("api: FUNDIGO_TRUSTED_PROXIES: " + err.Error()) // config.Load refuses it first
+			return nil, fmt.Errorf("api: FUNDIGO_TRUSTED_PROXIES: %w", err)
 		}
 		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: n.IP, Mask: n.Mask}))
 	}
-	return echo.ExtractIPFromXFFHeader(opts...)
+	return echo.ExtractIPFromXFFHeader(opts...), nil
 }

@@ -10,7 +10,10 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/config"
 )
 
 func TestUnknownRouteAndMethodAreProblems(t *testing.T) {
@@ -157,7 +160,30 @@ func stringsRepeat(s string, n int) string {
 	return string(out)
 }
 
-func (d Deps) middlewaresForTest() middlewares { return newMiddlewares(d, nil) }
+func (d Deps) middlewaresForTest() middlewares {
+	m, err := newMiddlewares(d, nil)
+	if err != nil {
+		panic(err) // the test server was built with the same deps
+	}
+	return m
+}
+
+// A configuration the server cannot use is an error naming the variable,
+// not a panic (config.Load refuses these first; NewServer may be called
+// with a Config built some other way).
+func TestNewServerReportsBadConfiguration(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	proxies := cfg
+	proxies.HTTP.TrustedProxies = []string{"10.0.0.0/8", "not-a-cidr"}
+	_, err = NewServer(Deps{Log: zerolog.Nop(), Config: proxies})
+	require.ErrorContains(t, err, "FUNDIGO_TRUSTED_PROXIES")
+	sources := cfg
+	sources.Payments.AllowedCIDRs = []string{"196.201.214.0/24", "300.1.1.1"}
+	_, err = NewServer(Deps{Log: zerolog.Nop(), Config: sources})
+	require.ErrorContains(t, err, "FUNDIGO_MPESA_ALLOWED_CIDRS")
+}
 
 func TestBindStrictRefusesNUL(t *testing.T) {
 	t.Parallel()

@@ -80,7 +80,10 @@ func BenchmarkWebhookChain(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e := NewServer(Deps{Log: log, Config: cfg, Pool: storetest.NewPool(b), Registry: prometheus.NewRegistry()})
+		e, err := NewServer(Deps{Log: log, Config: cfg, Pool: storetest.NewPool(b), Registry: prometheus.NewRegistry()})
+		if err != nil {
+			b.Fatal(err)
+		}
 		e.POST("/v1/webhooks/bench/:token", webhookStub)
 		for _, gz := range []bool{false, true} {
 			b.Run(map[bool]string{false: "identity", true: "accept-gzip"}[gz], func(b *testing.B) { serveWebhook(b, e, path, body, gz) })

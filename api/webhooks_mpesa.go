@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -82,16 +83,15 @@ func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
 	}
 }
 
-// newSTKWebhook builds the STK callback endpoint's dependencies from d. It
-// panics on a configuration the config package should have refused.
-func newSTKWebhook(d Deps) stkWebhook {
+// newSTKWebhook builds the STK callback endpoint's dependencies from d.
+func newSTKWebhook(d Deps) (stkWebhook, error) {
 	pc := d.Config.Payments
 	w, err := inbox.NewWriter(d.Pool, inbox.WriterConfig{Window: pc.InboxWindow})
 	if err != nil {
-		panic("api: stk inbox: " + err.Error())
+		return stkWebhook{}, fmt.Errorf("api: stk inbox: %w", err)
 	}
 	return stkWebhook{token: []byte(pc.CallbackToken.Reveal()), trusted: len(pc.AllowedCIDRs) > 0,
-		intake: &payment.Intake{Pool: d.Pool, Writer: w, QuarantineCap: pc.QuarantineCap}}
+		intake: &payment.Intake{Pool: d.Pool, Writer: w, QuarantineCap: pc.QuarantineCap}}, nil
 }
 
 // paymentDeps are the payment commands' dependencies of the API role.

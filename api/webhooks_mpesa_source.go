@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"net"
 	"net/http"
 
@@ -59,10 +60,10 @@ func contains(nets []*net.IPNet, ip net.IP) bool {
 //   - a wrong token is a failed authentication: charged to the source's
 //     anonymous budget (404, then 429 once spent);
 //   - a source outside the allowlist gets 403.
-func webhookGuard(pc config.Payments, th *throttler) echo.MiddlewareFunc {
+func webhookGuard(pc config.Payments, th *throttler) (echo.MiddlewareFunc, error) {
 	sources, err := newSourceFilter(pc.AllowedCIDRs)
 	if err != nil {
-		panic("api: webhook sources: " + err.Error()) // config.Load refuses it first
+		return nil, fmt.Errorf("api: FUNDIGO_MPESA_ALLOWED_CIDRS: %w", err) // config.Load refuses it first
 	}
 	token := []byte(pc.CallbackToken.Reveal())
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -88,7 +89,7 @@ func webhookGuard(pc config.Payments, th *throttler) echo.MiddlewareFunc {
 			}
 			return next(c)
 		}
-	}
+	}, nil
 }
 
 // ipKey names a client address in limiter keys: IPv4 as is, IPv6 by its /64

@@ -47,7 +47,9 @@ func TestClientIPExtractor(t *testing.T) {
 			if tt.xff != "" {
 				r.Header.Set("X-Forwarded-For", tt.xff)
 			}
-			require.Equal(t, tt.want, clientIPExtractor(tt.proxies)(r))
+			ipx, err := clientIPExtractor(tt.proxies)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, ipx(r))
 		})
 	}
 }

@@ -71,7 +71,7 @@ func runAll(ctx context.Context, e env) error {
 		in.close(sctx)
 	}()
 
-	w, err := buildWorkers(in, sims.extra)
+	w, err := buildWorkers(in)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func runAll(ctx context.Context, e env) error {
 	// One admin listener for the whole process.
 	return in.runWithAdmin(ctx, func(ctx context.Context) error {
 		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return runAPI(gctx, in, sims.extra) })
+		g.Go(func() error { return runAPI(gctx, in) })
 		g.Go(func() error { return w.Run(gctx) })
 		g.Go(func() error { return s.Run(gctx) })
 		return g.Wait()

@@ -18,15 +18,15 @@ func newAPICmd(e env) *cobra.Command {
 		Short: "Serve the REST API and the M-Pesa webhooks",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withInfra(cmd.Context(), "api", false, func(in *infra, _ map[string]any) error {
-				return in.runWithAdmin(cmd.Context(), func(ctx context.Context) error { return runAPI(ctx, in, nil) })
+			return e.withInfra(cmd.Context(), "api", false, func(in *infra) error {
+				return in.runWithAdmin(cmd.Context(), func(ctx context.Context) error { return runAPI(ctx, in) })
 			})
 		},
 	}
 }
 
 // apiDeps builds the API's dependencies from infra.
-func apiDeps(in *infra, extra map[string]any) api.Deps {
+func apiDeps(in *infra) api.Deps {
 	return api.Deps{
 		Log:       in.log.With().Str("component", "api").Logger(),
 		Config:    in.cfg,
@@ -38,14 +38,16 @@ func apiDeps(in *infra, extra map[string]any) api.Deps {
 		Publisher: in.pub,
 		Readiness: in.ready,
 		Registry:  in.registry,
-		Extra:     extra,
 	}
 }
 
 // runAPI serves HTTP until ctx is cancelled, then stops accepting, lets
 // in-flight requests finish within the shutdown timeout, and returns.
-func runAPI(ctx context.Context, in *infra, extra map[string]any) error {
-	e := api.NewServer(apiDeps(in, extra))
+func runAPI(ctx context.Context, in *infra) error {
+	e, err := api.NewServer(apiDeps(in))
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", in.cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", in.cfg.HTTP.Addr, err)

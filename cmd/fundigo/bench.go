@@ -15,7 +15,6 @@ import (
 	"fundigo/api"
 	"fundigo/bench"
 	"fundigo/pkg/config"
-	"fundigo/pkg/expo/exposim"
 )
 
 // newBenchCmd is `fundigo bench <scenario>`: the scenarios live in package
@@ -79,11 +78,14 @@ func startBenchSystem(ctx context.Context, ln net.Listener, cfg config.Config, l
 		defer cancel()
 		in.close(sctx)
 	})
-	w, err := buildWorkers(in, sims.extra)
+	w, err := buildWorkers(in)
 	if err != nil {
 		return nil, err
 	}
-	e := api.NewServer(apiDeps(in, sims.extra))
+	e, err := api.NewServer(apiDeps(in))
+	if err != nil {
+		return nil, err
+	}
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	workersDone, stopped := make(chan error, 1), make(chan struct{})
 	go func() {
@@ -101,7 +103,6 @@ func startBenchSystem(ctx context.Context, ln net.Listener, cfg config.Config, l
 		defer cancel()
 		_ = e.Server.Shutdown(sctx)
 	})
-	pushSim, _ := sims.extra["push.sim"].(*exposim.Sim)
-	return &bench.System{Config: cfg, Routes: e.Routes(), Pool: in.pool, PushSim: pushSim,
+	return &bench.System{Config: cfg, Routes: e.Routes(), Pool: in.pool, PushSim: sims.push,
 		AsynqQueues: in.queues.All(), AMQPQueues: w.ConsumerQueues(), Done: workersDone, Stop: cleanup}, nil
 }

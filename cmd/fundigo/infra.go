@@ -114,16 +114,15 @@ func (in *infra) shutdownCtx() (context.Context, context.CancelFunc) {
 // and closes everything (bounded by the shutdown timeout) when fn returns.
 // external marks a role that calls Daraja and Expo (the worker): with
 // FUNDIGO_SIMULATORS=true the simulators for what the configuration leaves
-// unset run in-process first (as in `all`) and fn gets their handles;
-// otherwise a missing configuration is an error naming the variables. Other
-// roles never start a simulator.
-func (e env) withInfra(ctx context.Context, name string, external bool, fn func(in *infra, extra map[string]any) error) error {
+// unset run in-process first (as in `all`, rewriting the configuration to
+// reach them); otherwise a missing configuration is an error naming the
+// variables. Other roles never start a simulator.
+func (e env) withInfra(ctx context.Context, name string, external bool, fn func(in *infra) error) error {
 	cfg, log, err := e.load()
 	if err != nil {
 		return err
 	}
 	log = logging.WithRole(log, name)
-	var extra map[string]any
 	if external && !cfg.Ops.SimulatorsOr(false) {
 		if err := cfg.RequireExternalAPIs(); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -135,7 +134,6 @@ func (e env) withInfra(ctx context.Context, name string, external bool, fn func(
 			return err
 		}
 		defer sims.close()
-		extra = sims.extra
 	}
 	in, err := openInfra(cfg, log, name)
 	if err != nil {
@@ -149,5 +147,5 @@ func (e env) withInfra(ctx context.Context, name string, external bool, fn func(
 	if err := requireSchema(ctx, in, name); err != nil {
 		return err
 	}
-	return fn(in, extra)
+	return fn(in)
 }

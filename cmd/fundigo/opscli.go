@@ -28,7 +28,7 @@ func newDLQCmd(e env) *cobra.Command {
 	// withQueue runs fn for a known consumer queue (or every one when
 	// queue is empty and all is allowed).
 	withQueues := func(cmd *cobra.Command, queue string, fn func(ctx context.Context, in *infra, queues []string) error) error {
-		return e.withInfra(cmd.Context(), "dlq", false, func(in *infra, _ map[string]any) error {
+		return e.withInfra(cmd.Context(), "dlq", false, func(in *infra) error {
 			w, err := registryWorkers(in)
 			if err != nil {
 				return err
@@ -157,7 +157,7 @@ func newTasksCmd(e env) *cobra.Command {
 	var asJSON, all, yes bool
 
 	withQueues := func(cmd *cobra.Command, fn func(ctx context.Context, in *infra, queues []string) error) error {
-		return e.withInfra(cmd.Context(), "tasks", false, func(in *infra, _ map[string]any) error {
+		return e.withInfra(cmd.Context(), "tasks", false, func(in *infra) error {
 			queues := in.queues.All()
 			if queue != "" {
 				if !slices.Contains(queues, queue) {

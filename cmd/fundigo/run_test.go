@@ -115,7 +115,7 @@ func deleteDeclaredAMQP(t *testing.T, getenv func(string) string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	defer in.close(ctx)
-	w, err := buildWorkers(in, nil)
+	w, err := buildWorkers(in)
 	if err != nil {
 		t.Errorf("cleanup: build workers: %v", err)
 		return

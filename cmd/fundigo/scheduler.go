@@ -18,7 +18,7 @@ func newSchedulerCmd(e env) *cobra.Command {
 		Short: "Run the cron scheduler (any number of replicas; each tick is enqueued once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withInfra(cmd.Context(), "scheduler", false, func(in *infra, _ map[string]any) error {
+			return e.withInfra(cmd.Context(), "scheduler", false, func(in *infra) error {
 				s, err := newScheduler(in, nil)
 				if err != nil {
 					return err
@@ -32,7 +32,7 @@ func newSchedulerCmd(e env) *cobra.Command {
 		Short: "Print every schedule with its next and last run and last result",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.withInfra(cmd.Context(), "scheduler-list", false, func(in *infra, _ map[string]any) error {
+			return e.withInfra(cmd.Context(), "scheduler-list", false, func(in *infra) error {
 				s, err := newScheduler(in, nil)
 				if err != nil {
 					return err
@@ -52,7 +52,7 @@ func newSchedulerCmd(e env) *cobra.Command {
 		Short: "Enqueue a run of one schedule now and print its task id",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return e.withInfra(cmd.Context(), "scheduler-run-now", false, func(in *infra, _ map[string]any) error {
+			return e.withInfra(cmd.Context(), "scheduler-run-now", false, func(in *infra) error {
 				s, err := newScheduler(in, nil)
 				if err != nil {
 					return err
@@ -72,14 +72,11 @@ func newSchedulerCmd(e env) *cobra.Command {
 }
 
 // newScheduler builds the scheduler. hasHandler tells which task types have
-// a handler; nil asks handlerRegistry (in memory, no simulators, no external
-// API configuration needed: the scheduler never calls Daraja or Expo).
+// a handler; nil means handledTaskTypes (a static list: the scheduler never
+// builds the workers, nor needs Daraja or Expo configured).
 func newScheduler(in *infra, hasHandler func(string) bool) (*scheduler.Scheduler, error) {
 	if hasHandler == nil {
-		var err error
-		if hasHandler, err = handlerRegistry(in); err != nil {
-			return nil, err
-		}
+		hasHandler = handledTaskTypes()
 	}
 	instance := uuid.NewString()
 	leaseKey := in.cfg.Redis.KeyPrefix + "scheduler:leader"

@@ -6,14 +6,16 @@ import (
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/config"
+	"fundigo/pkg/expo/exposim"
 )
 
 // simulators are the external-API simulators `all` runs in-process when the
-// configuration names no real base URL. They may rewrite cfg (base URLs,
-// credentials) before the roles are built, and hand in-process dependencies
-// to the roles through extra.
+// configuration names no real base URL. They rewrite cfg (base URLs,
+// credentials) before the roles are built; the roles reach them over HTTP
+// like the real APIs. A field is nil when its simulator did not start.
 type simulators struct {
-	extra   map[string]any
+	// push is the Expo simulator (bench reads its counters).
+	push    *exposim.Sim
 	closers []func()
 }
 
@@ -25,16 +27,13 @@ func (s *simulators) close() {
 
 // startSimulators is the one list of in-process simulators (one block each).
 func startSimulators(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*simulators, error) {
-	s := &simulators{extra: map[string]any{}}
+	s := &simulators{}
 	// mpesa
-	mpesaSim, stopMpesaSim, err := startInProcessMpesaSim(&cfg.Payments, log)
+	_, stopMpesaSim, err := startInProcessMpesaSim(&cfg.Payments, log)
 	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, stopMpesaSim)
-	if mpesaSim != nil {
-		s.extra["mpesa.sim"] = mpesaSim
-	}
 
 	// push
 	pushSim, stopPushSim, err := startInProcessPushSim(&cfg.Notifications, log)
@@ -43,9 +42,7 @@ func startSimulators(ctx context.Context, cfg *config.Config, log zerolog.Logger
 		return nil, err
 	}
 	s.closers = append(s.closers, stopPushSim)
-	if pushSim != nil {
-		s.extra["push.sim"] = pushSim
-	}
+	s.push = pushSim
 
 	return s, nil
 }

@@ -22,7 +22,7 @@ func newWorkerCmd(e env) *cobra.Command {
 			if bindings {
 				// The registry built in memory, never run: no simulators or
 				// credentials needed, connections are lazy, nothing is declared.
-				return e.withInfra(cmd.Context(), "worker-bindings", false, func(in *infra, _ map[string]any) error {
+				return e.withInfra(cmd.Context(), "worker-bindings", false, func(in *infra) error {
 					w, err := registryWorkers(in)
 					if err != nil {
 						return err
@@ -32,8 +32,8 @@ func newWorkerCmd(e env) *cobra.Command {
 			}
 			// The worker calls Daraja and Expo: it needs their configuration,
 			// or FUNDIGO_SIMULATORS=true to run in-process simulators.
-			return e.withInfra(cmd.Context(), "worker", true, func(in *infra, extra map[string]any) error {
-				w, err := buildWorkers(in, extra)
+			return e.withInfra(cmd.Context(), "worker", true, func(in *infra) error {
+				w, err := buildWorkers(in)
 				if err != nil {
 					return err
 				}
@@ -47,9 +47,8 @@ func newWorkerCmd(e env) *cobra.Command {
 }
 
 // buildWorkers assembles the worker pools: every domain's task handlers and
-// event consumers, and the outbox relay. extra carries in-process
-// dependencies (e.g. simulator URLs) from `all`.
-func buildWorkers(in *infra, extra map[string]any) (*workers.Server, error) {
+// event consumers, and the outbox relay.
+func buildWorkers(in *infra) (*workers.Server, error) {
 	log := in.log
 	w := workers.New(log, in.redisOpt, in.amqp, workers.Config{
 		Exchange:        in.cfg.AMQP.Exchange,
@@ -74,7 +73,7 @@ func buildWorkers(in *infra, extra map[string]any) (*workers.Server, error) {
 		return err
 	})
 
-	if err := registerDomains(w, in, extra); err != nil {
+	if err := registerDomains(w, in); err != nil {
 		return nil, err
 	}
 	w.Mux().Use(in.metrics.TaskMiddleware(w.HasHandler))
@@ -83,7 +82,7 @@ func buildWorkers(in *infra, extra map[string]any) (*workers.Server, error) {
 }
 
 // registerDomains is the one list of domain workers (one block each).
-func registerDomains(w *workers.Server, in *infra, extra map[string]any) error {
+func registerDomains(w *workers.Server, in *infra) error {
 	// payments
 	if err := registerPayments(w, in); err != nil {
 		return err

@@ -25,3 +25,7 @@ type Deps struct {
 func Register(mux *asynq.ServeMux, deps Deps) {
 	mux.Handle(tasks.TypeMaintenanceCleanup, tasks.JSON(handleCleanup(deps)))
 }
+
+// TaskTypes are the task types Register handles, for listings that must
+// not build the workers (`fundigo scheduler list`).
+func TaskTypes() []string { return []string{tasks.TypeMaintenanceCleanup} }

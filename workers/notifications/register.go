@@ -20,6 +20,10 @@ func Register(mux *asynq.ServeMux, deps Deps) error {
 	return nil
 }
 
+// TaskTypes are the task types Register handles, for listings that must
+// not build the workers (`fundigo scheduler list`).
+func TaskTypes() []string { return []string{tasks.TypePushSend, tasks.TypePushReceipts} }
+
 // Consumers returns the event bindings: notification.requested, and the
 // payment events that notify customers and technicians. The exchange they
 // bind to is the workers.Server's.

@@ -37,6 +37,10 @@ func Register(mux *asynq.ServeMux, deps Deps) error {
 	return nil
 }
 
+// TaskTypes are the task types Register handles, for listings that must
+// not build the workers (`fundigo scheduler list`).
+func TaskTypes() []string { return []string{tasks.TypeSTKPush, tasks.TypePaymentsReconcile} }
+
 // CallbackQueue is the AMQP queue of the STK callback consumer.
 func CallbackQueue(prefix string) string { return prefix + "payments.stk_callbacks" }
 

@@ -19,6 +19,12 @@ func Register(mux *asynq.ServeMux, deps Deps) error {
 	return nil
 }
 
+// TaskTypes are the task types Register handles, for listings that must
+// not build the workers (`fundigo scheduler list`).
+func TaskTypes() []string {
+	return []string{tasks.TypeRatingsRecomputeTechnician, tasks.TypeRatingsRecomputeAll}
+}
+
 // ReviewsQueue is the AMQP queue of the review.created consumer.
 func ReviewsQueue(prefix string) string { return prefix + "ratings.reviews" }
 
