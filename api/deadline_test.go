@@ -3,98 +3,21 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"fundigo/pkg/nettest"
 	"fundigo/pkg/store"
 	"fundigo/pkg/store/storetest"
 )
-
-// blackhole is a TCP proxy that, once stopped, keeps every connection open
-// and accepts new ones but forwards nothing: the dependency behind it looks
-// alive to the kernel and never answers, the worst case for timeouts.
-type blackhole struct {
-	ln      net.Listener
-	target  string
-	stopped atomic.Bool
-
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newBlackhole(t *testing.T, target string) *blackhole {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &blackhole{ln: ln, target: target}
-	go p.serve()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, c := range p.conns {
-			_ = c.Close()
-		}
-	})
-	return p
-}
-
-func (p *blackhole) addr() string { return p.ln.Addr().String() }
-
-func (p *blackhole) track(c net.Conn) {
-	p.mu.Lock()
-	p.conns = append(p.conns, c)
-	p.mu.Unlock()
-}
-
-func (p *blackhole) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.track(c)
-		if p.stopped.Load() {
-			go func() { _, _ = io.Copy(io.Discard, c) }() // swallow, never answer
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.track(up)
-		go p.pipe(up, c)
-		go p.pipe(c, up)
-	}
-}
-
-// pipe copies src to dst until stopped; then it keeps reading and drops.
-func (p *blackhole) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if err != nil {
-			return
-		}
-		if p.stopped.Load() {
-			continue
-		}
-		if _, err := dst.Write(buf[:n]); err != nil {
-			return
-		}
-	}
-}
 
 // TestRequestsAnswer503WithinDeadlineWhenPostgresIsBlackholed is issue 12
 // row 9 (database side): with PostgreSQL black-holed, every API request that
@@ -105,8 +28,8 @@ func TestRequestsAnswer503WithinDeadlineWhenPostgresIsBlackholed(t *testing.T) {
 	_, dbURL := storetest.NewPoolURL(t)
 	u, err := url.Parse(dbURL)
 	require.NoError(t, err)
-	proxy := newBlackhole(t, u.Host)
-	u.Host = proxy.addr()
+	proxy := nettest.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
 	pool, err := store.Open(context.Background(), u.String(), store.PoolConfig{
 		MaxConns: 4, ConnectTimeout: 300 * time.Millisecond, StatementTimeout: 5 * time.Second, LockTimeout: time.Second,
 	})
@@ -139,7 +62,7 @@ func TestRequestsAnswer503WithinDeadlineWhenPostgresIsBlackholed(t *testing.T) {
 	}
 	// Warm the pool: connections exist and are then black-holed mid-use.
 	require.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, requests[2].path, nil, serviceAuth()).Code)
-	proxy.stopped.Store(true)
+	proxy.Blackhole(true)
 
 	var wg sync.WaitGroup
 	for _, r := range requests {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/amqpx/amqpxtest"
+	"fundigo/pkg/nettest"
 	"fundigo/pkg/tasks/taskstest"
 )
 
@@ -32,10 +33,10 @@ func readyz(t *testing.T, base string) (int, map[string]string) {
 // dependency, then 200 again once it is reachable, without a restart.
 func TestReadyzFollowsDependencies(t *testing.T) {
 	t.Parallel()
-	redisProxy := newTCPProxy(t, "127.0.0.1:6379")
-	amqpProxy := newTCPProxy(t, "127.0.0.1:5672")
-	redisURL := strings.Replace(taskstest.URL(), "127.0.0.1:6379", redisProxy.addr(), 1)
-	amqpURL := strings.Replace(amqpxtest.URL(), "127.0.0.1:5672", amqpProxy.addr(), 1)
+	redisProxy := nettest.NewProxy(t, "127.0.0.1:6379")
+	amqpProxy := nettest.NewProxy(t, "127.0.0.1:5672")
+	redisURL := strings.Replace(taskstest.URL(), "127.0.0.1:6379", redisProxy.Addr(), 1)
+	amqpURL := strings.Replace(amqpxtest.URL(), "127.0.0.1:5672", amqpProxy.Addr(), 1)
 	require.NotEqual(t, taskstest.URL(), redisURL, "test expects the default local Redis URL")
 	require.NotEqual(t, amqpxtest.URL(), amqpURL, "test expects the default local RabbitMQ URL")
 
@@ -44,15 +45,15 @@ func TestReadyzFollowsDependencies(t *testing.T) {
 
 	for _, dep := range []struct {
 		name  string
-		proxy *tcpProxy
+		proxy *nettest.Proxy
 	}{{"redis", redisProxy}, {"rabbitmq", amqpProxy}} {
-		dep.proxy.setDown(true)
+		dep.proxy.Cut(true)
 		require.Eventually(t, func() bool {
 			code, checks := readyz(t, base)
 			return code == http.StatusServiceUnavailable && checks[dep.name] == "unavailable"
 		}, 30*time.Second, 100*time.Millisecond, "%s down → 503", dep.name)
 
-		dep.proxy.setDown(false)
+		dep.proxy.Cut(false)
 		require.Eventually(t, func() bool {
 			code, _ := readyz(t, base)
 			return code == http.StatusOK

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/amqpx/amqpxtest"
+	"fundigo/pkg/nettest"
 )
 
 // startRole runs `fundigo <args>` in the background until the test ends and
@@ -117,8 +118,8 @@ next:
 // The public listener serves no /metrics; the admin listener does, with pprof.
 func TestAPIReadyzStaysUpWithoutRabbitMQ(t *testing.T) {
 	t.Parallel()
-	amqpProxy := newTCPProxy(t, "127.0.0.1:5672")
-	amqpURL := strings.Replace(amqpxtest.URL(), "127.0.0.1:5672", amqpProxy.addr(), 1)
+	amqpProxy := nettest.NewProxy(t, "127.0.0.1:5672")
+	amqpURL := strings.Replace(amqpxtest.URL(), "127.0.0.1:5672", amqpProxy.Addr(), 1)
 	require.NotEqual(t, amqpxtest.URL(), amqpURL, "test expects the default local RabbitMQ URL")
 	getenv, base := testEnv(t, map[string]string{"FUNDIGO_AMQP_URL": amqpURL})
 	stop, _ := startRole(t, getenv, "api")
@@ -129,7 +130,7 @@ func TestAPIReadyzStaysUpWithoutRabbitMQ(t *testing.T) {
 		return code == http.StatusOK && checks["rabbitmq"] == "ok" && checks["postgres"] == "ok"
 	}, 30*time.Second, 100*time.Millisecond)
 
-	amqpProxy.setDown(true)
+	amqpProxy.Cut(true)
 	for _, b := range []string{base, "http://" + adminAddr} {
 		require.Eventually(t, func() bool {
 			code, checks := readyz(t, b)
@@ -153,6 +154,6 @@ func TestAPIReadyzStaysUpWithoutRabbitMQ(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	amqpProxy.setDown(false)
+	amqpProxy.Cut(false)
 	require.NoError(t, stop())
 }

@@ -13,6 +13,7 @@ import (
 
 	"fundigo/pkg/config"
 	"fundigo/pkg/events"
+	"fundigo/pkg/nettest"
 	"fundigo/pkg/tasks/taskstest"
 )
 
@@ -25,8 +26,8 @@ func TestCacheDegradesFastWhenRedisIsBlackHoled(t *testing.T) {
 	t.Parallel()
 	opt, err := redis.ParseURL(taskstest.URL())
 	require.NoError(t, err)
-	hole := newBlackhole(t, opt.Addr)
-	opt.Addr = hole.addr()
+	hole := nettest.NewProxy(t, opt.Addr)
+	opt.Addr = hole.Addr()
 	// Socket timeouts far above anything the test waits for: without the
 	// budget every read below would hang for a minute.
 	opt.ReadTimeout, opt.WriteTimeout, opt.MaxRetries = time.Minute, time.Minute, 0
@@ -62,7 +63,7 @@ func TestCacheDegradesFastWhenRedisIsBlackHoled(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, hit, "served from Redis through the proxy")
 
-	hole.drop(true)
+	hole.Blackhole(true)
 	// Every read still answers, from the loader, each within its budget;
 	// the breaker opens after a few failures. The deadline below is a hang
 	// detector (a minute of socket timeout per read without the budget),
@@ -101,7 +102,7 @@ func TestCacheDegradesFastWhenRedisIsBlackHoled(t *testing.T) {
 	// Redis is back: after the open period a probe goes through, the
 	// breaker closes and reads are hits again (the entry cached before the
 	// outage is still there).
-	hole.drop(false)
+	hole.Blackhole(false)
 	require.Eventually(t, func() bool {
 		_, hit, err := c.Rating(ctx, "t1", load)
 		return err == nil && hit
@@ -117,9 +118,9 @@ func TestAcceptReviewWithRedisBlackHoled(t *testing.T) {
 	b := setup(t)
 	opt, err := redis.ParseURL(taskstest.URL())
 	require.NoError(t, err)
-	hole := newBlackhole(t, opt.Addr)
-	hole.drop(true)
-	opt.Addr = hole.addr()
+	hole := nettest.NewProxy(t, opt.Addr)
+	hole.Blackhole(true)
+	opt.Addr = hole.Addr()
 	opt.ReadTimeout, opt.WriteTimeout, opt.MaxRetries = time.Minute, time.Minute, 0
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { _ = rdb.Close() })
