@@ -30,6 +30,10 @@
 // Each new row is written with an outbox message in the same transaction
 // (routing key chosen by the caller, payload Notice), so the outbox relay
 // publishes it to RabbitMQ with confirms; consumers load the body with Get.
+// A route whose applier claims its rows straight from the table (the STK
+// callbacks) sets Entry.Notify instead: no outbox row, and a batch of such
+// entries is one autocommitted statement (insert plus pg_notify), a single
+// round trip per grouped commit.
 //
 // # Quarantine
 //
