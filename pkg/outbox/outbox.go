@@ -120,6 +120,40 @@ func WriteBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	args, err := batchArgs(msgs)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, insertBatchSQL, args...); err != nil {
+		return fmt.Errorf("write %d outbox messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// QueueBatch is WriteBatch for a pgx.Batch that the caller sends inside its
+// transaction, so the insert shares a round trip with the caller's other
+// statements. It adds nothing for no messages; otherwise it adds one
+// statement whose result the caller reads (Exec) in its turn.
+func QueueBatch(b *pgx.Batch, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	args, err := batchArgs(msgs)
+	if err != nil {
+		return err
+	}
+	b.Queue(insertBatchSQL, args...)
+	return nil
+}
+
+const insertBatchSQL = `
+		INSERT INTO outbox (message_id, routing_key, message_type, content_type, headers, payload)
+		SELECT id, rk, mt, ct, h::jsonb, p
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
+		     AS m(id, rk, mt, ct, h, p)
+		ON CONFLICT (message_id) DO NOTHING`
+
+func batchArgs(msgs []Message) ([]any, error) {
 	ids, keys, types, cts, headers := make([]string, len(msgs)), make([]string, len(msgs)),
 		make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
 	payloads := make([][]byte, len(msgs))
@@ -127,22 +161,12 @@ func WriteBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 		m := msgs[i]
 		h, err := m.normalize()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ids[i], keys[i], types[i], cts[i], headers[i], payloads[i] =
 			m.ID, m.RoutingKey, m.Type, m.ContentType, string(h), m.Payload
 	}
-	_, err := tx.Exec(ctx, `
-		INSERT INTO outbox (message_id, routing_key, message_type, content_type, headers, payload)
-		SELECT id, rk, mt, ct, h::jsonb, p
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
-		     AS m(id, rk, mt, ct, h, p)
-		ON CONFLICT (message_id) DO NOTHING`,
-		ids, keys, types, cts, headers, payloads)
-	if err != nil {
-		return fmt.Errorf("write %d outbox messages: %w", len(msgs), err)
-	}
-	return nil
+	return []any{ids, keys, types, cts, headers, payloads}, nil
 }
 
 // Write inserts msg into the outbox inside tx. It is published only if tx

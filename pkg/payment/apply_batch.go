@@ -89,27 +89,15 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 			keys = append(keys, cb.CheckoutRequestID)
 		}
 	}
-	ps := NewStore(tx)
-	if len(keys) > 0 {
-		if err := ps.LockCheckouts(ctx, keys); err != nil {
-			return err
-		}
-	}
-	byCheckout, err := ps.ByCheckoutsForUpdate(ctx, keys)
-	if err != nil {
-		return err
-	}
 	var receipts []string
 	for _, r := range rows {
 		if r.cb != nil && r.cb.Success() && r.cb.Metadata.MpesaReceiptNumber != "" {
 			receipts = append(receipts, r.cb.Metadata.MpesaReceiptNumber)
 		}
 	}
-	owners := map[string]string{}
-	if len(receipts) > 0 {
-		if owners, err = ps.ReceiptOwners(ctx, receipts); err != nil {
-			return err
-		}
+	byCheckout, owners, err := readBatch(ctx, tx, keys, receipts)
+	if err != nil {
+		return err
 	}
 
 	var w batchWrites
@@ -167,34 +155,66 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 	for k := range changed {
 		w.payments = append(w.payments, byCheckout[k])
 	}
+	w.applied, w.unverified, w.stuckIDs, w.stuckWhy = applied, unverified, stuckIDs, stuckWhy
+	w.wait = d.Config.QueryEvery
+	if w.wait <= 0 {
+		w.wait = time.Minute
+	}
 	if err := w.write(ctx, tx); err != nil {
 		return err
 	}
-	if len(applied) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE inbox SET applied_at = now() WHERE id = ANY($1::bigint[])`, applied); err != nil {
-			return fmt.Errorf("mark %d stk callbacks applied: %w", len(applied), err)
-		}
-	}
 	if len(unverified) > 0 {
-		wait := d.Config.QueryEvery
-		if wait <= 0 {
-			wait = time.Minute
-		}
-		if _, err := tx.Exec(ctx, `UPDATE inbox SET next_attempt_at = now() + make_interval(secs => $2),
-			last_error = 'success from an untrusted source: awaiting confirmation by STK Push Query'
-			WHERE id = ANY($1::bigint[])`, unverified, wait.Seconds()); err != nil {
-			return fmt.Errorf("defer %d unverified stk successes: %w", len(unverified), err)
-		}
 		d.Log.Info().Int("count", len(unverified)).Msg("stk successes from untrusted sources wait for Daraja's confirmation")
 	}
 	if len(stuckIDs) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE inbox i SET stuck_at = now(), attempts = attempts + 1, last_error = u.why
-			FROM unnest($1::bigint[], $2::text[]) AS u(id, why) WHERE i.id = u.id`, stuckIDs, stuckWhy); err != nil {
-			return fmt.Errorf("mark %d stk callbacks stuck: %w", len(stuckIDs), err)
-		}
 		d.Log.Error().Ints64("inbox_ids", stuckIDs).Msg("stored stk callbacks are not callbacks; stuck for an operator")
 	}
 	return nil
+}
+
+// readBatch takes the CheckoutRequestID locks of keys (LockCheckouts), then
+// reads and locks their payments (ByCheckoutsForUpdate) and the owners of
+// receipts (ReceiptOwners): the same statements in the same order, sent
+// together in one round trip.
+func readBatch(ctx context.Context, tx pgx.Tx, keys, receipts []string) (map[string]Payment, map[string]string, error) {
+	byCheckout := make(map[string]Payment, len(keys))
+	owners := make(map[string]string, len(receipts))
+	if len(keys) == 0 && len(receipts) == 0 {
+		return byCheckout, owners, nil
+	}
+	var b pgx.Batch
+	if len(keys) > 0 {
+		b.Queue(lockCheckoutsSQL, keys)
+		b.Queue(`SELECT `+paymentColumns+` FROM payments
+			WHERE checkout_request_id = ANY($1::text[]) ORDER BY id FOR UPDATE`, keys)
+	}
+	if len(receipts) > 0 {
+		b.Queue(receiptOwnersSQL, receipts)
+	}
+	br := tx.SendBatch(ctx, &b)
+	defer br.Close()
+	if len(keys) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, fmt.Errorf("lock %d checkout request ids: %w", len(keys), err)
+		}
+		ps, err := collectPayments(br.Query())
+		if err != nil {
+			return nil, nil, fmt.Errorf("lock payments of %d checkout request ids: %w", len(keys), err)
+		}
+		for _, p := range ps {
+			byCheckout[p.CheckoutRequestID] = p
+		}
+	}
+	if len(receipts) > 0 {
+		rows, err := br.Query()
+		if err == nil {
+			err = scanOwners(rows, owners)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("find receipt owners: %w", err)
+		}
+	}
+	return byCheckout, owners, br.Close()
 }
 
 // callbackRow is one payment_callbacks row.
@@ -206,15 +226,30 @@ type callbackRow struct {
 	outcome    string
 }
 
-// batchWrites collects a batch's effects, written with one statement each.
+// batchWrites collects a batch's effects, written with one statement each,
+// all sent in one round trip (write).
 type batchWrites struct {
 	payments  []Payment
 	ledger    []LedgerEntry
 	callbacks []callbackRow
 	events    []outbox.Message
+	// applied inbox rows; unverified ones wait for STK Query (wait);
+	// stuckIDs are not callbacks (stuckWhy).
+	applied, unverified, stuckIDs []int64
+	stuckWhy                      []string
+	wait                          time.Duration
 }
 
+// write sends every statement of w in one pgx.Batch, in the order the
+// effects were written one statement at a time before: transitions, ledger,
+// callback outcomes, events, then the inbox rows' marks.
 func (w *batchWrites) write(ctx context.Context, tx pgx.Tx) error {
+	var b pgx.Batch
+	var what []string // per queued statement, for its error
+	queue := func(desc, sql string, args ...any) {
+		b.Queue(sql, args...)
+		what = append(what, desc)
+	}
 	if n := len(w.payments); n > 0 {
 		ids := make([]uuid.UUID, n)
 		status, fr, rr, rc, rd, mr := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -227,14 +262,12 @@ func (w *batchWrites) write(ctx context.Context, tx pgx.Tx) error {
 			ids[i], status[i], fr[i], rr[i], rc[i], rd[i], mr[i], at[i] = id, string(p.Status), p.FailureReason,
 				p.ReviewReason, p.ResultCode, p.ResultDesc, p.MpesaReceipt, p.UpdatedAt
 		}
-		if _, err := tx.Exec(ctx, `UPDATE payments p SET status = u.status, failure_reason = nullif(u.fr, ''),
+		queue(fmt.Sprintf("write %d payment transitions", n), `UPDATE payments p SET status = u.status, failure_reason = nullif(u.fr, ''),
 				review_reason = nullif(u.rr, ''), result_code = nullif(u.rc, ''), result_desc = nullif(u.rd, ''),
 				mpesa_receipt = nullif(u.mr, ''), updated_at = u.at
 			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
 				AS u(id, status, fr, rr, rc, rd, mr, at)
-			WHERE p.id = u.id`, ids, status, fr, rr, rc, rd, mr, at); err != nil {
-			return fmt.Errorf("write %d payment transitions: %w", n, err)
-		}
+			WHERE p.id = u.id`, ids, status, fr, rr, rc, rd, mr, at)
 	}
 	if n := len(w.ledger); n > 0 {
 		receipts, pids, checkouts := make([]string, n), make([]string, n), make([]string, n)
@@ -248,24 +281,49 @@ func (w *batchWrites) write(ctx context.Context, tx pgx.Tx) error {
 		}
 		// No ON CONFLICT: a receipt recorded concurrently by another batch
 		// fails this one (unique violation, retried), never silently.
-		if _, err := tx.Exec(ctx, `INSERT INTO payment_ledger (mpesa_receipt, payment_id, checkout_request_id, amount_cents, transaction_date)
+		queue(fmt.Sprintf("record %d receipts", n), `INSERT INTO payment_ledger (mpesa_receipt, payment_id, checkout_request_id, amount_cents, transaction_date)
 			SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::timestamptz[])`,
-			receipts, pids, checkouts, cents, dates); err != nil {
-			return fmt.Errorf("record %d receipts: %w", n, err)
-		}
+			receipts, pids, checkouts, cents, dates)
 	}
 	if n := len(w.callbacks); n > 0 {
 		ids, checkouts, codes, pids, outcomes := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		for i, c := range w.callbacks {
 			ids[i], checkouts[i], codes[i], pids[i], outcomes[i] = c.inboxID, c.checkout, c.resultCode, c.paymentID, c.outcome
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO payment_callbacks (inbox_id, checkout_request_id, result_code, payment_id, outcome)
+		queue(fmt.Sprintf("record %d callback outcomes", n), `INSERT INTO payment_callbacks (inbox_id, checkout_request_id, result_code, payment_id, outcome)
 			SELECT i, c, r, nullif(p, '')::uuid, o FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS u(i, c, r, p, o)`,
-			ids, checkouts, codes, pids, outcomes); err != nil {
-			return fmt.Errorf("record %d callback outcomes: %w", n, err)
+			ids, checkouts, codes, pids, outcomes)
+	}
+	if len(w.events) > 0 {
+		if err := outbox.QueueBatch(&b, w.events); err != nil {
+			return err
+		}
+		what = append(what, fmt.Sprintf("write %d outbox messages", len(w.events)))
+	}
+	if n := len(w.applied); n > 0 {
+		queue(fmt.Sprintf("mark %d stk callbacks applied", n),
+			`UPDATE inbox SET applied_at = now() WHERE id = ANY($1::bigint[])`, w.applied)
+	}
+	if n := len(w.unverified); n > 0 {
+		queue(fmt.Sprintf("defer %d unverified stk successes", n), `UPDATE inbox SET next_attempt_at = now() + make_interval(secs => $2),
+			last_error = 'success from an untrusted source: awaiting confirmation by STK Push Query'
+			WHERE id = ANY($1::bigint[])`, w.unverified, w.wait.Seconds())
+	}
+	if n := len(w.stuckIDs); n > 0 {
+		queue(fmt.Sprintf("mark %d stk callbacks stuck", n), `UPDATE inbox i SET stuck_at = now(), attempts = attempts + 1, last_error = u.why
+			FROM unnest($1::bigint[], $2::text[]) AS u(id, why) WHERE i.id = u.id`, w.stuckIDs, w.stuckWhy)
+	}
+	if len(what) == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, &b)
+	for _, desc := range what {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return fmt.Errorf("%s: %w", desc, err)
 		}
 	}
-	return outbox.WriteBatch(ctx, tx, w.events)
+	return br.Close()
 }
 
 // errLedgerRace reports a receipt recorded by a concurrent batch: retrying

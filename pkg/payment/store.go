@@ -267,12 +267,14 @@ func (s *Store) LinkCheckout(ctx context.Context, id, checkoutRequestID, merchan
 	return p, nil
 }
 
+const lockCheckoutsSQL = `SELECT count(pg_advisory_xact_lock(h)) FROM (
+		SELECT DISTINCT hashtextextended('stk:' || k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`
+
 // LockCheckouts takes the CheckoutRequestID locks of LockCheckout for every
 // key, in one statement and in a fixed (hash) order, so concurrent batches
 // never deadlock on each other.
 func (s *Store) LockCheckouts(ctx context.Context, keys []string) error {
-	if _, err := s.db.Exec(ctx, `SELECT count(pg_advisory_xact_lock(h)) FROM (
-		SELECT DISTINCT hashtextextended('stk:' || k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) s`, keys); err != nil {
+	if _, err := s.db.Exec(ctx, lockCheckoutsSQL, keys); err != nil {
 		return fmt.Errorf("lock %d checkout request ids: %w", len(keys), err)
 	}
 	return nil

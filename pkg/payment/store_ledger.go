@@ -61,19 +61,26 @@ func (s *Store) CountReceipts(ctx context.Context, id string) (int, error) {
 // ReceiptOwners returns the payment each of receipts is recorded for;
 // receipts not in the ledger are absent from the map.
 func (s *Store) ReceiptOwners(ctx context.Context, receipts []string) (map[string]string, error) {
-	rows, err := s.db.Query(ctx, `SELECT mpesa_receipt, payment_id::text FROM payment_ledger
-		WHERE mpesa_receipt = ANY($1::text[])`, receipts)
+	rows, err := s.db.Query(ctx, receiptOwnersSQL, receipts)
 	if err != nil {
 		return nil, fmt.Errorf("find receipt owners: %w", err)
 	}
-	defer rows.Close()
 	owners := make(map[string]string, len(receipts))
+	return owners, scanOwners(rows, owners)
+}
+
+const receiptOwnersSQL = `SELECT mpesa_receipt, payment_id::text FROM payment_ledger
+		WHERE mpesa_receipt = ANY($1::text[])`
+
+// scanOwners reads (receipt, payment id) rows into owners and closes rows.
+func scanOwners(rows pgx.Rows, owners map[string]string) error {
+	defer rows.Close()
 	for rows.Next() {
 		var r, p string
 		if err := rows.Scan(&r, &p); err != nil {
-			return nil, fmt.Errorf("scan receipt owner: %w", err)
+			return fmt.Errorf("scan receipt owner: %w", err)
 		}
 		owners[r] = p
 	}
-	return owners, rows.Err()
+	return rows.Err()
 }
