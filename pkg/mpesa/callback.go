@@ -71,6 +71,15 @@ func ParseCallback(body []byte) (*STKCallback, error) {
 	if !utf8.Valid(body) {
 		return nil, fmt.Errorf("%w: body is not UTF-8", ErrInvalidCallback)
 	}
+	if cb, ok := parseCallbackFast(body); ok {
+		return cb, nil
+	}
+	return parseCallbackReference(body)
+}
+
+// parseCallbackReference is ParseCallback with encoding/json, for every
+// body the fast path does not take (and for every error).
+func parseCallbackReference(body []byte) (*STKCallback, error) {
 	var env struct {
 		Body *struct {
 			STKCallback *struct {
@@ -139,7 +148,13 @@ func (m *Metadata) set(name string, value json.RawMessage) (text string, ok bool
 	if len(value) == 0 || json.Unmarshal(value, &v) != nil {
 		return "", false
 	}
-	text = strings.TrimSpace(string(v))
+	return m.setText(name, string(v)), true
+}
+
+// setText records item name with value text (FlexString's text) and
+// returns it trimmed.
+func (m *Metadata) setText(name, text string) string {
+	text = strings.TrimSpace(text)
 	switch name {
 	case "Amount":
 		if c, err := ParseCents(text); err == nil {
@@ -160,5 +175,5 @@ func (m *Metadata) set(name string, value json.RawMessage) (text string, ok bool
 	case "Balance":
 		m.Balance = text
 	}
-	return text, true
+	return text
 }
