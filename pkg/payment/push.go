@@ -104,10 +104,7 @@ func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p Payment, 
 	log = log.With().Str(logging.FieldCheckoutRequestID, res.CheckoutRequestID).Logger()
 	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
 		ps := NewStore(tx)
-		if err := ps.LockCheckout(ctx, res.CheckoutRequestID); err != nil {
-			return err
-		}
-		_, err := ps.MarkAwaiting(ctx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, false, d.now())
+		_, orphans, err := markAccepted(ctx, tx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, d.now())
 		if errors.Is(err, store.ErrStaleTransition) {
 			// A concurrent run of the task settled the push as ambiguous (or it
 			// expired since): the ids must not be lost, or its callbacks could
@@ -121,10 +118,6 @@ func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p Payment, 
 			return err
 		}
 		log.Info().Msg("stk push accepted")
-		orphans, err := ps.OpenOrphans(ctx, res.CheckoutRequestID)
-		if err != nil {
-			return err
-		}
 		for _, o := range orphans {
 			cb, err := mpesa.ParseCallback(o.Body)
 			if err != nil {

@@ -116,11 +116,13 @@ func (s *Store) GetForUpdate(ctx context.Context, id string) (Payment, error) {
 // checkoutRequestID: the push worker storing it and the callback worker
 // looking it up (or filing an orphan) never miss each other's commit.
 func (s *Store) LockCheckout(ctx context.Context, checkoutRequestID string) error {
-	if _, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('stk:' || $1, 0))`, checkoutRequestID); err != nil {
+	if _, err := s.db.Exec(ctx, lockCheckoutSQL, checkoutRequestID); err != nil {
 		return fmt.Errorf("lock checkout_request_id %s: %w", checkoutRequestID, err)
 	}
 	return nil
 }
+
+const lockCheckoutSQL = `SELECT pg_advisory_xact_lock(hashtextextended('stk:' || $1, 0))`
 
 // transition runs a conditional update of payment id from one of from and
 // returns the updated row, or store.ErrStaleTransition if it was not in from.
@@ -134,14 +136,17 @@ func (s *Store) transition(ctx context.Context, id string, from []Status, set st
 		return Payment{}, err
 	}
 	all := append([]any{uid, fromText}, args...)
-	p, err := scanPayment(s.db.QueryRow(ctx, `
-		UPDATE payments SET `+set+`
-		WHERE id = $1 AND status = ANY($2::text[])
-		RETURNING `+paymentColumns, all...))
+	p, err := scanPayment(s.db.QueryRow(ctx, transitionSQL(set), all...))
 	if errors.Is(err, store.ErrNotFound) {
 		return Payment{}, store.ErrStaleTransition
 	}
 	return p, err
+}
+
+func transitionSQL(set string) string {
+	return `UPDATE payments SET ` + set + `
+		WHERE id = $1 AND status = ANY($2::text[])
+		RETURNING ` + paymentColumns
 }
 
 // BeginPush records, before the STK request is sent, that it is about to
@@ -183,14 +188,54 @@ func (s *Store) AbortPush(ctx context.Context, id string) error {
 // MarkAwaiting records Daraja's acknowledgement: pending -> awaiting_callback.
 // checkoutRequestID is empty for an ambiguous push (ambiguous = true).
 func (s *Store) MarkAwaiting(ctx context.Context, id, merchantRequestID, checkoutRequestID string, ambiguous bool, at time.Time) (Payment, error) {
-	p, err := s.transition(ctx, id, []Status{Pending}, `
-		status = 'awaiting_callback', merchant_request_id = nullif($3, ''),
-		checkout_request_id = nullif($4, ''), push_ambiguous = $5, pushed_at = $6, updated_at = $6`,
-		merchantRequestID, checkoutRequestID, ambiguous, at)
+	p, err := s.transition(ctx, id, []Status{Pending}, markAwaitingSet, merchantRequestID, checkoutRequestID, ambiguous, at)
 	if err != nil {
 		return Payment{}, fmt.Errorf("mark payment %s awaiting callback: %w", id, err)
 	}
 	return p, nil
+}
+
+const markAwaitingSet = `
+		status = 'awaiting_callback', merchant_request_id = nullif($3, ''),
+		checkout_request_id = nullif($4, ''), push_ambiguous = $5, pushed_at = $6, updated_at = $6`
+
+// markAccepted is, in one round trip inside tx, LockCheckout of an accepted
+// push's CheckoutRequestID, MarkAwaiting (not ambiguous), then OpenOrphans
+// (read under that lock, so no orphan filed before it is missed and none
+// can be filed until commit): the statements recordAccepted ran one by one.
+// A stale transition returns store.ErrStaleTransition with the orphans.
+func markAccepted(ctx context.Context, tx pgx.Tx, id, merchantRequestID, checkoutRequestID string, at time.Time) (Payment, []Orphan, error) {
+	uid, err := ParseID(id)
+	if err != nil {
+		return Payment{}, nil, err
+	}
+	var b pgx.Batch
+	b.Queue(lockCheckoutSQL, checkoutRequestID)
+	b.Queue(transitionSQL(markAwaitingSet), uid, []string{string(Pending)}, merchantRequestID, checkoutRequestID, false, at)
+	b.Queue(`SELECT `+orphanColumns+` FROM payment_orphans `+openOrphansWhere, checkoutRequestID)
+	br := tx.SendBatch(ctx, &b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return Payment{}, nil, fmt.Errorf("lock checkout_request_id %s: %w", checkoutRequestID, err)
+	}
+	p, markErr := scanPayment(br.QueryRow())
+	if errors.Is(markErr, store.ErrNotFound) {
+		markErr = store.ErrStaleTransition
+	}
+	if markErr != nil && !errors.Is(markErr, store.ErrStaleTransition) {
+		return Payment{}, nil, fmt.Errorf("mark payment %s awaiting callback: %w", id, markErr)
+	}
+	orphans, err := collectOrphans(br.Query())
+	if err != nil {
+		return Payment{}, nil, err
+	}
+	if err := br.Close(); err != nil {
+		return Payment{}, nil, fmt.Errorf("mark payment %s awaiting callback: %w", id, err)
+	}
+	if markErr != nil {
+		return Payment{}, orphans, fmt.Errorf("mark payment %s awaiting callback: %w", id, markErr)
+	}
+	return p, orphans, nil
 }
 
 // MarkPaid: awaiting_callback -> paid.

@@ -51,8 +51,12 @@ func (s *Store) InsertOrphan(ctx context.Context, o Orphan) error {
 
 // OpenOrphans returns the unmatched orphans of checkoutRequestID, oldest first.
 func (s *Store) OpenOrphans(ctx context.Context, checkoutRequestID string) ([]Orphan, error) {
-	return s.orphans(ctx, `WHERE checkout_request_id = $1 AND matched_at IS NULL ORDER BY inbox_id`, checkoutRequestID)
+	return s.orphans(ctx, openOrphansWhere, checkoutRequestID)
 }
+
+const openOrphansWhere = `WHERE checkout_request_id = $1 AND matched_at IS NULL ORDER BY inbox_id`
+
+const orphanColumns = `inbox_id, checkout_request_id, body, received_at`
 
 // UnreportedOrphans returns orphans still unmatched since before olderThan
 // and not reported yet.
@@ -62,7 +66,10 @@ func (s *Store) UnreportedOrphans(ctx context.Context, olderThan time.Time, limi
 }
 
 func (s *Store) orphans(ctx context.Context, where string, args ...any) ([]Orphan, error) {
-	rows, err := s.db.Query(ctx, `SELECT inbox_id, checkout_request_id, body, received_at FROM payment_orphans `+where, args...)
+	return collectOrphans(s.db.Query(ctx, `SELECT `+orphanColumns+` FROM payment_orphans `+where, args...))
+}
+
+func collectOrphans(rows pgx.Rows, err error) ([]Orphan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list orphan callbacks: %w", err)
 	}
