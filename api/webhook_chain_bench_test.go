@@ -34,7 +34,7 @@ func webhookStub(c echo.Context) error {
 		return err
 	}
 	zerologCtx(c).Info().Str("checkout_request_id", cb.CheckoutRequestID).Msg("stk callback stored")
-	return c.JSON(http.StatusOK, stkAccepted)
+	return c.JSONBlob(http.StatusOK, stkAccepted)
 }
 
 // serveWebhook posts body to e b.N times and checks the answer.

@@ -15,8 +15,9 @@ import (
 	"fundigo/pkg/payment"
 )
 
-// stkAccepted is Daraja's expected acknowledgement.
-var stkAccepted = map[string]any{"ResultCode": 0, "ResultDesc": "Accepted"}
+// stkAccepted is Daraja's expected acknowledgement, encoded once (the bytes
+// c.JSON would write for {"ResultCode":0,"ResultDesc":"Accepted"}).
+var stkAccepted = []byte(`{"ResultCode":0,"ResultDesc":"Accepted"}` + "\n")
 
 // stkWebhook holds what the STK callback endpoint needs.
 type stkWebhook struct {
@@ -79,7 +80,7 @@ func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
 		}
 		log.Info().Str(logging.FieldCheckoutRequestID, logging.TruncateID(res.CheckoutRequestID)).Int64("inbox_id", res.InboxID).
 			Bool("duplicate", res.Duplicate).Str(logging.FieldResultCode, res.ResultCode).Msg("stk callback stored")
-		return c.JSON(http.StatusOK, stkAccepted)
+		return c.JSONBlob(http.StatusOK, stkAccepted)
 	}
 }
 
