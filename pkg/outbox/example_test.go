@@ -2,7 +2,8 @@ package outbox_test
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
+	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,28 +13,45 @@ import (
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/outbox"
 	"fundigo/pkg/store"
+	"fundigo/pkg/store/storetest"
 )
 
+// paid is a domain event: it knows its routing key and its deterministic
+// message id (the pkg/events types are written this way).
+type paid struct {
+	ID     string `json:"id"`
+	Amount int64  `json:"amount"`
+}
+
+func (paid) RoutingKey() string  { return "payment.paid" }
+func (p paid) MessageID() string { return "payment.paid:" + p.ID }
+
 // Write the event in the transaction of the change it announces: it is
-// published if and only if the change commits. The deterministic ID makes a
-// second write of the same event a no-op.
-func ExampleWrite() {
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, "postgres://postgres@127.0.0.1:5432/test")
-	if err != nil {
-		return
-	}
-	defer pool.Close()
-	payload, _ := json.Marshal(map[string]any{"id": "p-1", "status": "paid"})
-	_ = store.WithTx(ctx, pool, func(tx pgx.Tx) error {
-		// … UPDATE payments SET status = 'paid' … in tx …
-		return outbox.Write(ctx, tx, outbox.Message{
-			ID:         "payment.paid:p-1",
-			RoutingKey: "payment.paid",
-			Type:       "payment.paid",
-			Payload:    payload,
-		})
+// published if and only if the change commits, to the exchange the relay
+// was built with. The deterministic id makes a second write of the same
+// event a no-op.
+func ExampleWriteEvent() {
+	storetest.Example("ExampleWriteEvent", func(t testing.TB) {
+		ctx := context.Background()
+		pool := storetest.NewPool(t) // a migrated schema of its own, dropped afterwards
+		for range 2 {
+			err := store.WithTx(ctx, pool, func(tx pgx.Tx) error {
+				// … UPDATE payments SET status = 'paid' … in tx …
+				return outbox.WriteEvent(ctx, tx, paid{ID: "p-1", Amount: 1500})
+			})
+			if err != nil {
+				fmt.Println(err)
+				return
+			}
+		}
+		var n int
+		var id, key, payload string
+		err := pool.QueryRow(ctx, `SELECT count(*) OVER (), message_id, routing_key, convert_from(payload, 'UTF8') FROM outbox`).
+			Scan(&n, &id, &key, &payload)
+		fmt.Println(n, id, key, payload, err)
 	})
+	// Output:
+	// 1 payment.paid:p-1 payment.paid {"id":"p-1","amount":1500} <nil>
 }
 
 // A Relay publishes committed rows with publisher confirms; run it beside
