@@ -14,14 +14,17 @@
 // handler slot, and goes to the DLQ after its last attempt). The Asynq mux
 // runs logTask → tasks.Classify → recover; each consumer runs amqpx.Log →
 // the middleware added with UseAMQP (metrics) → amqpx.Classify →
-// amqpx.Recover. Event handlers are typed, amqpx.JSON(func(ctx, T) error),
-// so no domain code sees an amqp.Delivery.
+// amqpx.Recover. Handlers are typed on both sides, amqpx.JSON(func(ctx, T)
+// error) for events and tasks.JSON(func(ctx, T) error) for tasks, so no
+// domain code sees an amqp.Delivery or an *asynq.Task, and a body that does
+// not decode or validate is permanent before the handler runs.
 //
 // # Event bindings
 //
 // Every consumer declares its queue (a quorum queue with its DLX, DLQ and
-// retry queue), binds it to the events exchange with its routing keys and
-// runs its handler. Bindings returns that table, routing key → queue →
+// retry queue), binds it to the events exchange (Config.Exchange, set once
+// for every consumer; domain packages name only routing keys) with its
+// routing keys and runs its handler. Bindings returns that table, routing key → queue →
 // handler, and `fundigo worker --bindings` prints it for the configured
 // deployment:
 //

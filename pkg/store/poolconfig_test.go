@@ -2,12 +2,12 @@ package store_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"fundigo/pkg/nettest"
 	"fundigo/pkg/store"
 	"fundigo/pkg/store/storetest"
 )
@@ -28,21 +28,11 @@ func TestPoolTimeouts(t *testing.T) {
 	require.Equal(t, "1500ms", st)
 	require.Equal(t, "700ms", lt)
 
-	// A listener that accepts and never speaks: the startup never completes.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = c.Close() })
-		}
-	}()
+	// A server that accepts and never speaks: the startup never completes.
+	hole := nettest.NewProxy(t, "127.0.0.1:1") // never dialled while black-holed
+	hole.Blackhole(true)
 	start := time.Now()
-	_, err = store.Open(ctx, "postgres://postgres@"+ln.Addr().String()+"/test?sslmode=disable",
+	_, err = store.Open(ctx, "postgres://postgres@"+hole.Addr()+"/test?sslmode=disable",
 		store.PoolConfig{ConnectTimeout: 300 * time.Millisecond})
 	require.Error(t, err)
 	require.Less(t, time.Since(start), 5*time.Second, "the connect gave up at its timeout, not the OS's")
