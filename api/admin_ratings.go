@@ -26,6 +26,7 @@ func handleRecomputeRatings(d rating.Deps) echo.HandlerFunc {
 			return err
 		}
 		zerologCtx(c).Info().Str("task_id", id).Msg("ratings recompute accepted")
+		c.Response().Header().Set(echo.HeaderLocation, "/v1/tasks/"+id)
 		return c.JSON(http.StatusAccepted, recomputeAccepted{TaskID: id, Status: "accepted", StatusURL: "/v1/tasks/" + id})
 	}
 }

@@ -119,8 +119,7 @@ func (s *testServer) do(t *testing.T, method, path string, body any, headers map
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	rec := httptest.NewRecorder()
-	s.e.ServeHTTP(rec, req)
+	rec := s.serve(t, req)
 	return testResponse{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
@@ -26,6 +27,8 @@ type deviceView struct {
 	Platform string `json:"platform"`
 	Locale   string `json:"locale"`
 	Active   bool   `json:"active"`
+	// CreatedAt is when the token was first registered (lists only).
+	CreatedAt *time.Time `json:"created_at,omitempty"`
 }
 
 // handleRegisterDevice is an idempotent upsert (notification.RegisterDevice).
@@ -86,4 +89,30 @@ func requireSelf(c echo.Context, userID string) error {
 		return NewProblem(http.StatusForbidden, "users may only manage their own devices and preferences")
 	}
 	return nil
+}
+
+// handleListDevices is GET /v1/users/{user_id}/devices: a user's devices,
+// newest registration first; users may list only their own.
+func handleListDevices(pool *pgxpool.Pool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		userID := c.Param("user_id")
+		if notification.ValidateUserID(userID) != nil {
+			return NewProblem(http.StatusNotFound, "no such user")
+		}
+		if err := requireSelf(c, userID); err != nil {
+			return err
+		}
+		q, err := listQuery(c)
+		if err != nil {
+			return err
+		}
+		p, err := notification.NewStore(pool).ListDevices(c.Request().Context(), userID, q)
+		if err != nil {
+			return listError(err)
+		}
+		return answerPage(c, p, func(d notification.Device) deviceView {
+			return deviceView{Token: d.Token, UserID: d.UserID, Platform: d.Platform, Locale: d.Locale, Active: d.Active,
+				CreatedAt: &d.CreatedAt}
+		})
+	}
 }

@@ -87,6 +87,9 @@ func idempotentWithLease(pool *pgxpool.Pool, lease time.Duration) echo.Middlewar
 			}
 			if replay != nil {
 				c.Response().Header().Set("Idempotent-Replayed", "true")
+				if replay.location != "" {
+					c.Response().Header().Set(echo.HeaderLocation, replay.location)
+				}
 				return c.Blob(replay.status, replay.contentType, replay.body)
 			}
 
@@ -98,7 +101,8 @@ func idempotentWithLease(pool *pgxpool.Pool, lease time.Duration) echo.Middlewar
 				c.Error(herr) // render now so the stored answer is the real one
 			}
 			stopRenew()
-			if err := cl.finish(ctx, c.Response().Status, c.Response().Header().Get(echo.HeaderContentType), rec.buf.Bytes()); err != nil {
+			h := c.Response().Header()
+			if err := cl.finish(ctx, c.Response().Status, h.Get(echo.HeaderContentType), h.Get(echo.HeaderLocation), rec.buf.Bytes()); err != nil {
 				// The answer is already on the wire; a lost record only means a
 				// retry with this key waits until the lease lapses.
 				zerologCtx(c).Warn().Err(err).Msg("store idempotent response")
@@ -132,6 +136,7 @@ func legacyRequestHash(body []byte) []byte {
 type storedResponse struct {
 	status      int
 	contentType string
+	location    string
 	body        []byte
 }
 
@@ -165,6 +170,9 @@ func (cl claim) take(ctx context.Context) (*storedResponse, error) {
 	if rec.ContentType != nil && *rec.ContentType != "" {
 		out.contentType = *rec.ContentType
 	}
+	if rec.Location != nil {
+		out.location = *rec.Location
+	}
 	return out, nil
 }
 
@@ -196,13 +204,13 @@ func (cl claim) renew(ctx context.Context) (stop func()) {
 
 // finish stores the answer, or releases the claim after a 5xx or a 429 so a
 // retry runs again; either only while this request still owns the claim.
-func (cl claim) finish(ctx context.Context, status int, contentType string, body []byte) error {
+func (cl claim) finish(ctx context.Context, status int, contentType, location string, body []byte) error {
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if status >= 500 || status == http.StatusTooManyRequests {
 		return cl.Release(bg, cl.pool)
 	}
-	return cl.Complete(bg, cl.pool, status, contentType, body)
+	return cl.Complete(bg, cl.pool, status, contentType, location, body)
 }
 
 // recorder tees the response body so it can be stored for replays.

@@ -43,7 +43,7 @@ func TestHTTPMetricsUseProblemStatusAndBoundedRoutes(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, r.Code, string(r.Body))
 	require.Equal(t, http.StatusUnauthorized, s.do(t, http.MethodGet, "/v1/tasks/x", nil, nil).Code)
 	// Unknown URLs, whatever their path or Host, share one label.
-	for _, p := range []string{"/nope", "/v1/random-" + strings.Repeat("x", 20), "/v1/tasks"} {
+	for _, p := range []string{"/nope", "/v1/random-" + strings.Repeat("x", 20), "/v1/no-such/route"} {
 		req := map[string]string{"Host": "attacker-" + p[1:] + ".example"}
 		require.Equal(t, http.StatusNotFound, s.do(t, http.MethodGet, p, nil, req).Code)
 	}

@@ -36,8 +36,7 @@ func (s *testServer) doFrom(t *testing.T, remote, method, path string, body []by
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	rec := httptest.NewRecorder()
-	s.e.ServeHTTP(rec, req)
+	rec := s.serve(t, req)
 	return testResponse{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
 

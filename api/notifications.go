@@ -48,6 +48,7 @@ func handleCreateNotification(pool *pgxpool.Pool) echo.HandlerFunc {
 			return err
 		}
 		zerologCtx(c).Info().Str(logging.FieldNotificationID, n.ID).Int("users", len(n.UserIDs)).Msg("notification accepted")
+		c.Response().Header().Set(echo.HeaderLocation, "/v1/notifications/"+n.ID)
 		return c.JSON(http.StatusAccepted, map[string]string{"id": n.ID, "status": n.Status})
 	}
 }
@@ -75,6 +76,49 @@ func handleGetNotification(pool *pgxpool.Pool) echo.HandlerFunc {
 		return c.JSON(http.StatusOK, notificationView{
 			ID: n.ID, Status: n.Status, Template: n.Template, Category: n.Category, Priority: n.Priority,
 			Users: len(n.UserIDs), Counts: counts, CreatedAt: n.CreatedAt, DoneAt: n.DoneAt,
+		})
+	}
+}
+
+// userNotificationView is one notification in a user's list: what it said
+// and where it stands (delivery counts are per notification, on
+// GET /v1/notifications/{id}).
+type userNotificationView struct {
+	ID        string         `json:"id"`
+	Status    string         `json:"status"`
+	Template  string         `json:"template,omitempty"`
+	Params    map[string]any `json:"params,omitempty"`
+	Title     string         `json:"title,omitempty"`
+	Body      string         `json:"body,omitempty"`
+	Category  string         `json:"category,omitempty"`
+	Priority  string         `json:"priority"`
+	CreatedAt time.Time      `json:"created_at"`
+	DoneAt    *time.Time     `json:"done_at,omitempty"`
+}
+
+// handleListUserNotifications is GET /v1/users/{user_id}/notifications:
+// the notifications addressed to a user, newest first; users may list only
+// their own.
+func handleListUserNotifications(pool *pgxpool.Pool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		userID := c.Param("user_id")
+		if notification.ValidateUserID(userID) != nil {
+			return NewProblem(http.StatusNotFound, "no such user")
+		}
+		if err := requireSelf(c, userID); err != nil {
+			return err
+		}
+		q, err := listQuery(c)
+		if err != nil {
+			return err
+		}
+		p, err := notification.NewStore(pool).ListForUser(c.Request().Context(), userID, q)
+		if err != nil {
+			return listError(err)
+		}
+		return answerPage(c, p, func(n notification.Notification) userNotificationView {
+			return userNotificationView{ID: n.ID, Status: n.Status, Template: n.Template, Params: n.Params, Title: n.Title,
+				Body: n.Body, Category: n.Category, Priority: n.Priority, CreatedAt: n.CreatedAt, DoneAt: n.DoneAt}
 		})
 	}
 }

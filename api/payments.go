@@ -32,6 +32,7 @@ func handleCreatePayment(d payment.Deps) echo.HandlerFunc {
 		if err := recordTaskOwner(c.Request().Context(), d.Pool, p.ID, principal, p.CustomerID); err != nil {
 			pd.Log.Warn().Err(err).Msg("payment accepted; its task owner was not recorded (services can still read it)")
 		}
+		c.Response().Header().Set(echo.HeaderLocation, "/v1/payments/"+p.ID)
 		return c.JSON(http.StatusAccepted, p.View())
 	}
 }
@@ -49,5 +50,26 @@ func handleGetPayment(pool *pgxpool.Pool) echo.HandlerFunc {
 			return err
 		}
 		return c.JSON(http.StatusOK, p.View())
+	}
+}
+
+// handleListPayments is GET /v1/payments: the payments of a job, a customer
+// and/or a status, newest first, one cursor page at a time.
+func handleListPayments(pool *pgxpool.Pool) echo.HandlerFunc {
+	payments := payment.NewStore(pool)
+	return func(c echo.Context) error {
+		q, err := listQuery(c, "job_id", "customer_id", "status")
+		if err != nil {
+			return err
+		}
+		f := payment.Filter{JobID: c.QueryParam("job_id"), CustomerID: c.QueryParam("customer_id"), Status: payment.Status(c.QueryParam("status"))}
+		if err := f.Validate(); err != nil {
+			return err
+		}
+		p, err := payments.List(c.Request().Context(), f, q)
+		if err != nil {
+			return listError(err)
+		}
+		return answerPage(c, p, payment.Payment.View)
 	}
 }

@@ -12,11 +12,14 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) error {
 	// /metrics is served on the admin listener only (pkg/admin).
 
 	v1 := e.Group("/v1")
+	v1.GET("/openapi.json", handleOpenAPI()) // public: the contract (openapi.yaml)
+	v1.POST("/tasks", handleEnqueueTask(d.Pool, d.Tasks, d.Queues, d.Now), m.service, m.idempotent)
 	v1.GET("/tasks/:id", handleGetTask(d.Pool, d.Inspector, d.Queues), m.userOrService)
 
 	// payments
 	v1.POST("/payments", handleCreatePayment(paymentDeps(d)),
 		m.service, m.limitPayment, m.idempotent)
+	v1.GET("/payments", handleListPayments(d.Pool), m.service)
 	v1.GET("/payments/:id", handleGetPayment(d.Pool), m.service)
 	wh, err := newSTKWebhook(d)
 	if err != nil {
@@ -31,6 +34,8 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) error {
 	// notifications
 	v1.POST("/devices", handleRegisterDevice(d.Pool), m.userOrService)
 	v1.DELETE("/devices/:token", handleDeleteDevice(d.Pool), m.userOrService)
+	v1.GET("/users/:user_id/devices", handleListDevices(d.Pool), m.userOrService)
+	v1.GET("/users/:user_id/notifications", handleListUserNotifications(d.Pool), m.userOrService)
 	v1.PUT("/users/:user_id/notification-preferences", handlePutPreferences(d.Pool), m.userOrService)
 	v1.GET("/users/:user_id/notification-preferences", handleGetPreferences(d.Pool), m.userOrService)
 	v1.POST("/notifications", handleCreateNotification(d.Pool), m.service, m.idempotent)
@@ -41,6 +46,7 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) error {
 	v1.POST("/reviews", handleCreateReview(rd), m.userOrService)
 	v1.GET("/technicians/top", handleTopTechnicians(rd), m.userOrService)
 	v1.GET("/technicians/:id/rating", handleGetTechnicianRating(rd), m.userOrService)
+	v1.GET("/technicians/:id/reviews", handleListReviews(rd), m.userOrService)
 	v1.POST("/admin/ratings/recompute", handleRecomputeRatings(rd), m.service, m.idempotent)
 
 	// scheduler

@@ -123,6 +123,7 @@ func handleRunSchedule(pool *pgxpool.Pool, client *asynq.Client, now func() time
 		if err := records.RecordManualRun(ctx, name, id, at); err != nil {
 			return err
 		}
+		c.Response().Header().Set(echo.HeaderLocation, "/v1/tasks/"+id)
 		return c.JSON(http.StatusAccepted, map[string]any{
 			"task_id": id, "schedule": name, "task_type": s.TaskType, "queue": s.Queue,
 			"handler_registered": s.HandlerRegistered, "status_url": "/v1/tasks/" + id,

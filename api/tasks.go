@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"fundigo/pkg/logging"
+	"fundigo/pkg/notification"
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 )
@@ -33,7 +35,8 @@ type taskView struct {
 }
 
 // handleGetTask reports any accepted command: the commands table (long jobs
-// write their progress there) merged with Asynq's view of the task. It
+// write their progress there) merged with Asynq's view of the task, or a
+// notification (its status, and its delivery counts as the result). It
 // answers 404 when both said "no such task", or when a user asks for a task
 // that is not theirs (task_owners); users never see last_error. When the task backend
 // (Redis) could not answer it is 503 naming it, never 404.
@@ -91,6 +94,21 @@ func handleGetTask(pool *pgxpool.Pool, insp *asynq.Inspector, q tasks.Queues) ec
 				}
 			}
 		}
+		if !found {
+			// A notification is an accepted command too; its fan-out is
+			// not one Asynq task, so it is reported from its own row.
+			n, counts, err := notification.Lookup(c.Request().Context(), pool, id)
+			switch {
+			case err == nil:
+				found = true
+				v.Type, v.State, v.CompletedAt = "notification", n.Status, n.DoneAt
+				if b, err := json.Marshal(map[string]any{"counts": counts}); err == nil {
+					v.Result = b
+				}
+			case !errors.Is(err, store.ErrNotFound):
+				return err
+			}
+		}
 		if !found && backendErr != nil {
 			// Not knowing is not "no such task": the caller must retry.
 			return unavailable(depRedis, fmt.Errorf("look up task %s: %w", logging.TruncateID(id), backendErr))
@@ -139,5 +157,49 @@ func lookupTask(ctx context.Context, insp *asynq.Inspector, queues []string, id 
 		return a.info, a.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// taskAccepted is the 202 body of POST /v1/tasks.
+type taskAccepted struct {
+	TaskID    string     `json:"task_id"`
+	Type      string     `json:"type"`
+	Queue     string     `json:"queue"`
+	Status    string     `json:"status"`
+	RunAt     *time.Time `json:"run_at,omitempty"`
+	StatusURL string     `json:"status_url"`
+}
+
+// handleEnqueueTask is POST /v1/tasks: enqueue a task of a type that opts in
+// to remote enqueue (tasks.EnqueueRemote) and answer 202 with its id and
+// Location. The id follows from (caller, Idempotency-Key) when the key is
+// given, so a retry after the idempotency record expired still names the
+// same task instead of enqueuing another.
+func handleEnqueueTask(pool *pgxpool.Pool, client *asynq.Client, q tasks.Queues, now func() time.Time) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var req tasks.RemoteRequest
+		if err := bindStrict(c, &req); err != nil {
+			return err
+		}
+		id := uuid.NewString()
+		if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
+			id = uuid.NewSHA1(uuid.NameSpaceOID, []byte("task:"+principalName(c)+":"+key)).String()
+		}
+		ctx := c.Request().Context()
+		p, _ := principalOf(c)
+		if err := recordTaskOwner(ctx, pool, id, p, ""); err != nil {
+			return err
+		}
+		r, err := tasks.EnqueueRemote(ctx, client, q, id, req, now())
+		if errors.Is(err, tasks.ErrDuplicate) {
+			return NewProblem(http.StatusConflict, "an identical task (same type and payload) was enqueued within unique_for")
+		}
+		if err != nil {
+			return err
+		}
+		zerologCtx(c).Info().Str(logging.FieldTaskID, r.ID).Str(logging.FieldTaskType, r.Type).Msg("task enqueued")
+		c.Response().Header().Set(echo.HeaderLocation, "/v1/tasks/"+r.ID)
+		return c.JSON(http.StatusAccepted, taskAccepted{TaskID: r.ID, Type: r.Type, Queue: r.Queue, Status: "accepted",
+			RunAt: r.RunAt, StatusURL: "/v1/tasks/" + r.ID})
 	}
 }

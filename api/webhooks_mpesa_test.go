@@ -81,8 +81,7 @@ func TestSTKWebhookRefusesOversizedChunkedBody(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "/v1/webhooks/mpesa/stk/"+webhookToken, pr)
 	req.ContentLength = -1
 	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	s.e.ServeHTTP(rec, req)
+	rec := s.serve(t, req)
 	require.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 	var n int
 	require.NoError(t, s.deps.Pool.QueryRow(context.Background(), `SELECT count(*) FROM inbox_quarantine`).Scan(&n))

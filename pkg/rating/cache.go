@@ -170,7 +170,7 @@ func (c *Cache) Top(ctx context.Context, category string, limit int,
 	if b, err := c.get(ctx, key); err == nil && json.Unmarshal(b, &list) == nil {
 		hit = true
 	} else {
-		list, err = load(ctx, category, MaxTop)
+		list, err = load(ctx, category, MaxTop+1) // one more: a full first page knows whether a next one exists
 		if err != nil {
 			return nil, false, err
 		}

@@ -28,7 +28,9 @@ type IdempotencyRecord struct {
 	Hash        []byte
 	Status      *int
 	ContentType *string
-	Body        []byte
+	// Location is the answer's Location header (nil: it had none).
+	Location *string
+	Body     []byte
 }
 
 // Claim takes the key for this request: a new key, or one whose previous
@@ -54,8 +56,8 @@ func (c IdempotencyClaim) Claim(ctx context.Context, db DB) (bool, error) {
 // Record reads the key's row; ErrNotFound when it was just released.
 func (c IdempotencyClaim) Record(ctx context.Context, db DB) (IdempotencyRecord, error) {
 	var r IdempotencyRecord
-	err := db.QueryRow(ctx, `SELECT request_hash, status_code, content_type, body FROM idempotency_keys WHERE scope=$1 AND key=$2`,
-		c.Scope, c.Key).Scan(&r.Hash, &r.Status, &r.ContentType, &r.Body)
+	err := db.QueryRow(ctx, `SELECT request_hash, status_code, content_type, location, body FROM idempotency_keys WHERE scope=$1 AND key=$2`,
+		c.Scope, c.Key).Scan(&r.Hash, &r.Status, &r.ContentType, &r.Location, &r.Body)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -86,10 +88,12 @@ func (c IdempotencyClaim) Release(ctx context.Context, db DB) error {
 	return nil
 }
 
-// Complete stores the answer to replay, while the claim is still ours.
-func (c IdempotencyClaim) Complete(ctx context.Context, db DB, status int, contentType string, body []byte) error {
-	_, err := db.Exec(ctx, `UPDATE idempotency_keys SET status_code=$4, content_type=$5, body=$6, completed_at=now()
-		WHERE scope=$1 AND key=$2 AND owner=$3 AND completed_at IS NULL`, c.Scope, c.Key, c.Owner, status, contentType, body)
+// Complete stores the answer to replay (location: its Location header, ""
+// for none), while the claim is still ours.
+func (c IdempotencyClaim) Complete(ctx context.Context, db DB, status int, contentType, location string, body []byte) error {
+	_, err := db.Exec(ctx, `UPDATE idempotency_keys SET status_code=$4, content_type=$5, body=$6, location=NULLIF($7, ''),
+		completed_at=now()
+		WHERE scope=$1 AND key=$2 AND owner=$3 AND completed_at IS NULL`, c.Scope, c.Key, c.Owner, status, contentType, body, location)
 	if err != nil {
 		return fmt.Errorf("store idempotent answer: %w", err)
 	}

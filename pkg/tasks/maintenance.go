@@ -25,6 +25,11 @@ const (
 	CleanupTaskOwners      = "task_owners"
 )
 
+// CleanupRules lists every cleanup rule name.
+func CleanupRules() []string {
+	return []string{CleanupOutbox, CleanupInbox, CleanupIdempotencyKeys, CleanupPushTickets, CleanupPaymentOrphans, CleanupTaskOwners}
+}
+
 // MaintenanceCleanupPayload is the cleanup task's body; an empty body runs
 // every rule. Unknown fields (the scheduler adds its schedule and tick) are
 // ignored.
