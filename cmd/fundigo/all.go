@@ -39,7 +39,8 @@ func runAll(ctx context.Context, e env) error {
 	if len(cfg.Auth.APIKeys) == 0 {
 		key := devKey()
 		cfg.Auth.APIKeys = config.APIKeys{{Name: "dev", Secret: config.Secret(key)}}
-		fmt.Fprintf(e.stdout, "FUNDIGO_API_KEYS is unset; development service key for this run:\n  X-API-Key: %s\n", key)
+		fmt.Fprintf(e.stdout, "FUNDIGO_API_KEYS is unset; development service key for this run:\n  X-API-Key: %s\n"+
+			"  (a stable one: FUNDIGO_API_KEYS=dev:<16+ characters>)\n", key)
 	}
 	if err := ensureDatabase(ctx, cfg.Database.URL.Reveal()); err != nil {
 		return err
@@ -56,6 +57,7 @@ func runAll(ctx context.Context, e env) error {
 		if sims, err = startSimulators(ctx, &cfg, log); err != nil {
 			return err
 		}
+		sims.describe(e.stdout, cfg)
 	} else if err := cfg.RequireExternalAPIs(); err != nil {
 		return fmt.Errorf("all: %w", err)
 	}

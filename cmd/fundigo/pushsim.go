@@ -61,7 +61,8 @@ func newPushSimCmd(e env) *cobra.Command {
 	return cmd
 }
 
-// startInProcessPushSim runs the push simulator on a loopback port when no
+// startInProcessPushSim runs the push simulator on FUNDIGO_PUSHSIM_ADDR (or,
+// when that is taken, a free loopback port) when no
 // Expo base URL is configured and rewrites nc to use it: the Expo URL and,
 // unless a real FCM service account is configured, an ephemeral development
 // service account and FCM URLs on the simulator. stop shuts it down.
@@ -70,7 +71,13 @@ func startInProcessPushSim(nc *config.Notifications, log zerolog.Logger) (sim *e
 		return nil, func() {}, nil
 	}
 	sim = exposim.New(exposim.Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// FUNDIGO_PUSHSIM_ADDR, so a developer can read /_sim/messages at a
+	// known address; a second instance on the machine gets a free port.
+	ln, err := net.Listen("tcp", nc.PushSimAddr)
+	if err != nil {
+		log.Warn().Err(err).Str("addr", nc.PushSimAddr).Msg("push simulator address in use; using a free port")
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen for the push simulator: %w", err)
 	}

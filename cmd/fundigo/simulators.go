@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/rs/zerolog"
 
@@ -45,4 +47,22 @@ func startSimulators(ctx context.Context, cfg *config.Config, log zerolog.Logger
 	s.push = pushSim
 
 	return s, nil
+}
+
+// describe prints, for a developer, where the in-process simulators listen
+// and the full STK webhook URL (with its token) to post callbacks to by hand.
+func (s *simulators) describe(w io.Writer, cfg config.Config) {
+	if len(s.extra) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "simulators (development mode):")
+	if _, ok := s.extra["mpesa.sim"]; ok {
+		fmt.Fprintf(w, "  Daraja simulator:  %s\n", cfg.Payments.MpesaBaseURL)
+		fmt.Fprintf(w, "  STK webhook:       %s\n", cfg.Payments.EffectiveCallbackURL(cfg.HTTP.PublicURL))
+		fmt.Fprintln(w, "                     (FUNDIGO_MPESA_CALLBACK_TOKEN=<16+ characters> keeps it stable)")
+	}
+	if _, ok := s.extra["push.sim"]; ok {
+		fmt.Fprintf(w, "  push simulator:    %s   (rendered messages: GET %s/_sim/messages)\n",
+			cfg.Notifications.ExpoBaseURL, cfg.Notifications.ExpoBaseURL)
+	}
 }

@@ -3,6 +3,7 @@ package exposim
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -32,4 +33,30 @@ func (s *Sim) handleFail(w http.ResponseWriter, r *http.Request) {
 		s.FailNext(req.Count, req.Status, ra)
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleMessages is GET /_sim/messages[?token=…&limit=N]: the last messages
+// received as rendered (title, body, data), newest first; limit defaults to
+// 20 (at most MaxRecent); token keeps one device's.
+func (s *Sim) handleMessages(w http.ResponseWriter, r *http.Request) {
+	limit := 20
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxRecent {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit must be 1.." + strconv.Itoa(MaxRecent)})
+			return
+		}
+		limit = n
+	}
+	msgs := s.Recent(MaxRecent)
+	if tok := r.URL.Query().Get("token"); tok != "" {
+		kept := msgs[:0]
+		for _, m := range msgs {
+			if m.Token == tok {
+				kept = append(kept, m)
+			}
+		}
+		msgs = kept
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs[:min(limit, len(msgs))]})
 }

@@ -68,7 +68,7 @@ func (s *Sim) handleSend(w http.ResponseWriter, r *http.Request) {
 	for i, m := range msgs {
 		tickets[i] = s.ticketLocked(m)
 		s.stats.PerToken[m.To]++
-		s.received[m.To] = append(s.received[m.To], Received{
+		s.receiveLocked(Received{
 			Provider: "expo", Token: m.To, Title: m.Title, Body: m.Body, Data: m.Data,
 			Priority: m.Priority, CollapseID: m.CollapseID, At: now,
 		})

@@ -122,7 +122,7 @@ func (s *Sim) handleFCMSend(w http.ResponseWriter, r *http.Request) {
 	seq := s.fcmSeq
 	s.stats.FCMMessages++
 	s.stats.PerToken[tok]++
-	s.received[tok] = append(s.received[tok], rec)
+	s.receiveLocked(rec)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{
 		"name": "projects/" + r.PathValue("project") + "/messages/0:" + strconv.Itoa(seq),

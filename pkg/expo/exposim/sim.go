@@ -24,15 +24,19 @@ type Options struct {
 
 // Received is one message as the simulator received it.
 type Received struct {
-	Provider   string // "expo" or "fcm"
-	Token      string
-	Title      string
-	Body       string
-	Data       map[string]any
-	Priority   string
-	CollapseID string
-	At         time.Time
+	Provider   string         `json:"provider"` // "expo" or "fcm"
+	Token      string         `json:"token"`
+	Title      string         `json:"title"`
+	Body       string         `json:"body"`
+	Data       map[string]any `json:"data,omitempty"`
+	Priority   string         `json:"priority,omitempty"`
+	CollapseID string         `json:"collapse_id,omitempty"`
+	At         time.Time      `json:"at"`
 }
+
+// MaxRecent is how many of the last messages (all tokens) GET /_sim/messages
+// can show.
+const MaxRecent = 100
 
 // Stats are the simulator's counters. Only accepted requests (answered 200)
 // count in Messages, PerSecond and RequestSizes.
@@ -83,6 +87,7 @@ type Sim struct {
 	mu        sync.Mutex // guards everything below
 	stats     Stats
 	received  map[string][]Received
+	recent    []Received // the last MaxRecent messages, oldest first
 	receipts  map[string]expo.Receipt
 	expoFails []failure
 	fcmFails  []failure
@@ -114,6 +119,7 @@ func New(opts Options) *Sim {
 	mux.HandleFunc("POST /v1/projects/{project}/messages:send", s.handleFCMSend)
 	mux.HandleFunc("POST /token", s.handleToken)
 	mux.HandleFunc("GET /_sim/stats", s.handleStats)
+	mux.HandleFunc("GET /_sim/messages", s.handleMessages)
 	mux.HandleFunc("POST /_sim/fail", s.handleFail)
 	s.mux = mux
 	return s
@@ -168,6 +174,28 @@ func (s *Sim) Stats() Stats {
 	st.PerSecond = maps.Clone(s.stats.PerSecond)
 	st.RequestSizes = slices.Clone(s.stats.RequestSizes)
 	return st
+}
+
+// receiveLocked records one accepted message; s.mu is held.
+func (s *Sim) receiveLocked(m Received) {
+	s.received[m.Token] = append(s.received[m.Token], m)
+	if len(s.recent) == MaxRecent {
+		s.recent = append(s.recent[:0], s.recent[1:]...)
+	}
+	s.recent = append(s.recent, m)
+}
+
+// Recent returns up to n of the last messages received (any token), newest
+// first.
+func (s *Sim) Recent(n int) []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n = min(n, len(s.recent))
+	out := make([]Received, 0, n)
+	for i := len(s.recent) - 1; i >= len(s.recent)-n; i-- {
+		out = append(out, s.recent[i])
+	}
+	return out
 }
 
 // Received returns the messages received for token, oldest first.

@@ -138,3 +138,35 @@ func TestFCMRequiresToken(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	require.Equal(t, "UNAUTHENTICATED", out["error"].(map[string]any)["status"])
 }
+
+// TestRecentMessages: GET /_sim/messages shows the last messages as
+// rendered, newest first, optionally for one token, and keeps MaxRecent.
+func TestRecentMessages(t *testing.T) {
+	t.Parallel()
+	_, srv := setup(t)
+	for i := range exposim.MaxRecent + 5 {
+		body := fmt.Sprintf(`[{"to":"ExpoPushToken[%d]","title":"Malipo %d","body":"Umelipa"}]`, i%3, i)
+		resp, _ := post(t, srv, "/--/api/v2/push/send", body)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	get := func(q string) []exposim.Received {
+		resp, err := http.Get(srv.URL + "/_sim/messages" + q)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var out struct{ Messages []exposim.Received }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return out.Messages
+	}
+	last := get("")
+	require.Len(t, last, 20)
+	require.Equal(t, fmt.Sprintf("Malipo %d", exposim.MaxRecent+4), last[0].Title, "newest first")
+	require.Len(t, get("?limit=100"), exposim.MaxRecent, "only the last MaxRecent are kept")
+	for _, m := range get("?token=ExpoPushToken[1]&limit=5") {
+		require.Equal(t, "ExpoPushToken[1]", m.Token)
+	}
+	resp, err := http.Get(srv.URL + "/_sim/messages?limit=0")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
