@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -66,7 +69,19 @@ func answerPage[T, V any](c echo.Context, p cursor.Page[T], view func(T) V) erro
 	for i, it := range p.Items {
 		out.Results[i] = view(it)
 	}
-	return c.JSON(http.StatusOK, answerLinks(c, p, &out))
+	return writeJSON(c, http.StatusOK, answerLinks(c, p, &out))
+}
+
+// writeJSON answers v without escaping &, < and > (links hold query strings;
+// encoding/json would write & as \u0026).
+func writeJSON(c echo.Context, status int, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	return c.JSONBlob(status, b.Bytes())
 }
 
 // answerLinks sets out's next and previous links from p's cursors and

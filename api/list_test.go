@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -100,18 +101,22 @@ func TestListsPageWithoutDuplicatesOrGaps(t *testing.T) {
 			require.NoError(t, rows.Err())
 			require.Len(t, seeded, n)
 
-			// Insert rows all along the order while the client pages.
+			// Insert rows all along the order while the client pages: one
+			// every few milliseconds (at most 2,000), so the walk races
+			// the inserts without loading the database for the other tests.
 			stop := make(chan struct{})
 			var inserted atomic.Int64
 			var wg sync.WaitGroup
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := int64(1); ; i++ {
+				pace := time.NewTicker(3 * time.Millisecond)
+				defer pace.Stop()
+				for i := int64(1); i <= 2000; i++ {
 					select {
 					case <-stop:
 						return
-					default:
+					case <-pace.C:
 					}
 					if _, err := s.deps.Pool.Exec(ctx, lc.insert, i); err != nil {
 						t.Errorf("concurrent insert: %v", err)

@@ -90,7 +90,7 @@ func handleTopTechnicians(d rating.Deps) echo.HandlerFunc {
 		c.Response().Header().Set("X-Cache", cacheHeader(hit))
 		body := page[events.RatingUpdated]{}
 		answerLinks(c, p, &body)
-		return c.JSON(http.StatusOK, topResponse{Category: category, Limit: q.Size, Next: body.Next, Previous: body.Previous,
+		return writeJSON(c, http.StatusOK, topResponse{Category: category, Limit: q.Size, Next: body.Next, Previous: body.Previous,
 			Technicians: p.Items})
 	}
 }

@@ -3,6 +3,8 @@ package notification
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -91,7 +93,8 @@ func Validate(r *Request) error {
 		}
 		required, ok := requiredParams[r.Template]
 		if !ok {
-			f.add("template", "unknown template")
+			names := slices.Sorted(maps.Keys(requiredParams))
+			f.add("template", "unknown template; the templates are "+strings.Join(names, ", "))
 		}
 		for _, p := range required {
 			if _, ok := r.Params[p]; !ok {

@@ -82,3 +82,11 @@ func TestValidateAtLimits(t *testing.T) {
 		Params: map[string]any{"amount": 1500, "reason": "wrong_pin", "job_id": strings.Repeat("j", 500)}}
 	require.NoError(t, Validate(&r))
 }
+
+// TestUnknownTemplateListsTheTemplates: the 422 says which names exist.
+func TestUnknownTemplateListsTheTemplates(t *testing.T) {
+	t.Parallel()
+	r := Request{ID: "00000000-0000-0000-0000-000000000001", UserIDs: []string{"u1"}, Template: "payment_recieved"}
+	err := Validate(&r)
+	require.ErrorContains(t, err, "unknown template; the templates are job_assigned, job_funded, payment_failed, payment_received")
+}
