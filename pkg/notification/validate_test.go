@@ -86,7 +86,7 @@ func TestValidateAtLimits(t *testing.T) {
 // TestUnknownTemplateListsTheTemplates: the 422 says which names exist.
 func TestUnknownTemplateListsTheTemplates(t *testing.T) {
 	t.Parallel()
-	r := Request{ID: "00000000-0000-0000-0000-000000000001", UserIDs: []string{"u1"}, Template: "payment_recieved"}
+	r := Request{ID: "00000000-0000-0000-0000-000000000001", UserIDs: []string{"u1"}, Template: "payment_sent"}
 	err := Validate(&r)
 	require.ErrorContains(t, err, "unknown template; the templates are job_assigned, job_funded, payment_failed, payment_received")
 }
