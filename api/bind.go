@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -64,7 +64,7 @@ func decodeProblem(err error) error {
 		if field == "" {
 			field = "body"
 		}
-		return Validation(FieldError{Field: field, Message: fmt.Sprintf("must be %s", typeErr.Type.String())})
+		return Validation(FieldError{Field: field, Message: "must be " + jsonKind(typeErr.Type)})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return Validation(FieldError{Field: name, Message: "unknown field"})
@@ -77,4 +77,28 @@ func decodeProblem(err error) error {
 // zerologCtx returns the request-scoped logger.
 func zerologCtx(c echo.Context) *zerolog.Logger {
 	return zerolog.Ctx(c.Request().Context())
+}
+
+// jsonKind names what a Go type accepts in JSON words, so a 422 never shows
+// a Go type name (store.QuietHours, int64).
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a value of another type"
 }

@@ -94,6 +94,12 @@ func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
 			// never echo a secret path segment (webhook tokens) back
 			p.Instance = c.Path()
 		}
+		if p.Status == http.StatusMethodNotAllowed && p.Detail == "" {
+			p.Detail = c.Request().Method + " is not allowed on this path"
+			if allow := c.Response().Header().Get(echo.HeaderAllow); allow != "" {
+				p.Detail += "; it takes " + allow
+			}
+		}
 		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 		for k, v := range p.headers {
 			c.Response().Header().Set(k, v)

@@ -28,6 +28,7 @@ func TestUnknownRouteAndMethodAreProblems(t *testing.T) {
 	r = s.do(t, http.MethodDelete, "/healthz", nil, nil)
 	require.Equal(t, http.StatusMethodNotAllowed, r.Code)
 	require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+	require.Equal(t, "DELETE is not allowed on this path; it takes OPTIONS, GET", r.JSON(t)["detail"], "405 says why")
 }
 
 func TestBadAPIKeyIs401AndNeverLogged(t *testing.T) {
@@ -134,6 +135,8 @@ func TestIdempotencyReplaysAndRejectsDifferentBodies(t *testing.T) {
 
 	wrongType := s.do(t, http.MethodPost, "/v1/test/echo", `{"n":"one"}`, serviceAuth())
 	require.Equal(t, http.StatusUnprocessableEntity, wrongType.Code)
+	require.Equal(t, "must be an integer", wrongType.JSON(t)["errors"].([]any)[0].(map[string]any)["message"],
+		"in JSON words, not Go types")
 }
 
 func TestBodyLimit(t *testing.T) {
