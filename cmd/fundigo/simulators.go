@@ -19,6 +19,11 @@ type simulators struct {
 	// push is the Expo simulator (bench reads its counters).
 	push    *exposim.Sim
 	closers []func()
+	// mpesa: the Daraja simulator runs in-process.
+	mpesa bool
+	// tokenMadeUp: the STK callback token was generated for this run (none
+	// was configured), so it is a throwaway that may be printed.
+	tokenMadeUp bool
 }
 
 func (s *simulators) close() {
@@ -31,11 +36,16 @@ func (s *simulators) close() {
 func startSimulators(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*simulators, error) {
 	s := &simulators{}
 	// mpesa
-	_, stopMpesaSim, err := startInProcessMpesaSim(&cfg.Payments, log)
+	hadToken := cfg.Payments.CallbackToken != ""
+	mpesaSim, stopMpesaSim, err := startInProcessMpesaSim(&cfg.Payments, log)
 	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, stopMpesaSim)
+	if mpesaSim != nil {
+		s.mpesa = true
+		s.tokenMadeUp = !hadToken
+	}
 
 	// push
 	pushSim, stopPushSim, err := startInProcessPushSim(&cfg.Notifications, log)
@@ -50,18 +60,25 @@ func startSimulators(ctx context.Context, cfg *config.Config, log zerolog.Logger
 }
 
 // describe prints, for a developer, where the in-process simulators listen
-// and the full STK webhook URL (with its token) to post callbacks to by hand.
+// and the STK webhook URL to post callbacks to by hand: in full when its
+// token was made up for this run, else naming the variable that holds it.
 func (s *simulators) describe(w io.Writer, cfg config.Config) {
-	if len(s.extra) == 0 {
+	if !s.mpesa && s.push == nil {
 		return
 	}
 	fmt.Fprintln(w, "simulators (development mode):")
-	if _, ok := s.extra["mpesa.sim"]; ok {
+	if s.mpesa {
 		fmt.Fprintf(w, "  Daraja simulator:  %s\n", cfg.Payments.MpesaBaseURL)
-		fmt.Fprintf(w, "  STK webhook:       %s\n", cfg.Payments.EffectiveCallbackURL(cfg.HTTP.PublicURL))
-		fmt.Fprintln(w, "                     (FUNDIGO_MPESA_CALLBACK_TOKEN=<16+ characters> keeps it stable)")
+		if s.tokenMadeUp {
+			// A token made up for this run: print it, like the dev key.
+			fmt.Fprintf(w, "  STK webhook:       %s\n", cfg.Payments.EffectiveCallbackURL(cfg.HTTP.PublicURL))
+			fmt.Fprintln(w, "                     (FUNDIGO_MPESA_CALLBACK_TOKEN=<16+ characters> keeps it stable)")
+		} else {
+			// A configured token is a secret: it is never printed.
+			fmt.Fprintf(w, "  STK webhook:       %s/v1/webhooks/daraja/stk/$FUNDIGO_MPESA_CALLBACK_TOKEN\n", cfg.HTTP.PublicURL)
+		}
 	}
-	if _, ok := s.extra["push.sim"]; ok {
+	if s.push != nil {
 		fmt.Fprintf(w, "  push simulator:    %s   (rendered messages: GET %s/_sim/messages)\n",
 			cfg.Notifications.ExpoBaseURL, cfg.Notifications.ExpoBaseURL)
 	}

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/config"
+	"fundigo/pkg/expo/exposim"
 )
 
 // A production role with no Daraja/Expo configuration and no simulator flag
@@ -81,4 +85,24 @@ func TestWorkerWithSimulatorsFlagStarts(t *testing.T) {
 	require.NoError(t, <-done)
 	require.Contains(t, logs.String(), "mpesa simulator running in-process")
 	require.Contains(t, logs.String(), "push simulator running in-process")
+}
+
+// TestSimulatorBannerPrintsOnlyAMadeUpToken: the development banner shows
+// the full webhook URL when its token was made up for this run, and never a
+// configured token.
+func TestSimulatorBannerPrintsOnlyAMadeUpToken(t *testing.T) {
+	t.Parallel()
+	cfg := config.Config{}
+	cfg.HTTP.PublicURL = "http://127.0.0.1:8080"
+	cfg.Payments.CallbackToken = "configured-token-0123456789"
+	cfg.Notifications.ExpoBaseURL = "http://127.0.0.1:8092"
+	var out strings.Builder
+	(&simulators{mpesa: true, push: exposim.New(exposim.Options{})}).describe(&out, cfg)
+	require.NotContains(t, out.String(), "configured-token-0123456789")
+	require.Contains(t, out.String(), "/v1/webhooks/daraja/stk/$FUNDIGO_MPESA_CALLBACK_TOKEN")
+	require.Contains(t, out.String(), "http://127.0.0.1:8092/_sim/messages")
+
+	out.Reset()
+	(&simulators{mpesa: true, tokenMadeUp: true}).describe(&out, cfg)
+	require.Contains(t, out.String(), "http://127.0.0.1:8080/v1/webhooks/daraja/stk/configured-token-0123456789")
 }
