@@ -195,12 +195,11 @@ func TestPaymentsEndToEnd(t *testing.T) {
 			require.Nil(t, p["mpesa_receipt"], "STK Query carries no receipt")
 			e.publishedEvent(t, "payment.paid", id)
 		})
-		t.Run("silent "+mpesasim.PhoneSilent+" with our own callback", func(t *testing.T) {
+		t.Run("silent "+mpesasim.PhoneSilent+" with a callback of our own", func(t *testing.T) {
 			t.Parallel()
 			id := e.createPayment(t, mpesasim.PhoneSilent, 30)
 			p := e.waitStatus(t, id, "awaiting_callback")
 			checkout := p["checkout_request_id"].(string)
-			e.reconcile(t) // "being processed": stays awaiting
 			body := mpesasim.CallbackBody("m-1", checkout, "0", "The service request is processed successfully.",
 				30, "E2ESILENT1", mpesasim.PhoneSilent, time.Now())
 			for range 2 { // an identical redelivery changes nothing
@@ -208,8 +207,15 @@ func TestPaymentsEndToEnd(t *testing.T) {
 				require.Equal(t, http.StatusOK, code)
 				require.Equal(t, map[string]any{"ResultCode": float64(0), "ResultDesc": "Accepted"}, ack)
 			}
-			p = e.waitStatus(t, id, "paid")
-			require.Equal(t, "E2ESILENT1", p["mpesa_receipt"])
+			// No allowlist: our post is an untrusted success, and Daraja (the
+			// simulator never completed this push) does not confirm it.
+			require.Eventually(t, func() bool {
+				var asked bool
+				_ = e.pool.QueryRow(context.Background(), `SELECT last_queried_at IS NOT NULL FROM payments WHERE id = $1`, id).Scan(&asked)
+				return asked
+			}, 30*time.Second, 50*time.Millisecond)
+			_, p = e.call(t, http.MethodGet, "/v1/payments/"+id, nil, nil)
+			require.Equal(t, "awaiting_callback", p["status"])
 			var inboxRows int
 			require.NoError(t, e.pool.QueryRow(context.Background(),
 				`SELECT count(*) FROM inbox WHERE natural_key = $1`, checkout).Scan(&inboxRows))

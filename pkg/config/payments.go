@@ -32,12 +32,20 @@ type Payments struct {
 	// CallbackURL overrides the URL given to Daraja; default
 	// HTTP.PublicURL + /v1/webhooks/mpesa/stk/{token}.
 	CallbackURL Secret `env:"FUNDIGO_MPESA_CALLBACK_URL"`
-	// AllowedCIDRs restricts webhook sources (empty = anyone with the token).
+	// AllowedCIDRs restricts webhook sources (empty = anyone with the
+	// token) and says whom to believe: a success callback from a listed
+	// source (resolved behind HTTP.TrustedProxies) is applied at once; from
+	// any other source — every source when the list is empty — it waits,
+	// unapplied, until Daraja's STK Push Query confirms its
+	// CheckoutRequestID (payment.Confirm, asked at once). No configuration
+	// turns that check off.
 	AllowedCIDRs []string `env:"FUNDIGO_MPESA_ALLOWED_CIDRS"`
-	// VerifyAll confirms every success callback with Daraja (STK Push
-	// Query) before the payment becomes paid, for deployments that cannot
-	// list Safaricom's callback source addresses. With a real Daraja URL and
-	// an empty AllowedCIDRs, it must be set explicitly (startup error).
+	// VerifyAll is the explicit acknowledgement that a real Daraja URL runs
+	// with an empty AllowedCIDRs, i.e. that every success callback costs one
+	// STK Push Query (paced by FUNDIGO_DARAJA_QUERY_RATE) and is paid about
+	// a second later. Without it that configuration is a startup error, so a
+	// forgotten allowlist is noticed. It changes no runtime behaviour: the
+	// simulator and development setups verify every untrusted success too.
 	VerifyAll bool `env:"FUNDIGO_MPESA_VERIFY_ALL"`
 	// QuarantineCap is how many unparseable webhook bodies are kept.
 	QuarantineCap int `env:"FUNDIGO_INBOX_QUARANTINE_CAP" envDefault:"1000"`

@@ -154,7 +154,11 @@ func runClientContract(t *testing.T, newEnv func(t *testing.T) contractEnv) {
 		_, err := env.client.STKQuery(context.Background(), "ws_CO_000000000000000000")
 		var apiErr *mpesa.APIError
 		require.ErrorAs(t, err, &apiErr)
+		// payment.Confirm takes this as a final "not Daraja's push": a forged
+		// CheckoutRequestID is never confirmed, and never retried for ever.
+		require.False(t, mpesa.Retryable(err))
 	})
+
 }
 
 func waitCallback(t *testing.T, ch <-chan []byte) *mpesa.STKCallback {

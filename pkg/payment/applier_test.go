@@ -15,6 +15,8 @@ import (
 	"fundigo/pkg/mpesa/mpesasim"
 	"fundigo/pkg/payment"
 	"fundigo/pkg/store/storetest"
+	"fundigo/pkg/tasks"
+	"fundigo/pkg/tasks/taskstest"
 )
 
 // awaiting creates n payments awaiting the callbacks of checkout ids
@@ -124,12 +126,14 @@ func TestBatchIsolatesAPoisonRow(t *testing.T) {
 	require.Equal(t, 40, ledger)
 }
 
-// TestUnverifiedSuccessWaitsForDaraja is issue #12 row 1: in verify-all mode
-// a success callback from an untrusted source (a forger holding the path
-// token, with a well-formed fake receipt) never marks the payment paid by
-// itself; it waits, unapplied, and once Daraja has confirmed the payment
-// (the reconcile STK Push Query marks it paid) the stored callback records
-// its receipt. A trusted source is applied at once, as before.
+// TestUnverifiedSuccessWaitsForDaraja is issue #12 row 1: in every
+// configuration — no allowlist and no FUNDIGO_MPESA_VERIFY_ALL here, the
+// development default, which used to believe any sender — a success
+// callback from an untrusted source (a forger holding the path token, with
+// a well-formed fake receipt) never marks the payment paid by itself; it
+// waits, unapplied, and once Daraja has confirmed the payment (the reconcile
+// STK Push Query marks it paid) the stored callback records its receipt. A
+// trusted source is applied at once, as before.
 func TestUnverifiedSuccessWaitsForDaraja(t *testing.T) {
 	t.Parallel()
 	pool := storetest.NewPool(t)
@@ -153,7 +157,6 @@ func TestUnverifiedSuccessWaitsForDaraja(t *testing.T) {
 	allowed := pay("VERIFY-0002", true)
 
 	d := payment.Deps{Log: zerolog.Nop(), Pool: pool}
-	d.Config.VerifyAll = true
 	d.Config.QueryEvery = time.Minute
 	a, err := payment.NewApplier(d, payment.ApplierConfig{BatchSize: 100, MaxAttempts: 3})
 	require.NoError(t, err)
@@ -200,4 +203,46 @@ func TestUnverifiedSuccessWaitsForDaraja(t *testing.T) {
 	require.Equal(t, "FAKE000001", receipt)
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM payment_ledger WHERE checkout_request_id = 'VERIFY-0001'`).Scan(&ledger))
 	require.Equal(t, 1, ledger)
+}
+
+// TestApplierAsksDarajaAtOnce is issue #12 (prompt confirmation): deferring
+// an untrusted success enqueues its payments:confirm task in the same pass
+// (one per push, however many callbacks wait), instead of leaving it to
+// reconciliation's QueryAfter.
+func TestApplierAsksDarajaAtOnce(t *testing.T) {
+	t.Parallel()
+	pool := storetest.NewPool(t)
+	ctx := context.Background()
+	ps := payment.NewStore(pool)
+	w, err := inbox.NewWriter(pool, inbox.WriterConfig{})
+	require.NoError(t, err)
+	in := &payment.Intake{Pool: pool, Writer: w, QuarantineCap: 10}
+	id := uuid.NewString()
+	_, err = ps.Create(ctx, payment.New{ID: id, JobID: "j", CustomerID: "c", Phone: mpesasim.PhoneSuccess, Amount: 100, CreatedAt: time.Now()})
+	require.NoError(t, err)
+	_, err = ps.MarkAwaiting(ctx, id, "m", "ASK-0001", false, time.Now())
+	require.NoError(t, err)
+	for _, receipt := range []string{"ASKRCPT001", "ASKRCPT002"} {
+		body := mpesasim.CallbackBody("m", "ASK-0001", "0", "ok", 100, receipt, mpesasim.PhoneSuccess, time.Now())
+		_, err = in.Accept(ctx, payment.Delivery{Body: body, ContentType: "application/json", Origin: "test"})
+		require.NoError(t, err)
+	}
+	q := taskstest.Queues(t)
+	d := payment.Deps{Log: zerolog.Nop(), Pool: pool, Tasks: taskstest.Client(t), Queues: q}
+	a, err := payment.NewApplier(d, payment.ApplierConfig{BatchSize: 100})
+	require.NoError(t, err)
+	n, err := a.ApplyBatch(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	insp := taskstest.Inspector(t)
+	info, err := insp.GetTaskInfo(q.Critical, "confirm:ASK-0001")
+	require.NoError(t, err, "the confirmation was requested at once")
+	require.Equal(t, tasks.TypePaymentConfirm, info.Type)
+	pending, err := insp.ListPendingTasks(q.Critical)
+	require.NoError(t, err)
+	require.Len(t, pending, 1, "one confirmation per push")
+	p, err := ps.Get(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, payment.AwaitingCallback, p.Status)
 }

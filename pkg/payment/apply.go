@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
-	"fundigo/pkg/inbox"
 	"fundigo/pkg/logging"
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/store"
@@ -24,16 +23,21 @@ const (
 	outcomeReceiptRecorded = "receipt_recorded" // receipt added to a payment paid by query
 	outcomeIgnored         = "ignored"          // a late failure after money moved, or a payment under review
 	outcomeOrphan          = "orphan"
+	// outcomeUnconfirmed is never stored: the callback was left unapplied
+	// until Daraja confirms the payment (Confirm).
+	outcomeUnconfirmed = "unconfirmed"
 )
 
-// applyNew applies a callback stored as inbox row inboxID, once: it claims
-// the row first, so a redelivery finds it claimed and changes nothing.
-// Callers run it in tx; it takes the CheckoutRequestID lock.
+// applyNew files a callback whose CheckoutRequestID matches no payment (the
+// caller looked it up under the CheckoutRequestID lock, in tx) as an orphan,
+// once: it claims the row first, so a redelivery finds it claimed and changes
+// nothing. The orphan is applied when its payment shows up (recordAccepted).
+// A success that matches an ambiguous push (no CheckoutRequestID) by phone
+// and amount is not linked on that alone: it waits as an orphan while
+// Daraja is asked about its CheckoutRequestID (Confirm links and applies it
+// once Daraja confirms the push succeeded).
 func applyNew(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, inboxID int64, body []byte, receivedAt time.Time, cb *mpesa.STKCallback) (string, error) {
 	ps := NewStore(tx)
-	if err := ps.LockCheckout(ctx, cb.CheckoutRequestID); err != nil {
-		return "", err
-	}
 	claimed, err := ps.ClaimCallback(ctx, inboxID, cb.CheckoutRequestID, cb.ResultCode)
 	if err != nil {
 		return "", err
@@ -41,36 +45,43 @@ func applyNew(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, inboxI
 	if !claimed {
 		return outcomeDuplicate, nil
 	}
-	p, err := findPayment(ctx, d, ps, cb)
-	if errors.Is(err, store.ErrNotFound) {
-		if err := ps.InsertOrphan(ctx, Orphan{InboxID: inboxID, CheckoutRequestID: cb.CheckoutRequestID,
-			Body: body, ReceivedAt: receivedAt}); err != nil {
-			return "", err
-		}
+	if err := ps.InsertOrphan(ctx, Orphan{InboxID: inboxID, CheckoutRequestID: cb.CheckoutRequestID,
+		Body: body, ReceivedAt: receivedAt}); err != nil {
+		return "", err
+	}
+	cands, err := ambiguousCandidates(ctx, d, ps, cb)
+	if err != nil {
+		return "", err
+	}
+	if len(cands) == 1 {
+		log.Warn().Str(logging.FieldPaymentID, cands[0].ID).
+			Msg("stk success matches an ambiguous push by phone and amount; kept as orphan until Daraja confirms it")
+		requestConfirmation(ctx, d, log, []string{cb.CheckoutRequestID})
+	} else {
 		log.Warn().Msg("stk callback for unknown checkout request; kept as orphan")
-		return outcomeOrphan, ps.SetCallbackOutcome(ctx, inboxID, "", outcomeOrphan)
 	}
-	if err != nil {
-		return "", err
-	}
-	outcome, err := decide(ctx, d, tx, log, p, cb)
-	if err != nil {
-		return "", err
-	}
-	return outcome, ps.SetCallbackOutcome(ctx, inboxID, p.ID, outcome)
+	return outcomeOrphan, ps.SetCallbackOutcome(ctx, inboxID, "", outcomeOrphan)
 }
 
-// applyOrphan applies an orphan whose payment just showed up. Its inbox row
-// was claimed when it was filed; the caller holds the CheckoutRequestID lock.
+// applyOrphan applies an orphan whose payment just got its
+// CheckoutRequestID. Its inbox row was claimed when it was filed; the caller
+// holds the CheckoutRequestID lock. A success that would make p paid but
+// whose source is not trusted (o.Trusted) stays open: Daraja is asked, and
+// Confirm applies it with Daraja's answer.
 func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o Orphan, cb *mpesa.STKCallback) error {
 	ps := NewStore(tx)
 	p, err := ps.GetByCheckoutForUpdate(ctx, cb.CheckoutRequestID)
 	if err != nil {
 		return err
 	}
-	outcome, err := decide(ctx, d, tx, log, p, cb)
+	outcome, err := decide(ctx, d, tx, log, p, cb, o.Trusted)
 	if err != nil {
 		return err
+	}
+	if outcome == outcomeUnconfirmed {
+		log.Info().Int64("inbox_id", o.InboxID).Msg("orphan stk success from an untrusted source waits for Daraja's confirmation")
+		requestConfirmation(ctx, d, log, []string{cb.CheckoutRequestID})
+		return nil
 	}
 	if err := ps.MatchOrphan(ctx, o.InboxID, p.ID, d.now()); err != nil {
 		return err
@@ -79,32 +90,22 @@ func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o O
 	return ps.SetCallbackOutcome(ctx, o.InboxID, p.ID, outcome)
 }
 
-// findPayment finds the payment of cb by CheckoutRequestID or, for a success
-// callback, as the single ambiguous push (no CheckoutRequestID) with the same
-// phone and amount; it then links the id to that payment.
-func findPayment(ctx context.Context, d Deps, ps *Store, cb *mpesa.STKCallback) (Payment, error) {
-	p, err := ps.GetByCheckoutForUpdate(ctx, cb.CheckoutRequestID)
-	if !errors.Is(err, store.ErrNotFound) || !cb.Success() {
-		return p, err
-	}
+// ambiguousCandidates returns, for a success callback, the ambiguous pushes
+// (no CheckoutRequestID) with its phone and amount, locked; none for
+// anything else.
+func ambiguousCandidates(ctx context.Context, d Deps, ps *Store, cb *mpesa.STKCallback) ([]Payment, error) {
 	m := cb.Metadata
-	if !m.AmountOK || m.Amount <= 0 || m.Amount%100 != 0 || !mpesa.ValidMSISDN(m.PhoneNumber) {
-		return Payment{}, store.ErrNotFound
+	if !cb.Success() || !m.AmountOK || m.Amount <= 0 || m.Amount%100 != 0 || !mpesa.ValidMSISDN(m.PhoneNumber) {
+		return nil, nil
 	}
-	since := d.now().Add(-2 * d.Config.FinalDeadline)
-	cands, err := ps.AmbiguousCandidates(ctx, m.PhoneNumber, m.Amount/100, since)
-	if err != nil {
-		return Payment{}, err
-	}
-	if len(cands) != 1 {
-		return Payment{}, store.ErrNotFound
-	}
-	return ps.LinkCheckout(ctx, cands[0].ID, cb.CheckoutRequestID, cb.MerchantRequestID, d.now())
+	return ps.AmbiguousCandidates(ctx, m.PhoneNumber, m.Amount/100, d.now().Add(-2*d.Config.FinalDeadline))
 }
 
 // decide applies cb to p (locked) with the rules of judge and returns the
-// outcome; the single-row path (orphans, ambiguous matches, STK Query).
-func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Payment, cb *mpesa.STKCallback) (string, error) {
+// outcome; the single-row path (orphans, confirmations). A verdict that
+// would make p paid on the word of an untrusted callback (see
+// verdict.needsConfirmation) changes nothing and returns outcomeUnconfirmed.
+func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Payment, cb *mpesa.STKCallback, trusted bool) (string, error) {
 	ps := NewStore(tx)
 	log = log.With().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldResultCode, cb.ResultCode).Logger()
 	owner := ""
@@ -116,6 +117,9 @@ func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Paymen
 		owner = owners[r]
 	}
 	v := judge(p, cb, owner)
+	if v.needsConfirmation(trusted) {
+		return outcomeUnconfirmed, nil
+	}
 	v.o.At = d.now()
 	if v.ledger != nil {
 		if _, inserted, err := ps.RecordReceipt(ctx, *v.ledger); err != nil {
@@ -160,33 +164,21 @@ func transition(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, mark
 	return outcome, emit(ctx, tx, p)
 }
 
-// ApplyInboxRow applies stored STK callback inboxID (idempotent: the row is
-// claimed in payment_callbacks first). It wraps store.ErrNotFound when the
-// row is gone and mpesa.ErrInvalidCallback when its body is not a callback;
-// both are permanent.
+// ApplyInboxRow applies stored STK callback inboxID exactly as the applier
+// does (same claim, same rules: a success from an untrusted source waits for
+// Daraja's confirmation, an unreadable body is marked stuck). It is
+// idempotent: an applied, stuck or vanished row changes nothing, and a row
+// locked by a running batch is left to it.
 func ApplyInboxRow(ctx context.Context, d Deps, inboxID int64) error {
-	row, err := inbox.Get(ctx, d.Pool, inboxID)
-	if err != nil {
-		return err
-	}
-	cb, err := mpesa.ParseCallback(row.Body)
-	if err != nil {
-		return fmt.Errorf("parse inbox row %d: %w", row.ID, err)
-	}
-	log := d.Log.With().Int64("inbox_id", row.ID).Str(logging.FieldCheckoutRequestID, cb.CheckoutRequestID).Logger()
-	var outcome string
-	err = store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
-		var err error
-		outcome, err = applyNew(ctx, d, tx, log, row.ID, row.Body, row.ReceivedAt, cb)
-		if err != nil {
+	err := store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
+		rows, err := claimIDs(ctx, tx, []int64{inboxID})
+		if err != nil || len(rows) == 0 {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE inbox SET applied_at = now() WHERE id = $1 AND applied_at IS NULL`, row.ID)
-		return err
+		return applyClaimed(ctx, d, tx, rows)
 	})
 	if err != nil {
-		return fmt.Errorf("apply stk callback %d: %w", row.ID, err)
+		return fmt.Errorf("apply stk callback %d: %w", inboxID, err)
 	}
-	log.Debug().Str("outcome", outcome).Msg("stk callback applied")
 	return nil
 }

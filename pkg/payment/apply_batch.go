@@ -73,6 +73,7 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 	var stuckWhy []string
 	var keys []string
 	var unverified []int64
+	var toConfirm []string
 	for i := range rows {
 		r := &rows[i]
 		if r.done {
@@ -119,12 +120,15 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 			continue
 		}
 		v := judge(p, r.cb, owners[r.cb.Metadata.MpesaReceiptNumber])
-		if v.outcome == outcomePaid && !r.trusted && d.Config.VerifyAll {
+		if v.needsConfirmation(r.trusted) {
 			// Evidence before money: a success from a source we cannot
-			// trust waits, unapplied, until Daraja confirms it (the
-			// reconcile STK Push Query marks the payment paid, and the
-			// row then records its receipt) or the payment ends otherwise.
+			// trust waits, unapplied, while Daraja is asked about its
+			// CheckoutRequestID at once (Confirm); Daraja's answer settles
+			// the payment and applies this row with it.
 			unverified = append(unverified, r.id)
+			if !slices.Contains(toConfirm, r.cb.CheckoutRequestID) {
+				toConfirm = append(toConfirm, r.cb.CheckoutRequestID)
+			}
 			continue
 		}
 		v.o.At = now
@@ -165,6 +169,7 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 	}
 	if len(unverified) > 0 {
 		d.Log.Info().Int("count", len(unverified)).Msg("stk successes from untrusted sources wait for Daraja's confirmation")
+		requestConfirmation(ctx, d, d.Log, toConfirm)
 	}
 	if len(stuckIDs) > 0 {
 		d.Log.Error().Ints64("inbox_ids", stuckIDs).Msg("stored stk callbacks are not callbacks; stuck for an operator")

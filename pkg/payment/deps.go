@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 
 	"fundigo/pkg/config"
 	"fundigo/pkg/mpesa"
@@ -40,6 +41,9 @@ type Deps struct {
 	Config    config.Payments
 	// Caps bound the STK pushes per phone at create (zero: no caps).
 	Caps Caps
+	// QueryLimiter, if set, paces Confirm's STK Push Queries; one per
+	// process, shared by every confirmation (NewQueryLimiter).
+	QueryLimiter *rate.Limiter
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

@@ -1,14 +1,20 @@
 // Package payment is the one home of M-Pesa STK payments: what a payment is
 // (Payment, Status), how a request is checked (CreateRequest.Validate), the
 // commands every entry point calls (Create, Push, Intake.Accept,
-// ApplyInboxRow, Reconcile) and their SQL (store*.go). The REST handlers,
+// ApplyInboxRow, Confirm, Reconcile) and their SQL (store*.go). The REST handlers,
 // the worker handlers, the Celery task and the CLI are thin adapters.
 //
 // How a payment moves:
 //
 //	POST /v1/payments ─Create─▶ pending ─Push (Daraja STK)─▶ awaiting_callback
 //	Daraja callback ─Intake.Accept─▶ inbox row ─apply─▶ paid | failed | needs_review
+//	untrusted success ─apply─▶ waits ─Confirm (STK Push Query, asked at once)─▶ paid | failed → needs_review
 //	no callback ─Reconcile (STK Push Query, deadline)─▶ paid | failed
+//
+// Evidence before money: a success callback makes a payment paid only when
+// its source is trusted (FUNDIGO_MPESA_ALLOWED_CIDRS) or Daraja's STK Push
+// Query confirms its CheckoutRequestID; an ambiguous push is never linked to
+// a callback on phone and amount alone (verdict.needsConfirmation, Confirm).
 //
 // Every effect is idempotent:
 //   - a push is sent only from pending with no push started (BeginPush), and

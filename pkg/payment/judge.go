@@ -93,6 +93,16 @@ func judge(p Payment, cb *mpesa.STKCallback, receiptOwner string) verdict {
 	return v
 }
 
+// needsConfirmation reports whether v would make a payment paid on the word
+// of a callback whose source is not trusted. Evidence before money: only a
+// source in FUNDIGO_MPESA_ALLOWED_CIDRS (resolved behind
+// FUNDIGO_TRUSTED_PROXIES), or Daraja itself answering an STK Push Query for
+// the callback's CheckoutRequestID (Confirm, reconciliation), may do that; a
+// path token alone never does, whatever the configuration. Verdicts that do
+// not pay (a failure, needs_review, a receipt recorded for a payment already
+// paid) need no confirmation.
+func (v verdict) needsConfirmation(trusted bool) bool { return v.to == Paid && !trusted }
+
 // successProblems lists why a success callback cannot simply mark p paid.
 func successProblems(p Payment, m mpesa.Metadata) []string {
 	var problems []string

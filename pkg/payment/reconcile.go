@@ -71,26 +71,10 @@ func reconcileOne(ctx context.Context, d Deps, log zerolog.Logger, p Payment) er
 }
 
 // applyQuery applies a final STK Query answer under the CheckoutRequestID
-// lock, exactly as a callback would move an awaiting payment.
+// lock, exactly as a callback would move an awaiting payment, together with
+// the callbacks that waited for Daraja's word (settle, as Confirm does).
 func applyQuery(ctx context.Context, d Deps, log zerolog.Logger, p Payment, q mpesa.QueryResult) error {
-	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
-		ps := NewStore(tx)
-		if err := ps.LockCheckout(ctx, p.CheckoutRequestID); err != nil {
-			return err
-		}
-		if err := ps.TouchQueried(ctx, p.ID, d.now()); err != nil {
-			return err
-		}
-		out := Outcome{ResultCode: q.ResultCode, ResultDesc: q.ResultDesc, At: d.now()}
-		var err error
-		if mpesa.IsSuccess(q.ResultCode) {
-			_, err = transition(ctx, d, tx, log, ps.MarkPaid, p.ID, out, outcomePaid)
-		} else {
-			out.Reason = string(mpesa.ReasonFor(q.ResultCode))
-			_, err = transition(ctx, d, tx, log, ps.MarkFailed, p.ID, out, outcomeFailed)
-		}
-		return err
-	})
+	return settle(ctx, d, log, p.CheckoutRequestID, &q)
 }
 
 func expire(ctx context.Context, d Deps, log zerolog.Logger, p Payment, why string) error {

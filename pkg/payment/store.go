@@ -88,6 +88,17 @@ func (s *Store) Get(ctx context.Context, id string) (Payment, error) {
 	return p, nil
 }
 
+// GetByCheckout returns the payment with checkoutRequestID, or
+// store.ErrNotFound.
+func (s *Store) GetByCheckout(ctx context.Context, checkoutRequestID string) (Payment, error) {
+	p, err := scanPayment(s.db.QueryRow(ctx,
+		`SELECT `+paymentColumns+` FROM payments WHERE checkout_request_id = $1`, checkoutRequestID))
+	if err != nil {
+		return Payment{}, fmt.Errorf("get payment by checkout_request_id %s: %w", checkoutRequestID, err)
+	}
+	return p, nil
+}
+
 // GetByCheckoutForUpdate returns the payment with checkoutRequestID, locked
 // for the rest of the transaction, or store.ErrNotFound.
 func (s *Store) GetByCheckoutForUpdate(ctx context.Context, checkoutRequestID string) (Payment, error) {
@@ -212,7 +223,7 @@ func markAccepted(ctx context.Context, tx pgx.Tx, id, merchantRequestID, checkou
 	var b pgx.Batch
 	b.Queue(lockCheckoutSQL, checkoutRequestID)
 	b.Queue(transitionSQL(markAwaitingSet), uid, []string{string(Pending)}, merchantRequestID, checkoutRequestID, false, at)
-	b.Queue(`SELECT `+orphanColumns+` FROM payment_orphans `+openOrphansWhere, checkoutRequestID)
+	b.Queue(`SELECT `+orphanColumns+` FROM payment_orphans o `+openOrphansWhere, checkoutRequestID)
 	br := tx.SendBatch(ctx, &b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {

@@ -37,6 +37,8 @@ type Orphan struct {
 	CheckoutRequestID string
 	Body              []byte
 	ReceivedAt        time.Time
+	// Trusted: its inbox row came from a trusted source (read only).
+	Trusted bool
 }
 
 // InsertOrphan keeps a callback for a CheckoutRequestID we do not know (yet).
@@ -54,9 +56,12 @@ func (s *Store) OpenOrphans(ctx context.Context, checkoutRequestID string) ([]Or
 	return s.orphans(ctx, openOrphansWhere, checkoutRequestID)
 }
 
-const openOrphansWhere = `WHERE checkout_request_id = $1 AND matched_at IS NULL ORDER BY inbox_id`
+const openOrphansWhere = `WHERE o.checkout_request_id = $1 AND o.matched_at IS NULL ORDER BY o.inbox_id`
 
-const orphanColumns = `inbox_id, checkout_request_id, body, received_at`
+// orphanColumns are the columns of Orphan, from payment_orphans o; Trusted
+// comes from its inbox row.
+const orphanColumns = `o.inbox_id, o.checkout_request_id, o.body, o.received_at,
+	coalesce((SELECT i.source_trusted FROM inbox i WHERE i.id = o.inbox_id), false)`
 
 // UnreportedOrphans returns orphans still unmatched since before olderThan
 // and not reported yet.
@@ -66,7 +71,7 @@ func (s *Store) UnreportedOrphans(ctx context.Context, olderThan time.Time, limi
 }
 
 func (s *Store) orphans(ctx context.Context, where string, args ...any) ([]Orphan, error) {
-	return collectOrphans(s.db.Query(ctx, `SELECT `+orphanColumns+` FROM payment_orphans `+where, args...))
+	return collectOrphans(s.db.Query(ctx, `SELECT `+orphanColumns+` FROM payment_orphans o `+where, args...))
 }
 
 func collectOrphans(rows pgx.Rows, err error) ([]Orphan, error) {
@@ -77,7 +82,7 @@ func collectOrphans(rows pgx.Rows, err error) ([]Orphan, error) {
 	var out []Orphan
 	for rows.Next() {
 		var o Orphan
-		if err := rows.Scan(&o.InboxID, &o.CheckoutRequestID, &o.Body, &o.ReceivedAt); err != nil {
+		if err := rows.Scan(&o.InboxID, &o.CheckoutRequestID, &o.Body, &o.ReceivedAt, &o.Trusted); err != nil {
 			return nil, fmt.Errorf("scan orphan callback: %w", err)
 		}
 		out = append(out, o)
@@ -106,11 +111,14 @@ func (s *Store) MarkOrphansReported(ctx context.Context, inboxIDs []int64, at ti
 }
 
 // UnappliedCallbacks returns inbox rows of route received before
-// receivedBefore that no payment_callbacks row claims: stored callbacks whose
-// notice never reached the worker.
+// receivedBefore that no payment_callbacks row claims and that are due:
+// stored callbacks the applier has not reached. Stuck rows (an operator's)
+// and rows waiting for their next attempt or for Daraja's confirmation are
+// not listed, so they can never hide the rows after them.
 func (s *Store) UnappliedCallbacks(ctx context.Context, route string, receivedBefore time.Time, limit int) ([]int64, error) {
 	rows, err := s.db.Query(ctx, `SELECT i.id FROM inbox i
-		WHERE i.route = $1 AND i.received_at < $2
+		WHERE i.route = $1 AND i.received_at < $2 AND i.applied_at IS NULL AND i.stuck_at IS NULL
+		  AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= now())
 		  AND NOT EXISTS (SELECT 1 FROM payment_callbacks c WHERE c.inbox_id = i.id)
 		ORDER BY i.id LIMIT $3`, route, receivedBefore, limit)
 	if err != nil {

@@ -21,7 +21,37 @@ const (
 	// deadline, re-drives pending payments whose task was lost and reports
 	// orphan callbacks. Scheduled every minute.
 	TypePaymentsReconcile = "payments:reconcile"
+	// TypePaymentConfirm asks Daraja (STK Push Query) whether the push of
+	// one CheckoutRequestID succeeded, because a success callback for it
+	// came from a source that is not trusted, or matched an ambiguous push
+	// only by phone and amount; such a callback waits, unapplied, until
+	// Daraja confirms (payment.Confirm). Task id = "confirm:" + the
+	// CheckoutRequestID, so each payment has at most one live confirmation;
+	// "still being processed" is retried with backoff.
+	TypePaymentConfirm = "payments:confirm"
 )
+
+// PaymentConfirmPayload names the push to confirm.
+type PaymentConfirmPayload struct {
+	CheckoutRequestID string `json:"checkout_request_id"`
+}
+
+// PaymentConfirmMaxRetry bounds the re-asks of a push Daraja still reports
+// as being processed: with RetryDelay's backoff (1 s doubling, capped at 5
+// min) 12 retries span more than the default 15 min final deadline, after
+// which reconciliation settles the payment anyway.
+const PaymentConfirmMaxRetry = 12
+
+// NewPaymentConfirm builds the confirmation task of checkoutRequestID on
+// queue. No retention: once it succeeded, a later callback may ask again.
+func NewPaymentConfirm(checkoutRequestID, queue string) (*asynq.Task, error) {
+	b, err := json.Marshal(PaymentConfirmPayload{CheckoutRequestID: checkoutRequestID})
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s payload: %w", TypePaymentConfirm, err)
+	}
+	return asynq.NewTask(TypePaymentConfirm, b, asynq.TaskID("confirm:"+checkoutRequestID), asynq.Queue(queue),
+		asynq.MaxRetry(PaymentConfirmMaxRetry), asynq.Timeout(time.Minute)), nil
+}
 
 // STKPushPayload names the payment to push.
 type STKPushPayload struct {
@@ -54,6 +84,14 @@ func NewPaymentsReconcile(queue string) *asynq.Task {
 func (p *STKPushPayload) Validate() error {
 	if p.PaymentID == "" {
 		return errors.New("payment_id is required")
+	}
+	return nil
+}
+
+// Validate requires the CheckoutRequestID.
+func (p *PaymentConfirmPayload) Validate() error {
+	if p.CheckoutRequestID == "" {
+		return errors.New("checkout_request_id is required")
 	}
 	return nil
 }

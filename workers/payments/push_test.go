@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,10 +32,14 @@ import (
 // callback receiver that stores (inbox) and applies each callback as the
 // API + consumer would.
 type flow struct {
-	sim   *mpesasim.Sim
-	deps  payments.Deps
-	mux   *asynq.ServeMux
-	apply func(ctx context.Context, d amqp.Delivery) error
+	// untrusted stores the receiver's callbacks as from an untrusted
+	// source; drop makes it answer 200 without storing (a lost callback).
+	untrusted, drop atomic.Bool
+	sim             *mpesasim.Sim
+	receiverURL     string
+	deps            payments.Deps
+	mux             *asynq.ServeMux
+	apply           func(ctx context.Context, d amqp.Delivery) error
 }
 
 func newFlow(t *testing.T, clientTimeout time.Duration) *flow {
@@ -47,13 +52,17 @@ func newFlow(t *testing.T, clientTimeout time.Duration) *flow {
 	require.NoError(t, err)
 	receiver := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if f.drop.Load() {
+			return
+		}
 		cb, err := mpesa.ParseCallback(body)
 		if err != nil {
 			rw.WriteHeader(http.StatusBadRequest)
 			return
 		}
+		// The simulator is Daraja: a trusted source unless the test says not.
 		res, err := w.Write(r.Context(), inbox.Entry{Route: "mpesa.stk", Key: cb.CheckoutRequestID, Body: body,
-			RoutingKey: events.RoutingKeySTKCallbackReceived})
+			RoutingKey: events.RoutingKeySTKCallbackReceived, Trusted: !f.untrusted.Load()})
 		if err != nil {
 			rw.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -65,6 +74,7 @@ func newFlow(t *testing.T, clientTimeout time.Duration) *flow {
 		}
 	}))
 	t.Cleanup(receiver.Close)
+	f.receiverURL = receiver.URL + "/cb"
 	sc := f.sim.Config()
 	client, err := mpesa.NewClient(taskstest.Redis(t), mpesa.ClientConfig{BaseURL: daraja.URL, ConsumerKey: sc.ConsumerKey,
 		ConsumerSecret: sc.ConsumerSecret, ShortCode: sc.ShortCode, Passkey: sc.Passkey,
@@ -189,9 +199,16 @@ func TestAmbiguousPushIsNeverResent(t *testing.T) {
 	require.True(t, p.PushAmbiguous)
 	require.Empty(t, p.CheckoutRequestID)
 	require.NoError(t, f.push(t, id), "a retried task does not send again")
-	// The success callback is matched by phone and amount.
-	p = f.waitStatus(t, id, payment.Paid)
-	require.NotEmpty(t, p.CheckoutRequestID)
+	// Its success callback is matched by phone and amount once Daraja
+	// confirms it (TestAmbiguousMatchWaitsForDarajaBeforeLinking).
+	var checkout string
+	require.Eventually(t, func() bool {
+		return f.deps.Pool.QueryRow(context.Background(), `SELECT checkout_request_id FROM payment_orphans`).Scan(&checkout) == nil
+	}, 15*time.Second, 10*time.Millisecond)
+	require.NoError(t, f.confirm(t, checkout))
+	p = f.get(t, id)
+	require.Equal(t, payment.Paid, p.Status)
+	require.Equal(t, checkout, p.CheckoutRequestID)
 	require.Equal(t, 1, f.sim.Stats().PushesByPhone[mpesasim.PhoneSuccess])
 }
 

@@ -34,6 +34,11 @@ func Register(mux *asynq.ServeMux, deps Deps) error {
 	}
 	mux.Handle(tasks.TypeSTKPush, tasks.JSON(handleSTKPush(deps.Deps)))
 	mux.Handle(tasks.TypePaymentsReconcile, handleReconcile(deps.Deps))
+	d := deps.Deps
+	if d.QueryLimiter == nil {
+		d.QueryLimiter = payment.NewQueryLimiter(d.Config)
+	}
+	mux.Handle(tasks.TypePaymentConfirm, tasks.JSON(handleConfirm(d)))
 	return nil
 }
 
@@ -78,10 +83,19 @@ func handleReconcile(d payment.Deps) asynq.HandlerFunc {
 	return func(ctx context.Context, _ *asynq.Task) error { return payment.Reconcile(ctx, d) }
 }
 
+// handleConfirm is the payments:confirm task: payment.Confirm. Daraja still
+// processing the push (payment.ErrNotConfirmed) and transient errors are
+// retried with backoff.
+func handleConfirm(d payment.Deps) tasks.Handler[tasks.PaymentConfirmPayload] {
+	return func(ctx context.Context, pl tasks.PaymentConfirmPayload) error {
+		return payment.Confirm(ctx, d, pl.CheckoutRequestID)
+	}
+}
+
 // handleCallbackNotice applies one stored STK callback announced by the
-// inbox relay. Redeliveries are harmless (the inbox row is claimed once). A
-// notice that can never be applied (bad JSON, row gone, body not a callback)
-// is dead-lettered for an operator.
+// inbox relay, as the applier would (payment.ApplyInboxRow). Redeliveries are
+// harmless (the inbox row is claimed once). A notice that can never be
+// applied (bad JSON, no inbox id) is dead-lettered for an operator.
 func handleCallbackNotice(d payment.Deps) amqpx.Handler[inbox.Notice] {
 	return func(ctx context.Context, n inbox.Notice) error {
 		if n.InboxID == 0 {
