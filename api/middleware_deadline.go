@@ -15,10 +15,13 @@ import (
 // the driver's or the kernel's timeouts; problem.go maps what it returns to
 // 503 naming the dependency. It cannot stop code that ignores its context:
 // every I/O call below api must take ctx (STYLE.md rule 22).
-func requestDeadline(d time.Duration) echo.MiddlewareFunc {
+//
+// skip exempts routes whose requests are meant to last (the live-update
+// streams); nil exempts none.
+func requestDeadline(d time.Duration, skip func(echo.Context) bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if d <= 0 {
+			if d <= 0 || (skip != nil && skip(c)) {
 				return next(c)
 			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)

@@ -38,7 +38,9 @@ func httpMetrics(reg prometheus.Registerer) echo.MiddlewareFunc {
 				route = "unmatched"
 			}
 			requests.WithLabelValues(method, route, strconv.Itoa(c.Response().Status)).Inc()
-			duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+			if !isStreamRoute(c) { // a stream lasts hours: it is not a request latency
+				duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+			}
 			return nil
 		}
 	}

@@ -17,6 +17,7 @@ type middlewares struct {
 	limitAnon     echo.MiddlewareFunc // unauthenticated /v1 routes, per client IP (none yet: unknown paths are charged in NewServer)
 	limitPayment  echo.MiddlewareFunc // per customer (body customer_id), any principal
 	webhook       echo.MiddlewareFunc // Daraja webhooks: per-source limit, token and source checks
+	stream        streamAuth          // live-update routes: headers, ?token= or first message
 }
 
 // newMiddlewares builds the middleware; th nil limits nothing. It reports an unusable webhook source allowlist.
@@ -32,5 +33,6 @@ func newMiddlewares(d Deps, th *throttler) (middlewares, error) {
 		limitAnon:     th.limitAnonRoute(),
 		limitPayment:  th.limitPayment(),
 		webhook:       webhook,
+		stream:        newStreamAuth(d, th),
 	}, nil
 }

@@ -124,6 +124,13 @@ func toProblem(err error) *Problem {
 	if errors.As(err, &p) {
 		return p
 	}
+	if status, detail, ok := streamStatus(err); ok {
+		np := NewProblem(status, detail)
+		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+			np = np.WithHeader("Retry-After", "5")
+		}
+		return np
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		np := NewProblem(he.Code, "")

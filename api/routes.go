@@ -49,6 +49,10 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) error {
 	v1.GET("/technicians/:id/reviews", handleListReviews(rd), m.userOrService)
 	v1.POST("/admin/ratings/recompute", handleRecomputeRatings(rd), m.service, m.idempotent)
 
+	// live updates (WebSocket and SSE; their own authentication, see stream_auth.go)
+	v1.GET("/stream", handleStream(d.Live, m.stream))
+	v1.GET("/events", handleEvents(d.Live, m.stream))
+
 	// scheduler
 	v1.GET("/admin/schedules", handleListSchedules(d.Pool), m.service)
 	v1.POST("/admin/schedules/:name/run", handleRunSchedule(d.Pool, d.Tasks, d.Now), m.service, m.idempotent)

@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/config"
+	"fundigo/pkg/live"
 	"fundigo/pkg/tasks"
 )
 
@@ -62,6 +63,9 @@ type Deps struct {
 	// Registry receives the HTTP metrics (scraped on the admin listener;
 	// the public API serves no /metrics); nil means no HTTP metrics.
 	Registry *prometheus.Registry
+	// Live is the live-update hub of GET /v1/stream and /v1/events (its
+	// Run is the caller's); nil answers them 503.
+	Live *live.Hub
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -94,15 +98,18 @@ func NewServer(deps Deps) (*echo.Echo, error) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		return err // logged once, by the error handler, as a 500
 	}}))
-	e.Use(requestDeadline(deps.Config.HTTP.RequestTimeout))
+	e.Use(requestDeadline(deps.Config.HTTP.RequestTimeout, isStreamRoute))
 	if deps.Registry != nil {
 		e.Use(httpMetrics(deps.Registry))
 	}
-	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024, Skipper: leanRoute}))
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024, Skipper: func(c echo.Context) bool {
+		return leanRoute(c) || isStreamRoute(c)
+	}}))
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
 		Limit: deps.Config.HTTP.BodyLimit,
 		// Webhook routes set their own, smaller limit and answer 413 themselves.
-		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/v1/webhooks/") },
+		// The live-update routes are GETs held open for hours.
+		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/v1/webhooks/") || isStreamRoute(c) },
 	}))
 
 	ipx, err := clientIPExtractor(deps.Config.HTTP.TrustedProxies)

@@ -44,7 +44,14 @@ func apiDeps(in *infra) api.Deps {
 // runAPI serves HTTP until ctx is cancelled, then stops accepting, lets
 // in-flight requests finish within the shutdown timeout, and returns.
 func runAPI(ctx context.Context, in *infra) error {
-	e, err := api.NewServer(apiDeps(in))
+	hub, stopHub, err := startLiveHub(ctx, in)
+	if err != nil {
+		return err
+	}
+	defer stopHub()
+	deps := apiDeps(in)
+	deps.Live = hub
+	e, err := api.NewServer(deps)
 	if err != nil {
 		return err
 	}
@@ -61,6 +68,7 @@ func runAPI(ctx context.Context, in *infra) error {
 		return fmt.Errorf("serve http: %w", err)
 	case <-ctx.Done():
 	}
+	stopHub() // open streams are told to reconnect elsewhere before Shutdown waits for them
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), in.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := e.Shutdown(sctx); err != nil {

@@ -82,7 +82,14 @@ func startBenchSystem(ctx context.Context, ln net.Listener, cfg config.Config, l
 	if err != nil {
 		return nil, err
 	}
-	e, err := api.NewServer(apiDeps(in))
+	hub, stopHub, err := startLiveHub(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, stopHub)
+	deps := apiDeps(in)
+	deps.Live = hub
+	e, err := api.NewServer(deps)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +106,7 @@ func startBenchSystem(ctx context.Context, ln net.Listener, cfg config.Config, l
 		}
 	}()
 	cleanups = append(cleanups, func() {
+		stopHub()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = e.Server.Shutdown(sctx)

@@ -98,6 +98,11 @@ func registerDomains(w *workers.Server, in *infra) error {
 		return err
 	}
 
+	// live updates
+	if err := registerLive(w, in); err != nil {
+		return err
+	}
+
 	// maintenance
 	maintenance.Register(w.Mux(), maintenance.Deps{Log: in.log, Pool: in.pool, Retention: in.cfg.Scheduler.Retention})
 

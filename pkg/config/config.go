@@ -39,6 +39,7 @@ type Config struct {
 	Celery        Celery
 	Ops           Ops
 	Throttle      Throttle
+	Stream        Stream
 }
 
 // HTTP configures the API listener.
@@ -229,6 +230,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Celery.validate()...)
 	errs = append(errs, c.Ops.validate()...)
 	errs = append(errs, c.Throttle.validate()...)
+	errs = append(errs, c.Stream.validate()...)
 	for _, s := range c.HTTP.TrustedProxies {
 		if _, err := ParseCIDROrIP(s); err != nil {
 			errs = append(errs, fmt.Errorf("FUNDIGO_TRUSTED_PROXIES: %w", err))

@@ -14,6 +14,12 @@ const (
 	// RoutingKeyPaymentNeedsReview carries a Payment an operator must look at
 	// (amount or phone mismatch, money after a failure, second receipt).
 	RoutingKeyPaymentNeedsReview = "payment.needs_review"
+	// RoutingKeyPaymentAwaitingCallback carries a Payment whose STK Push was
+	// sent (or may have been: push outcome unknown): the customer has the
+	// PIN prompt and the payment waits for Daraja's callback. Live updates
+	// (workers/live) forward it; a consumer that only cares about final
+	// statuses ignores it.
+	RoutingKeyPaymentAwaitingCallback = "payment.awaiting_callback"
 	// RoutingKeySTKCallbackReceived announces a stored STK callback (an
 	// inbox.Notice); the payments worker applies it.
 	RoutingKeySTKCallbackReceived = "mpesa.stk_callback.received"

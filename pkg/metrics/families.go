@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"fundigo/pkg/health"
+	"fundigo/pkg/live"
 )
 
 var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
@@ -21,6 +22,7 @@ func Families() []string {
 	cs := []prometheus.Collector{h.Requests, h.Duration, health.NewReadiness(),
 		NewAsynq(nil, nil), NewAMQPQueues(nil, nil), NewSQL(nil), NewScheduler(nil, nil, "", ""),
 		reg}
+	cs = append(cs, live.NewMetrics(nil).Collectors()...)
 	ch := make(chan *prometheus.Desc, 64)
 	go func() {
 		for _, c := range cs {

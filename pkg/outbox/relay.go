@@ -293,16 +293,22 @@ func (r *Relay) mark(ctx context.Context, tx pgx.Tx, published, failed []int64, 
 	return nil
 }
 
+// HeaderCreatedAt is the AMQP header carrying the outbox row's created_at
+// (the writing transaction's time) in Unix microseconds: the event's commit
+// time to within the transaction's duration, finer than the Timestamp
+// property's whole seconds.
+const HeaderCreatedAt = "x-fundigo-created-at"
+
 // message is the AMQP form of rw, published to exchange. MessageId is the
 // row's message_id, so consumers can dedupe a re-published row.
 func (rw row) message(exchange string) amqpx.Message {
-	var headers amqp.Table
-	if len(rw.headers) > 0 {
-		headers = make(amqp.Table, len(rw.headers))
-		for k, v := range rw.headers {
-			headers[k] = v
-		}
+	headers := make(amqp.Table, len(rw.headers)+1)
+	for k, v := range rw.headers {
+		headers[k] = v
 	}
+	// Timestamp has whole seconds on the wire; live updates measure their
+	// delivery latency from the row's time in microseconds.
+	headers[HeaderCreatedAt] = rw.createdAt.UnixMicro()
 	return amqpx.Message{
 		Exchange:   exchange,
 		RoutingKey: rw.routingKey,

@@ -41,3 +41,16 @@ func appendEvents(msgs []outbox.Message, ps ...Payment) ([]outbox.Message, error
 	}
 	return msgs, nil
 }
+
+// emitAwaiting writes payment.awaiting_callback for p (just moved from
+// pending) in tx, with the same deterministic message id rule.
+func emitAwaiting(ctx context.Context, tx pgx.Tx, exchange string, p Payment) error {
+	rk := events.RoutingKeyPaymentAwaitingCallback
+	payload, err := json.Marshal(p.View())
+	if err != nil {
+		return fmt.Errorf("encode %s of payment %s: %w", rk, p.ID, err)
+	}
+	return outbox.Write(ctx, tx, outbox.Message{
+		ID: events.PaymentMessageID(rk, p.ID), Exchange: exchange, RoutingKey: rk, Type: rk, Payload: payload,
+	})
+}

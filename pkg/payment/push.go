@@ -104,7 +104,10 @@ func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p Payment, 
 	log = log.With().Str(logging.FieldCheckoutRequestID, res.CheckoutRequestID).Logger()
 	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
 		ps := NewStore(tx)
-		_, orphans, err := markAccepted(ctx, tx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, d.now())
+		awaiting, orphans, err := markAccepted(ctx, tx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, d.now())
+		if err == nil {
+			err = emitAwaiting(ctx, tx, d.Exchange, awaiting)
+		}
 		if errors.Is(err, store.ErrStaleTransition) {
 			// A concurrent run of the task settled the push as ambiguous (or it
 			// expired since): the ids must not be lost, or its callbacks could
@@ -135,7 +138,14 @@ func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p Payment, 
 }
 
 func markAwaiting(ctx context.Context, d Deps, log zerolog.Logger, id, merchantID, checkoutID string, ambiguous bool) error {
-	_, err := NewStore(d.Pool).MarkAwaiting(context.WithoutCancel(ctx), id, merchantID, checkoutID, ambiguous, d.now())
+	ctx = context.WithoutCancel(ctx)
+	err := store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
+		p, err := NewStore(tx).MarkAwaiting(ctx, id, merchantID, checkoutID, ambiguous, d.now())
+		if err != nil {
+			return err
+		}
+		return emitAwaiting(ctx, tx, d.Exchange, p)
+	})
 	if errors.Is(err, store.ErrStaleTransition) {
 		return nil
 	}
