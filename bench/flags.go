@@ -29,6 +29,11 @@ type Flags struct {
 	Reviews           int
 	Technicians       int
 	PaidTimeout       time.Duration
+	Conns             int
+	EventsPerConn     int
+	EventRate         int
+	StreamClients     bool   // internal: run as bench stream's client process
+	StreamPrefix      string // internal: the client process's user-id prefix
 }
 
 // Register defines the flags on fl.
@@ -58,5 +63,12 @@ func (f *Flags) Register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.PushSimURL, "push-sim-url", "", "notifications with --target: base URL of the push simulator it sends to")
 	fl.IntVar(&f.Reviews, "reviews", 1000000, "ratings: reviews to seed")
 	fl.IntVar(&f.Technicians, "technicians", 100000, "ratings: technicians the reviews are spread over")
+	fl.IntVar(&f.Conns, "conns", 10000, "stream: concurrent WebSocket connections (one user each)")
+	fl.IntVar(&f.EventsPerConn, "events-per-conn", 5, "stream: events each connection receives")
+	fl.IntVar(&f.EventRate, "event-rate", 2000, "stream: events committed to the outbox per second")
+	fl.BoolVar(&f.StreamClients, "stream-clients", false, "internal: run as the client process of bench stream")
+	fl.StringVar(&f.StreamPrefix, "stream-prefix", "", "internal: user-id prefix of bench stream's client process")
+	_ = fl.MarkHidden("stream-clients")
+	_ = fl.MarkHidden("stream-prefix")
 	fl.DurationVar(&f.PaidTimeout, "paid-timeout", 5*time.Minute, "callbacks: give up when no payment became paid for this long")
 }

@@ -38,6 +38,7 @@ func Scenarios() []Scenario {
 		{"payments", "create payment → STK push → simulator → callback → paid event: end-to-end rate and latency", benchPayments, nil},
 		{"notifications", "notification requests fanned out to the push simulator: accept rate and delivered messages/s", benchNotifications, nil},
 		{"ratings", "seed reviews, then time the full recompute (POST /v1/admin/ratings/recompute) vs one set-based SQL statement", benchRatings, nil},
+		{"stream", "--conns WebSocket clients (default 10000, in a child process) each receiving --events-per-conn events committed to the outbox: delivered messages/s, p99 latency from commit, server memory per connection", benchStream, nil},
 		{"tasks", "no-op Asynq and RabbitMQ round trips through pkg/tasks + workers and amqpx, vs raw", benchTasks, nil},
 	}
 	slices.SortFunc(s, func(a, b Scenario) int { return strings.Compare(a.Name, b.Name) })
@@ -70,6 +71,7 @@ type benchRun struct {
 	log      zerolog.Logger
 	start    Starter
 	stderr   *os.File    // non-nil when it is a terminal: progress bars go there
+	stdout   io.Writer   // the report's stream (bench stream's client process talks on it)
 	report   *kit.Report // the current round's
 	round    string      // "2/3 ", for progress bars
 	redisOpt asynq.RedisConnOpt
@@ -116,7 +118,7 @@ func Run(ctx context.Context, d Deps, f Flags, sc Scenario) error {
 	machine := kit.DescribeMachine(ctx, kit.Services{
 		DatabaseURL: cfg.Database.URL.Reveal(), RedisURL: cfg.Redis.URL.Reveal(), AMQPURL: cfg.AMQP.URL.Reveal(),
 	})
-	b := &benchRun{flags: f, cfg: cfg, log: log, start: d.Start, redisOpt: redisOpt}
+	b := &benchRun{flags: f, cfg: cfg, log: log, start: d.Start, redisOpt: redisOpt, stdout: d.Stdout}
 	if tty, ok := d.Stderr.(*os.File); ok && kit.IsTerminal(tty) {
 		b.stderr = tty
 	}
@@ -197,4 +199,12 @@ func (b *benchRun) profile(phase string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}, nil
+}
+
+// stdoutOrDiscard is the command's stdout (io.Discard when none was given).
+func (b *benchRun) stdoutOrDiscard() io.Writer {
+	if b.stdout == nil {
+		return io.Discard
+	}
+	return b.stdout
 }

@@ -29,7 +29,7 @@ func registerLive(w *workers.Server, in *infra) error {
 	}
 	specs, err := livefeed.Consumers(livefeed.Deps{
 		Log: in.log.With().Str("component", "livefeed").Logger(), Streams: streams,
-		Exchange: in.cfg.AMQP.Exchange, QueuePrefix: in.cfg.AMQP.QueuePrefix,
+		QueuePrefix: in.cfg.AMQP.QueuePrefix,
 		Concurrency: in.cfg.Stream.Concurrency, DeliveryLimit: in.cfg.AMQP.DeliveryLimit,
 	})
 	if err != nil {

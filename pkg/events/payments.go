@@ -67,3 +67,16 @@ func (p Payment) RoutingKey() string {
 // ("payment.paid:<payment_id>"), so writing the same transition twice
 // publishes it once.
 func (p Payment) MessageID() string { return p.RoutingKey() + ":" + p.ID }
+
+// PaymentAwaitingCallback is the payment.awaiting_callback event: the
+// payment JSON (status awaiting_callback) under its own routing key, written
+// when the STK Push went out (or may have).
+type PaymentAwaitingCallback struct{ Payment }
+
+// RoutingKey is payment.awaiting_callback.
+func (PaymentAwaitingCallback) RoutingKey() string { return RoutingKeyPaymentAwaitingCallback }
+
+// MessageID is "payment.awaiting_callback:<payment_id>", written once per payment.
+func (e PaymentAwaitingCallback) MessageID() string {
+	return RoutingKeyPaymentAwaitingCallback + ":" + e.ID
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"fundigo/pkg/events"
 	"fundigo/pkg/outbox"
 )
 
@@ -43,14 +44,7 @@ func appendEvents(msgs []outbox.Message, ps ...Payment) ([]outbox.Message, error
 }
 
 // emitAwaiting writes payment.awaiting_callback for p (just moved from
-// pending) in tx, with the same deterministic message id rule.
-func emitAwaiting(ctx context.Context, tx pgx.Tx, exchange string, p Payment) error {
-	rk := events.RoutingKeyPaymentAwaitingCallback
-	payload, err := json.Marshal(p.View())
-	if err != nil {
-		return fmt.Errorf("encode %s of payment %s: %w", rk, p.ID, err)
-	}
-	return outbox.Write(ctx, tx, outbox.Message{
-		ID: events.PaymentMessageID(rk, p.ID), Exchange: exchange, RoutingKey: rk, Type: rk, Payload: payload,
-	})
+// pending) in tx; its message id is deterministic too.
+func emitAwaiting(ctx context.Context, tx pgx.Tx, p Payment) error {
+	return outbox.WriteEvent(ctx, tx, events.PaymentAwaitingCallback{Payment: p.View()})
 }

@@ -106,7 +106,7 @@ func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p Payment, 
 		ps := NewStore(tx)
 		awaiting, orphans, err := markAccepted(ctx, tx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, d.now())
 		if err == nil {
-			err = emitAwaiting(ctx, tx, d.Exchange, awaiting)
+			err = emitAwaiting(ctx, tx, awaiting)
 		}
 		if errors.Is(err, store.ErrStaleTransition) {
 			// A concurrent run of the task settled the push as ambiguous (or it
@@ -144,7 +144,7 @@ func markAwaiting(ctx context.Context, d Deps, log zerolog.Logger, id, merchantI
 		if err != nil {
 			return err
 		}
-		return emitAwaiting(ctx, tx, d.Exchange, p)
+		return emitAwaiting(ctx, tx, p)
 	})
 	if errors.Is(err, store.ErrStaleTransition) {
 		return nil

@@ -14,8 +14,7 @@ import (
 type Deps struct {
 	Log     zerolog.Logger
 	Streams *live.Streams
-	// Exchange is the events exchange; QueuePrefix namespaces the queue.
-	Exchange    string
+	// QueuePrefix namespaces the queue (bound to workers.Config.Exchange).
 	QueuePrefix string
 	// Concurrency and DeliveryLimit shape the consumer (defaults 8 and
 	// amqpx's).
@@ -45,7 +44,6 @@ func Consumers(d Deps) ([]amqpx.ConsumerSpec, error) {
 	f := &feeder{log: d.Log, streams: d.Streams}
 	return []amqpx.ConsumerSpec{{
 		Queue:         Queue(d.QueuePrefix),
-		Exchange:      d.Exchange,
 		Bindings:      RoutingKeys,
 		Concurrency:   d.Concurrency,
 		DeliveryLimit: d.DeliveryLimit,
