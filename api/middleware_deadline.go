@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"fundigo/pkg/store"
 )
 
 // requestDeadline gives every request's context a deadline d from its start
@@ -26,11 +28,16 @@ func requestDeadline(d time.Duration, skip func(echo.Context) bool) echo.Middlew
 			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
 			defer cancel()
+			ctx, waitedForPostgres := store.WatchPoolWaits(ctx)
 			c.SetRequest(c.Request().WithContext(ctx))
 			err := next(c)
 			if err != nil && !c.Response().Committed && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				// Whatever the handler made of its cancelled context, the
 				// answer is "too slow", not "bad request" or "not found".
+				if dependencyOf(err) == "" && waitedForPostgres() {
+					// It ran out of time waiting for a pool connection.
+					return unavailable(depPostgres, err)
+				}
 				return deadlineExceeded(err)
 			}
 			return err

@@ -64,6 +64,7 @@ func NewPoolConfig(url string, cfg PoolConfig) (*pgxpool.Config, error) {
 			pc.ConnConfig.RuntimeParams[name] = strconv.FormatInt(d.Milliseconds(), 10) // ms
 		}
 	}
+	pc.ConnConfig.Tracer = poolWaitTracer{}
 	return pc, nil
 }
 
