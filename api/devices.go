@@ -82,6 +82,16 @@ func handleDeleteDevice(pool *pgxpool.Pool) echo.HandlerFunc {
 	}
 }
 
+// pathUser is the {user_id} of a per-user route: 404 for an id no user can
+// have, 403 when a user asks for someone else (services may act for anyone).
+func pathUser(c echo.Context) (string, error) {
+	userID := c.Param("user_id")
+	if notification.ValidateUserID(userID) != nil {
+		return "", NewProblem(http.StatusNotFound, "no such user")
+	}
+	return userID, requireSelf(c, userID)
+}
+
 // requireSelf lets services act for any user and users only for themselves.
 func requireSelf(c echo.Context, userID string) error {
 	p, ok := principalOf(c)
@@ -95,11 +105,8 @@ func requireSelf(c echo.Context, userID string) error {
 // newest registration first; users may list only their own.
 func handleListDevices(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		userID := c.Param("user_id")
-		if notification.ValidateUserID(userID) != nil {
-			return NewProblem(http.StatusNotFound, "no such user")
-		}
-		if err := requireSelf(c, userID); err != nil {
+		userID, err := pathUser(c)
+		if err != nil {
 			return err
 		}
 		q, err := listQuery(c)

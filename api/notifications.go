@@ -101,11 +101,8 @@ type userNotificationView struct {
 // their own.
 func handleListUserNotifications(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		userID := c.Param("user_id")
-		if notification.ValidateUserID(userID) != nil {
-			return NewProblem(http.StatusNotFound, "no such user")
-		}
-		if err := requireSelf(c, userID); err != nil {
+		userID, err := pathUser(c)
+		if err != nil {
 			return err
 		}
 		q, err := listQuery(c)

@@ -18,11 +18,8 @@ type preferencesRequest struct {
 // handlePutPreferences replaces a user's notification preferences.
 func handlePutPreferences(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		userID := c.Param("user_id")
-		if notification.ValidateUserID(userID) != nil {
-			return NewProblem(http.StatusNotFound, "no such user")
-		}
-		if err := requireSelf(c, userID); err != nil {
+		userID, err := pathUser(c)
+		if err != nil {
 			return err
 		}
 		var req preferencesRequest
@@ -43,11 +40,8 @@ func handlePutPreferences(pool *pgxpool.Pool) echo.HandlerFunc {
 // were saved).
 func handleGetPreferences(pool *pgxpool.Pool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		userID := c.Param("user_id")
-		if notification.ValidateUserID(userID) != nil {
-			return NewProblem(http.StatusNotFound, "no such user")
-		}
-		if err := requireSelf(c, userID); err != nil {
+		userID, err := pathUser(c)
+		if err != nil {
 			return err
 		}
 		p, err := notification.GetPreferences(c.Request().Context(), pool, userID)
