@@ -80,8 +80,8 @@ func TestOpenLoopRunsExactlyCountWithinConcurrency(t *testing.T) {
 func TestDurationBoundsTheRun(t *testing.T) {
 	t.Parallel()
 	for _, opts := range []Options{
-		{Concurrency: 2, Duration: 20 * time.Millisecond},
-		{Concurrency: 2, Rate: 1000, Duration: 20 * time.Millisecond},
+		{Concurrency: 2, Duration: 250 * time.Millisecond},
+		{Concurrency: 2, Rate: 1000, Duration: 250 * time.Millisecond},
 	} {
 		c := &counter{}
 		res, err := Run(context.Background(), "d", opts, c.op)
