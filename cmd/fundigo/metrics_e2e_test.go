@@ -35,6 +35,16 @@ func TestEveryRoleExposesItsMetrics(t *testing.T) {
 	_, workerLogs := startRole(t, workerEnv, "worker")
 	startRole(t, schedEnv, "scheduler")
 	startRole(t, apiEnv, "api")
+	// startRole waits for the admin listener; the public one may come up a
+	// moment later.
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 60*time.Second, 50*time.Millisecond, "api listener up")
 	e := startPaymentsE2EOn(t, getenv, base, nil, nil)
 
 	code, body := e.call(t, http.MethodPost, "/v1/devices", map[string]any{
