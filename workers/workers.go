@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -20,8 +21,11 @@ type Config struct {
 	// Exchange is the events exchange every consumer binds its queue to
 	// (FUNDIGO_AMQP_EXCHANGE), set once here: domain packages name only the
 	// routing keys. A ConsumerSpec that names its own exchange keeps it.
-	Exchange    string
-	Queues      tasks.Queues
+	Exchange string
+	Queues   tasks.Queues
+	// Concurrency is the task goroutines of the process, split over the
+	// queues by their priority weights (tasks.Queues.Concurrency; at least
+	// one each), one Asynq server per queue.
 	Concurrency int
 	// ShutdownTimeout bounds the drain of in-flight tasks.
 	ShutdownTimeout time.Duration
@@ -132,19 +136,9 @@ func (s *Server) Run(ctx context.Context) error {
 		consumers = append(consumers, c)
 	}
 
-	srv := asynq.NewServer(s.redis, asynq.Config{
-		Concurrency:              s.cfg.Concurrency,
-		Queues:                   s.cfg.Queues.Priorities(),
-		RetryDelayFunc:           tasks.RetryDelay,
-		ShutdownTimeout:          s.cfg.ShutdownTimeout,
-		DelayedTaskCheckInterval: s.cfg.DelayedTaskCheckInterval,
-		TaskCheckInterval:        s.cfg.TaskCheckInterval,
-		Logger:                   asynqLogger{s.log},
-		// Errors are logged once, by logTask; this only feeds metrics hooks.
-		ErrorHandler: asynq.ErrorHandlerFunc(func(context.Context, *asynq.Task, error) {}),
-	})
-	if err := srv.Start(s.mux); err != nil {
-		return fmt.Errorf("start asynq server: %w", err)
+	servers, err := s.startServers()
+	if err != nil {
+		return err
 	}
 	s.log.Info().Int("consumers", len(consumers)).Int("concurrency", s.cfg.Concurrency).Msg("workers started")
 
@@ -182,13 +176,53 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error {
 		<-gctx.Done()
 		// Stop pulling new tasks first, then wait for in-flight ones.
-		srv.Shutdown()
+		shutdown(servers)
 		return nil
 	})
-	err := g.Wait()
+	err = g.Wait()
 	s.log.Info().Msg("workers stopped")
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil
+}
+
+// startServers starts one Asynq server per queue, each with its share of
+// Config.Concurrency (tasks.Queues.Concurrency). One weighted server would
+// run a dequeue script per queue it tries (~1.9 per task with three queues,
+// most of them finding critical and low empty) and would let a backlog on
+// low occupy goroutines critical work needs; a server per queue asks
+// exactly one queue per dequeue, and critical keeps its own goroutines.
+func (s *Server) startServers() ([]*asynq.Server, error) {
+	shares := s.cfg.Queues.Concurrency(s.cfg.Concurrency)
+	servers := make([]*asynq.Server, 0, len(shares))
+	for _, queue := range s.cfg.Queues.All() {
+		srv := asynq.NewServer(s.redis, asynq.Config{
+			Concurrency:              shares[queue],
+			Queues:                   map[string]int{queue: 1},
+			RetryDelayFunc:           tasks.RetryDelay,
+			ShutdownTimeout:          s.cfg.ShutdownTimeout,
+			DelayedTaskCheckInterval: s.cfg.DelayedTaskCheckInterval,
+			TaskCheckInterval:        s.cfg.TaskCheckInterval,
+			Logger:                   asynqLogger{s.log},
+			// Errors are logged once, by logTask; this only feeds metrics hooks.
+			ErrorHandler: asynq.ErrorHandlerFunc(func(context.Context, *asynq.Task, error) {}),
+		})
+		if err := srv.Start(s.mux); err != nil {
+			shutdown(servers)
+			return nil, fmt.Errorf("start asynq server for queue %s: %w", queue, err)
+		}
+		servers = append(servers, srv)
+	}
+	return servers, nil
+}
+
+// shutdown stops every server's intake at once, then waits for their
+// in-flight tasks (each bounded by ShutdownTimeout).
+func shutdown(servers []*asynq.Server) {
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Go(srv.Shutdown)
+	}
+	wg.Wait()
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -113,4 +115,88 @@ func TestRunnersStartAfterConsumerQueuesExist(t *testing.T) {
 	}
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// A backlog on low cannot delay critical: with 10,000 low tasks queued and
+// every low goroutine held by one, a critical task enqueued afterwards is
+// processed while the low backlog is untouched. One weighted server would
+// fill all its goroutines with low tasks and never reach the critical one.
+func TestCriticalIsNotDelayedByALowBacklog(t *testing.T) {
+	t.Parallel()
+	q := taskstest.Queues(t)
+	s := New(zerolog.Nop(), taskstest.RedisOpt(), nil, Config{Queues: q, Concurrency: 20, ShutdownTimeout: 5 * time.Second})
+	gate := make(chan struct{})
+	var lowStarted, lowDone atomic.Int64
+	var criticalDone atomic.Bool
+	var lowDoneAtCritical atomic.Int64
+	s.Mux().HandleFunc("test:low", func(ctx context.Context, _ *asynq.Task) error {
+		lowStarted.Add(1)
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		lowDone.Add(1)
+		return nil
+	})
+	s.Mux().HandleFunc("test:critical", func(context.Context, *asynq.Task) error {
+		lowDoneAtCritical.Store(lowDone.Load())
+		criticalDone.Store(true)
+		return nil
+	})
+
+	const backlog = 10_000
+	c := taskstest.Client(t)
+	var wg sync.WaitGroup
+	var enqueueErrs atomic.Int64
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < backlog; i += 16 {
+				if _, err := c.Enqueue(asynq.NewTask("test:low", nil), asynq.Queue(q.Low)); err != nil {
+					enqueueErrs.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Zero(t, enqueueErrs.Load())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() {
+		close(gate)
+		cancel()
+		require.NoError(t, <-done)
+	}()
+
+	// Every low goroutine (2 of 20) is now held by a low task.
+	want := int64(q.Concurrency(20)[q.Low])
+	require.Eventually(t, func() bool { return lowStarted.Load() == want }, 30*time.Second, 10*time.Millisecond)
+
+	_, err := c.Enqueue(asynq.NewTask("test:critical", nil), asynq.Queue(q.Critical))
+	require.NoError(t, err)
+	require.Eventually(t, criticalDone.Load, 30*time.Second, 10*time.Millisecond,
+		"the critical task waits behind the low backlog")
+	require.Zero(t, lowDoneAtCritical.Load(), "no low task finished before the critical one")
+	require.Equal(t, want, lowStarted.Load(), "low kept to its own goroutines")
+
+	insp := taskstest.Inspector(t)
+	info, err := insp.GetQueueInfo(q.Low)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, info.Pending, backlog-int(want), "the low backlog is still queued")
+
+	// One server per queue, each asking only its own queue.
+	servers, err := insp.Servers()
+	require.NoError(t, err)
+	seen := map[string]int{}
+	for _, srv := range servers {
+		for name := range srv.Queues {
+			if slices.Contains(q.All(), name) {
+				require.Len(t, srv.Queues, 1, "a server dequeues from exactly one queue")
+				seen[name] = srv.Concurrency
+			}
+		}
+	}
+	require.Equal(t, q.Concurrency(20), seen)
 }
