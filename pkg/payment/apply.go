@@ -23,6 +23,9 @@ const (
 	outcomeReceiptRecorded = "receipt_recorded" // receipt added to a payment paid by query
 	outcomeIgnored         = "ignored"          // a late failure after money moved, or a payment under review
 	outcomeOrphan          = "orphan"
+	// outcomeRefuted: a failure from an untrusted source for a push Daraja's
+	// STK Query reported paid; recorded, changes nothing.
+	outcomeRefuted = "refuted"
 	// outcomeUnconfirmed is never stored: the callback was left unapplied
 	// until Daraja confirms the payment (Confirm).
 	outcomeUnconfirmed = "unconfirmed"
@@ -79,7 +82,7 @@ func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o O
 		return err
 	}
 	if outcome == outcomeUnconfirmed {
-		log.Info().Int64("inbox_id", o.InboxID).Msg("orphan stk success from an untrusted source waits for Daraja's confirmation")
+		log.Info().Int64("inbox_id", o.InboxID).Msg("orphan stk callback from an untrusted source waits for Daraja's confirmation")
 		requestConfirmation(ctx, d, log, []string{cb.CheckoutRequestID})
 		return nil
 	}
@@ -103,8 +106,8 @@ func ambiguousCandidates(ctx context.Context, d Deps, ps *Store, cb *mpesa.STKCa
 
 // decide applies cb to p (locked) with the rules of judge and returns the
 // outcome; the single-row path (orphans, confirmations). A verdict that
-// would make p paid on the word of an untrusted callback (see
-// verdict.needsConfirmation) changes nothing and returns outcomeUnconfirmed.
+// needs Daraja's confirmation (verdict.needsConfirmation; trusted vouches
+// for cb) changes nothing and returns outcomeUnconfirmed.
 func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Payment, cb *mpesa.STKCallback, trusted bool) (string, error) {
 	ps := NewStore(tx)
 	log = log.With().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldResultCode, cb.ResultCode).Logger()
@@ -117,7 +120,7 @@ func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Paymen
 		owner = owners[r]
 	}
 	v := judge(p, cb, owner)
-	if v.needsConfirmation(trusted) {
+	if v.needsConfirmation(p.Status, trusted) {
 		return outcomeUnconfirmed, nil
 	}
 	v.o.At = d.now()

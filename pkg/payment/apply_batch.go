@@ -21,8 +21,11 @@ type claimed struct {
 	body       []byte
 	receivedAt time.Time
 	trusted    bool
-	done       bool // already applied (a payment_callbacks row exists)
-	cb         *mpesa.STKCallback
+	// confirmed: Daraja's STK Push Query reported this row's push paid
+	// (set by settle); it vouches for the row if the row is a success.
+	confirmed bool
+	done      bool // already applied (a payment_callbacks row exists)
+	cb        *mpesa.STKCallback
 }
 
 const claimColumns = `i.id, i.body, i.received_at, i.source_trusted,
@@ -119,12 +122,23 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 			applied = append(applied, r.id)
 			continue
 		}
+		if r.confirmed && !r.trusted && !r.cb.Success() {
+			// Daraja's STK Query said paid: an untrusted failure for the
+			// same push is false (forged, or a sender's mistake).
+			log.Warn().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldResultCode, r.cb.ResultCode).
+				Msg("stk failure callback from an untrusted source contradicts Daraja's query; recorded, not applied")
+			w.callbacks = append(w.callbacks, callbackRow{inboxID: r.id, checkout: r.cb.CheckoutRequestID,
+				resultCode: r.cb.ResultCode, paymentID: p.ID, outcome: outcomeRefuted})
+			applied = append(applied, r.id)
+			continue
+		}
 		v := judge(p, r.cb, owners[r.cb.Metadata.MpesaReceiptNumber])
-		if v.needsConfirmation(r.trusted) {
-			// Evidence before money: a success from a source we cannot
-			// trust waits, unapplied, while Daraja is asked about its
-			// CheckoutRequestID at once (Confirm); Daraja's answer settles
-			// the payment and applies this row with it.
+		if v.needsConfirmation(p.Status, r.trusted || (r.confirmed && r.cb.Success())) {
+			// Evidence before money: a callback from a source we cannot
+			// trust that would pay or settle the payment waits, unapplied,
+			// while Daraja is asked about its CheckoutRequestID at once
+			// (Confirm); Daraja's answer settles the payment and applies
+			// this row with it.
 			unverified = append(unverified, r.id)
 			if !slices.Contains(toConfirm, r.cb.CheckoutRequestID) {
 				toConfirm = append(toConfirm, r.cb.CheckoutRequestID)
@@ -168,7 +182,7 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 		return err
 	}
 	if len(unverified) > 0 {
-		d.Log.Info().Int("count", len(unverified)).Msg("stk successes from untrusted sources wait for Daraja's confirmation")
+		d.Log.Info().Int("count", len(unverified)).Msg("stk callbacks from untrusted sources wait for Daraja's confirmation")
 		requestConfirmation(ctx, d, d.Log, toConfirm)
 	}
 	if len(stuckIDs) > 0 {
@@ -310,8 +324,8 @@ func (w *batchWrites) write(ctx context.Context, tx pgx.Tx) error {
 			`UPDATE inbox SET applied_at = now() WHERE id = ANY($1::bigint[])`, w.applied)
 	}
 	if n := len(w.unverified); n > 0 {
-		queue(fmt.Sprintf("defer %d unverified stk successes", n), `UPDATE inbox SET next_attempt_at = now() + make_interval(secs => $2),
-			last_error = 'success from an untrusted source: awaiting confirmation by STK Push Query'
+		queue(fmt.Sprintf("defer %d unverified stk callbacks", n), `UPDATE inbox SET next_attempt_at = now() + make_interval(secs => $2),
+			last_error = 'callback from an untrusted source: awaiting confirmation by STK Push Query'
 			WHERE id = ANY($1::bigint[])`, w.unverified, w.wait.Seconds())
 	}
 	if n := len(w.stuckIDs); n > 0 {

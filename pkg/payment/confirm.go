@@ -60,17 +60,19 @@ func requestConfirmation(ctx context.Context, d Deps, log zerolog.Logger, checko
 	}
 }
 
-// Confirm settles, with Daraja's word, a push whose success callback could
-// not be believed on its own: one from an untrusted source (kept unapplied
-// in the inbox), or one that matched an ambiguous push only by phone and
-// amount (kept as an orphan). It asks STK Push Query about
-// checkoutRequestID and then, under the CheckoutRequestID lock:
+// Confirm settles, with Daraja's word, a push whose callback could not be
+// believed on its own: one from an untrusted source that would pay or
+// settle its payment (kept unapplied in the inbox), or a success that
+// matched an ambiguous push only by phone and amount (kept as an orphan).
+// It asks STK Push Query about checkoutRequestID and then, under the
+// CheckoutRequestID lock:
 //
-//   - ResultCode 0: the waiting callbacks are applied as if trusted (the
-//     payment becomes paid with the callback's receipt, after judge's
+//   - ResultCode 0: the waiting success callbacks are applied as if trusted
+//     (the payment becomes paid with the callback's receipt, after judge's
 //     amount, phone and receipt checks; an ambiguous push matching the
-//     callback's phone and amount is linked first). With no usable
-//     callback the payment is paid by query, as reconciliation does;
+//     callback's phone and amount is linked first), and waiting untrusted
+//     failures are recorded as refuted. With no usable callback the
+//     payment is paid by query, as reconciliation does;
 //   - any other final code: the payment fails with that reason, then the
 //     waiting callbacks are applied as they are (a success after a failure
 //     is needs_review, never paid);
@@ -162,7 +164,7 @@ func settle(ctx context.Context, d Deps, log zerolog.Logger, checkoutRequestID s
 			return err
 		}
 		for i := range rows {
-			rows[i].trusted = rows[i].trusted || confirmed
+			rows[i].confirmed = confirmed
 		}
 		if len(rows) > 0 {
 			if err := applyClaimed(ctx, d, tx, rows); err != nil {
@@ -177,6 +179,17 @@ func settle(ctx context.Context, d Deps, log zerolog.Logger, checkoutRequestID s
 			cb, err := mpesa.ParseCallback(o.Body)
 			if err != nil {
 				continue // cannot happen (parsed before it became an orphan); reported as an orphan
+			}
+			if confirmed && !o.Trusted && !cb.Success() {
+				// Daraja said paid: an untrusted failure for it is false.
+				if err := ps.MatchOrphan(ctx, o.InboxID, p.ID, d.now()); err != nil {
+					return err
+				}
+				log.Warn().Int64("inbox_id", o.InboxID).Msg("orphan stk failure from an untrusted source contradicts Daraja's query; recorded, not applied")
+				if err := ps.SetCallbackOutcome(ctx, o.InboxID, p.ID, outcomeRefuted); err != nil {
+					return err
+				}
+				continue
 			}
 			o.Trusted = o.Trusted || confirmed
 			if err := applyOrphan(ctx, d, tx, log, o, cb); err != nil {

@@ -8,13 +8,14 @@
 //
 //	POST /v1/payments ─Create─▶ pending ─Push (Daraja STK)─▶ awaiting_callback
 //	Daraja callback ─Intake.Accept─▶ inbox row ─apply─▶ paid | failed | needs_review
-//	untrusted success ─apply─▶ waits ─Confirm (STK Push Query, asked at once)─▶ paid | failed → needs_review
+//	untrusted callback ─apply─▶ waits ─Confirm (STK Push Query, asked at once)─▶ paid | failed (a contradicted failure: refuted)
 //	no callback ─Reconcile (STK Push Query, deadline)─▶ paid | failed
 //
-// Evidence before money: a success callback makes a payment paid only when
-// its source is trusted (FUNDIGO_MPESA_ALLOWED_CIDRS) or Daraja's STK Push
-// Query confirms its CheckoutRequestID; an ambiguous push is never linked to
-// a callback on phone and amount alone (verdict.needsConfirmation, Confirm).
+// Evidence before money: a callback makes a payment paid, or settles one
+// that awaits its callback (failed, needs_review), only when its source is
+// trusted (FUNDIGO_MPESA_ALLOWED_CIDRS) or Daraja's STK Push Query confirms
+// its CheckoutRequestID; an ambiguous push is never linked to a callback on
+// phone and amount alone (verdict.needsConfirmation, Confirm).
 //
 // Every effect is idempotent:
 //   - a push is sent only from pending with no push started (BeginPush), and

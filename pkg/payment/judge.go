@@ -93,15 +93,27 @@ func judge(p Payment, cb *mpesa.STKCallback, receiptOwner string) verdict {
 	return v
 }
 
-// needsConfirmation reports whether v would make a payment paid on the word
-// of a callback whose source is not trusted. Evidence before money: only a
-// source in FUNDIGO_MPESA_ALLOWED_CIDRS (resolved behind
-// FUNDIGO_TRUSTED_PROXIES), or Daraja itself answering an STK Push Query for
-// the callback's CheckoutRequestID (Confirm, reconciliation), may do that; a
-// path token alone never does, whatever the configuration. Verdicts that do
-// not pay (a failure, needs_review, a receipt recorded for a payment already
-// paid) need no confirmation.
-func (v verdict) needsConfirmation(trusted bool) bool { return v.to == Paid && !trusted }
+// needsConfirmation reports whether v may not be applied on the word of a
+// callback alone. Evidence before money: only a source in
+// FUNDIGO_MPESA_ALLOWED_CIDRS (resolved behind FUNDIGO_TRUSTED_PROXIES), or
+// Daraja itself answering an STK Push Query for the callback's
+// CheckoutRequestID (Confirm, reconciliation), may
+//   - make a payment paid, from any state;
+//   - settle a payment that awaits its callback in any way (failed or
+//     needs_review too): a forger holding the path token could otherwise fail
+//     a customer's payment, or park it in needs_review so that the genuine
+//     success is never applied.
+//
+// vouched is true when the callback's source is trusted, or when Daraja
+// confirmed the push paid and the callback reports a success. Verdicts that
+// change nothing, and needs_review or a receipt recorded on a payment Daraja
+// already settled (an operator looks; no money moves), need no confirmation.
+func (v verdict) needsConfirmation(from Status, vouched bool) bool {
+	if vouched {
+		return false
+	}
+	return v.to == Paid || (from == AwaitingCallback && v.to != "")
+}
 
 // successProblems lists why a success callback cannot simply mark p paid.
 func successProblems(p Payment, m mpesa.Metadata) []string {

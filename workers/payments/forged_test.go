@@ -223,3 +223,65 @@ func TestForgedSuccessMatchingAnAmbiguousPushIsNotLinked(t *testing.T) {
 	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM payment_orphans WHERE checkout_request_id = $1 AND matched_at IS NULL`, forged))
 	require.Zero(t, f.count(t, `SELECT count(*) FROM payment_ledger`))
 }
+
+// TestForgedFailureNeverFailsAPaymentDarajaPaid: a failure callback from an
+// untrusted source (right path token, the payment's real CheckoutRequestID)
+// settles nothing on its own word; the applier asks Daraja, whose STK Query
+// reports the push paid, so the payment is paid by query and the forged
+// failure is recorded as refuted. Before, a forger holding the token could
+// fail any customer's payment.
+func TestForgedFailureNeverFailsAPaymentDarajaPaid(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, 5*time.Second)
+	f.untrusted.Store(true)
+	id := f.create(t, mpesasim.PhoneQueryOnly, 100) // paid, reported by STK Query only
+	require.NoError(t, f.push(t, id))
+	p := f.get(t, id)
+	require.Equal(t, payment.AwaitingCallback, p.Status)
+
+	f.post(t, mpesasim.CallbackBody("m-1", p.CheckoutRequestID, "1032", "Request cancelled by user", 0, "", "", time.Time{}))
+	a, err := payments.Applier(f.deps)
+	require.NoError(t, err)
+	_, err = a.ApplyBatch(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, payment.AwaitingCallback, f.get(t, id).Status, "an untrusted failure does not fail the payment")
+	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM inbox WHERE natural_key = $1 AND applied_at IS NULL
+		AND last_error LIKE '%awaiting confirmation%'`, p.CheckoutRequestID), "the failure waits as evidence")
+
+	// Daraja's answer: the confirmation the applier asks for (this flow
+	// had no task client above, so it is run here, once the simulator has
+	// completed the push).
+	require.Eventually(t, func() bool { return f.confirm(t, p.CheckoutRequestID) == nil }, 15*time.Second, 100*time.Millisecond)
+	p = f.waitStatus(t, id, payment.Paid)
+	require.Empty(t, p.FailureReason)
+	require.Eventually(t, func() bool {
+		return f.count(t, `SELECT count(*) FROM payment_callbacks WHERE checkout_request_id = $1 AND outcome = 'refuted'`,
+			p.CheckoutRequestID) == 1
+	}, 10*time.Second, 20*time.Millisecond, "the forged failure is recorded as refuted")
+	require.Zero(t, f.count(t, `SELECT count(*) FROM outbox WHERE message_id = $1`, "payment.failed:"+id))
+	require.Equal(t, payment.Paid, f.get(t, id).Status)
+}
+
+// TestUntrustedFailureIsAppliedOnceDarajaAgrees: the same untrusted failure
+// for a push the customer really cancelled is applied as soon as Daraja's
+// STK Query reports the cancellation, with Daraja's result code.
+func TestUntrustedFailureIsAppliedOnceDarajaAgrees(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, 5*time.Second)
+	f.drop.Store(true) // Daraja's own callback is lost
+	id := f.create(t, mpesasim.PhoneCancelled, 100)
+	require.NoError(t, f.push(t, id))
+	require.Eventually(t, func() bool { return f.sim.Stats().CallbacksSent == 1 }, 10*time.Second, 10*time.Millisecond)
+	f.drop.Store(false)
+	f.untrusted.Store(true)
+	f.serveTasks(t)
+	p := f.get(t, id)
+	f.post(t, mpesasim.CallbackBody("m-1", p.CheckoutRequestID, "1032", "Request cancelled by user", 0, "", "", time.Time{}))
+	p = f.waitStatus(t, id, payment.Failed)
+	require.Equal(t, "cancelled", p.FailureReason)
+	require.Equal(t, "1032", p.ResultCode)
+	require.Equal(t, 1, f.count(t, `SELECT count(*) FROM outbox WHERE message_id = $1`, "payment.failed:"+id))
+	require.Eventually(t, func() bool {
+		return f.count(t, `SELECT count(*) FROM inbox WHERE natural_key = $1 AND applied_at IS NULL`, p.CheckoutRequestID) == 0
+	}, 10*time.Second, 20*time.Millisecond, "the waiting failure was applied (as a duplicate of Daraja's answer)")
+}
