@@ -48,7 +48,7 @@ type testServer struct {
 
 // newTestServer builds the API over a fresh schema, the test's Redis key
 // prefix and Asynq queues; mutate may adjust Deps before the server is built.
-func newTestServer(t *testing.T, mutate func(*Deps)) *testServer {
+func newTestServer(t testing.TB, mutate func(*Deps)) *testServer {
 	t.Helper()
 	cfg, err := config.Load(func(k string) string {
 		switch k {
