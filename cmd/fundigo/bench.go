@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,10 +33,19 @@ func newBenchCmd(e env) *cobra.Command {
 	}
 	long.WriteString("Every target and service must be on the loopback range.")
 	cmd := &cobra.Command{
-		Use:       "bench <scenario>",
-		Short:     "Benchmark a scenario against same-run baselines (see docs/BENCHMARKS.md)",
-		Long:      long.String(),
-		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		Use:   "bench <scenario>",
+		Short: "Benchmark a scenario against same-run baselines (see docs/BENCHMARKS.md)",
+		Long:  long.String(),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 1 && slices.Contains(names, args[0]) {
+				return nil
+			}
+			what := "which scenario?"
+			if len(args) > 0 {
+				what = fmt.Sprintf("unknown scenario %q", strings.Join(args, " "))
+			}
+			return fmt.Errorf("bench: %s; want exactly one of: %s", what, strings.Join(names, ", "))
+		},
 		ValidArgs: names,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, _, err := e.load()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"text/tabwriter"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -83,22 +84,38 @@ func newVersionCmd(e env) *cobra.Command {
 func newConfigCmd(e env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "config",
-		Short: "Print the effective configuration (secrets redacted) and every FUNDIGO_* variable",
-		Args:  cobra.NoArgs,
+		Short: "Print every FUNDIGO_* variable: its effective value (secrets redacted), default and source",
+		Long: `Print one row per FUNDIGO_* variable: the source of its value (env: set in
+the environment; default; derived: computed from other settings), the built-in
+default (cut at 40 characters) and the effective value this process would run
+with (secrets redacted; URLs show everything but their password). Invalid
+values are reported by variable name, and nothing else is printed.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, _, err := e.load()
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%+v\n\nvariables (default):\n", cfg)
-			keys, err := config.Keys()
-			if err != nil {
-				return err
+			tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+			// The value comes last, so a long one (FUNDIGO_CELERY_TASKS)
+			// does not widen the other columns; a long default is cut.
+			fmt.Fprintln(tw, "VARIABLE\tSOURCE\tDEFAULT\tVALUE")
+			for _, s := range config.Describe(cfg, e.getenv) {
+				def := orDash(s.Default)
+				if len(def) > 40 {
+					def = def[:39] + "…"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Key, s.Source, def, orDash(s.Value))
 			}
-			for _, k := range keys {
-				fmt.Fprintf(e.stdout, "  %-36s %s\n", k[0], k[1])
-			}
-			return nil
+			return tw.Flush()
 		},
 	}
+}
+
+// orDash shows an empty value as "-" so the table's columns stay readable.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

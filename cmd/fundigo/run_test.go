@@ -271,7 +271,46 @@ func TestConfigCommandRedactsSecrets(t *testing.T) {
 	}, &out, &out))
 	require.NotContains(t, out.String(), "very-secret-key")
 	require.NotContains(t, out.String(), "amqp-password")
-	require.Contains(t, out.String(), "FUNDIGO_HTTP_ADDR")
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Equal(t, []string{"VARIABLE", "SOURCE", "DEFAULT", "VALUE"}, strings.Fields(lines[0]), "one table")
+	rows := map[string][]string{}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		require.Len(t, f, 4, "every row has its four columns: %q", l)
+		rows[f[0]] = f
+	}
+	require.Equal(t, []string{"FUNDIGO_AMQP_URL", "env", "amqp://guest:xxxxx@127.0.0.1:5672/", "amqp://user:xxxxx@127.0.0.1:5672/"},
+		rows["FUNDIGO_AMQP_URL"], "effective value, password hidden")
+	require.Equal(t, []string{"FUNDIGO_HTTP_ADDR", "default", "127.0.0.1:8080", "127.0.0.1:8080"}, rows["FUNDIGO_HTTP_ADDR"])
+	require.Equal(t, "derived", rows["FUNDIGO_PUBLIC_URL"][1])
+	require.Equal(t, "django:[redacted]", rows["FUNDIGO_API_KEYS"][3])
+	require.NotContains(t, out.String(), "{HTTP:", "no Go struct dump")
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"config"}, func(k string) string {
+		if k == "FUNDIGO_WORKER_CONCURRENCY" {
+			return "abc"
+		}
+		return ""
+	}, &out, &out)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `FUNDIGO_WORKER_CONCURRENCY="abc": want a whole number`)
+	require.NotContains(t, err.Error(), "Concurrency\"")
+	require.NotContains(t, err.Error(), "must be at least 1", "no knock-on error")
+}
+
+func TestBenchUnknownScenarioListsTheScenarios(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"bench", "callback"}, func(string) string { return "" }, &out, &out)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `unknown scenario "callback"`)
+	for _, s := range []string{"callbacks", "webhooks", "payments", "tasks", "notifications"} {
+		require.Contains(t, err.Error(), s)
+	}
 }
 
 func TestMigrateStatus(t *testing.T) {

@@ -125,11 +125,13 @@ func Load(getenv func(string) string) (Config, error) {
 			vars[p.Key] = v
 		}
 	}
-	var errs []error
+	errs := parseEach(vars) // bad values are reported by variable and left out
 	if err := env.ParseWithOptions(&cfg, env.Options{Environment: vars}); err != nil {
 		errs = append(errs, err)
 	}
 	cfg.setDefaults()
+	// A bad value's default stands in for it here, so no error follows
+	// from it: every error below is about another variable.
 	if err := cfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -173,7 +175,7 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("FUNDIGO_HTTP_ADDR %q: %w", c.HTTP.Addr, err))
 	}
-	if u, err := url.Parse(c.HTTP.PublicURL); err != nil || u.Scheme == "" || u.Host == "" {
+	if u, err := url.Parse(c.HTTP.PublicURL); (err != nil || u.Scheme == "" || u.Host == "") && c.HTTP.PublicURL != "" {
 		errs = append(errs, fmt.Errorf("FUNDIGO_PUBLIC_URL %q: want an absolute http(s) URL", c.HTTP.PublicURL))
 	}
 	errs = append(errs, checkURL("FUNDIGO_DATABASE_URL", string(c.Database.URL), "postgres", "postgresql")...)

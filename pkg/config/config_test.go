@@ -40,6 +40,7 @@ func TestLoadReportsEveryErrorAtOnce(t *testing.T) {
 		require.Contains(t, msg, want)
 	}
 	require.NotContains(t, msg, "short", "a secret never appears in an error")
+	require.NotContains(t, msg, "FUNDIGO_PUBLIC_URL", "no knock-on error from the derived public URL")
 }
 
 func TestSecretsNeverPrint(t *testing.T) {
