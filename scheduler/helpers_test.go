@@ -83,6 +83,23 @@ func (s *logSink) Write(p []byte) (int, error) {
 	return s.buf.Write(p)
 }
 
+// lines decodes every log line written so far.
+func (s *logSink) lines(t testing.TB) []map[string]any {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for _, line := range bytes.Split(s.buf.Bytes(), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(line, &m))
+		out = append(out, m)
+	}
+	return out
+}
+
 // ticks counts "schedule tick" log lines by outcome and task ID.
 func (s *logSink) ticks(t testing.TB) map[string]map[string]int {
 	t.Helper()

@@ -71,3 +71,15 @@ func (l *lease) release(ctx context.Context) error {
 	}
 	return nil
 }
+
+// holder returns the owner ID currently holding the lease ("" if none).
+func (l *lease) holder(ctx context.Context) (string, error) {
+	owner, err := l.rdb.Get(ctx, l.key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read lease %s: %w", l.key, err)
+	}
+	return owner, nil
+}

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +154,39 @@ func TestSplitBrainStillEnqueuesEachTickOnce(t *testing.T) {
 	}
 	t.Logf("second leader hit a task id conflict on %d of %d ticks", dups, len(k.want))
 	require.Positive(t, dups, "both leaders raced for ticks")
+}
+
+// TestStandbyWarnsOnceThatAnotherInstanceLeads is issue #13 item 5: a
+// scheduler that finds the lease held under its key (a replica, or a second
+// development instance sharing Redis by mistake) says so once, naming the
+// leader and the variables that would separate it.
+func TestStandbyWarnsOnceThatAnotherInstanceLeads(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	job := b.job("job", scheduler.OverlapSkip, scheduler.MissedRunOnce)
+	schedules := []scheduler.Schedule{job}
+	b.serve(t, schedules, nil)
+	b.startReplica(t, "first", b.leaseKey, schedules, nil)
+	b.waitDeclared(t, job.Name) // first leads
+	b.startReplica(t, "second", b.leaseKey, schedules, nil)
+
+	standby := func() []map[string]any {
+		var out []map[string]any
+		for _, l := range b.logs.lines(t) {
+			if strings.HasPrefix(fmt.Sprint(l["message"]), "another scheduler instance holds the leader lease") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	require.Eventually(t, func() bool { return len(standby()) == 1 }, 10*time.Second, 20*time.Millisecond)
+	w := standby()[0]
+	require.Equal(t, "warn", w["level"])
+	require.Equal(t, "second", w["instance"])
+	require.Equal(t, "first", w["leader"])
+	require.Contains(t, w["message"], "FUNDIGO_REDIS_KEY_PREFIX")
+	// The standby keeps renewing its attempt every beat; the warning is not
+	// repeated.
+	time.Sleep(2 * time.Second) // several beats of a 1 s lease
+	require.Len(t, standby(), 1, "warned once")
 }

@@ -83,8 +83,25 @@ func (s *Scheduler) keepLease(ctx context.Context, validUntil time.Time) time.Ti
 		s.log.Info().Str("instance", s.cfg.InstanceID).Msg("became leader")
 	case leading && until.IsZero():
 		s.log.Warn().Str("instance", s.cfg.InstanceID).Msg("lost leadership")
+	case !leading && until.IsZero() && !s.standbyNoted:
+		s.noteStandby(ctx)
 	}
 	return until
+}
+
+// noteStandby warns, once, that another instance holds the lease under this
+// key: expected for a scheduler replica, and a sign of two development
+// instances sharing Redis when it is not (README: a second instance).
+func (s *Scheduler) noteStandby(ctx context.Context) {
+	s.standbyNoted = true
+	holder, err := s.lease.holder(ctx)
+	if err != nil || holder == "" {
+		return
+	}
+	s.log.Warn().Str("instance", s.cfg.InstanceID).Str("leader", holder).Str("lease_key", s.lease.key).
+		Msg("another scheduler instance holds the leader lease under this key prefix: this one stands by. " +
+			"Expected for a replica; if it is a second instance on this machine, give it its own " +
+			"FUNDIGO_REDIS_KEY_PREFIX, FUNDIGO_TASKS_QUEUE_PREFIX, FUNDIGO_AMQP_QUEUE_PREFIX and database")
 }
 
 // resign releases the lease on shutdown, under a short context that outlives

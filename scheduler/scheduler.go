@@ -114,6 +114,8 @@ type Scheduler struct {
 
 	// Owned by the Run goroutine.
 	state map[string]*entryState
+	// standbyNoted: the "another instance leads" warning was logged.
+	standbyNoted bool
 }
 
 // entryState is the leader's in-memory view of one schedule, reloaded from
