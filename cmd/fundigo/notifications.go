@@ -34,6 +34,9 @@ func registerNotifications(w *workers.Server, in *infra) error {
 		Log: in.log.With().Str("component", "notifications").Logger(), Pool: in.pool, Tasks: in.tasks,
 		Queues: in.queues, Expo: ec, QueuePrefix: in.cfg.AMQP.QueuePrefix,
 		ReceiptDelay: nc.ReceiptDelay, StaleClaim: nc.StaleClaim,
+		// Every worker process runs the sender loop below, so fan-outs
+		// queue no per-notification push:send tasks.
+		SendLoop: true,
 	}
 	fc, err := newFCMClient(nc.FCMServiceAccountJSON.Reveal(), nc.FCMServiceAccountFile, fcm.Config{
 		BaseURL: nc.FCMBaseURL, TokenURL: nc.FCMTokenURL, ProjectID: nc.FCMProjectID,
@@ -49,6 +52,11 @@ func registerNotifications(w *workers.Server, in *infra) error {
 	if err := notifications.Register(w.Mux(), deps); err != nil {
 		return err
 	}
+	sender, err := notifications.Sender(deps)
+	if err != nil {
+		return err
+	}
+	w.AddRunner(sender)
 	specs, err := notifications.Consumers(deps)
 	if err != nil {
 		return err

@@ -49,9 +49,13 @@ func (p *Pipeline) fanOut(ctx context.Context, n Notification) error {
 		p.logger(ctx).Info().Str(logging.FieldNotificationID, n.ID).Int("deliveries", len(rows)).
 			Msg("notification fanned out")
 	}
-	if err := p.enqueueSends(ctx, n.ID, now); err != nil {
-		return err
+	if !p.cfg.SendLoop {
+		if err := p.enqueueSends(ctx, n.ID, now); err != nil {
+			return err
+		}
 	}
+	// A sender that settled the last rows before MarkFannedOut could not
+	// complete the notification (it was still queued); this does.
 	_, err := p.store.CompleteIfSettled(ctx, n.ID, now)
 	return err
 }

@@ -51,6 +51,7 @@ type options struct {
 	maxAttempts   int           // Expo client attempts; default 5
 	serve         bool          // run an Asynq server with the handlers
 	expoTimeout   time.Duration // per request
+	sendLoop      bool          // PipelineConfig.SendLoop (start RunSender with runSender)
 }
 
 // nairobi is 23:00 in Africa/Nairobi (UTC+3) on a fixed day.
@@ -77,7 +78,7 @@ func setup(t testing.TB, o options) bundle {
 	q := taskstest.Queues(t)
 	p, err := NewPipeline(PipelineConfig{
 		Log: zerolog.Nop(), Pool: storetest.NewPool(t), Tasks: taskstest.Client(t), Queues: q,
-		Expo: ec, Templates: tpl, NowFunc: clock.Now,
+		Expo: ec, Templates: tpl, NowFunc: clock.Now, SendLoop: o.sendLoop,
 	})
 	require.NoError(t, err)
 	if o.serve {
@@ -163,4 +164,16 @@ func (b bundle) drain(t *testing.T, id string) {
 func (b bundle) runReceipts(t *testing.T) {
 	t.Helper()
 	require.NoError(t, b.p.CheckReceipts(t.Context()))
+}
+
+// runSender runs the sender loop until Cleanup.
+func (b bundle) runSender(t testing.TB, cfg SenderConfig) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.p.RunSender(ctx, cfg) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
 }

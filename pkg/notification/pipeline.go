@@ -46,6 +46,11 @@ type PipelineConfig struct {
 	// unsettled before it is failed as outcome unknown (default 10m).
 	ReceiptDelay time.Duration
 	StaleClaim   time.Duration
+	// SendLoop: a sender loop (RunSender) runs in the worker processes, so a
+	// fan-out queues no push:send tasks; the loop claims the new deliveries,
+	// across notifications, within its idle poll. Without it each
+	// notification gets one push:send task per 100 deliveries.
+	SendLoop bool
 	// NowFunc is the clock; default time.Now.
 	NowFunc func() time.Time
 }

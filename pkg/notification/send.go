@@ -41,6 +41,17 @@ func (s *settlement) add(o Outcome, token string) {
 	}
 }
 
+func (s *settlement) merge(o *settlement) {
+	s.outcomes = append(s.outcomes, o.outcomes...)
+	s.release = append(s.release, o.release...)
+	for reason, tokens := range o.deactivate {
+		if s.deactivate == nil {
+			s.deactivate = map[string][]string{}
+		}
+		s.deactivate[reason] = append(s.deactivate[reason], tokens...)
+	}
+}
+
 // deactivateDevices turns off the dead tokens, inside the settling
 // transaction.
 func (s *settlement) deactivateDevices(ctx context.Context, tx pgx.Tx) error {
@@ -67,7 +78,7 @@ func (p *Pipeline) Send(ctx context.Context, notificationID string) error {
 		return err
 	}
 	if len(claimed) > 0 {
-		s := p.deliver(ctx, n, claimed)
+		s := p.deliver(ctx, map[string]Notification{n.ID: n}, claimed)
 		if err := p.settle(ctx, n.ID, s); err != nil {
 			return err
 		}
@@ -80,16 +91,30 @@ func (p *Pipeline) Send(ctx context.Context, notificationID string) error {
 	return err
 }
 
-// deliver sends claimed deliveries to their providers and decides each
-// row's outcome.
-func (p *Pipeline) deliver(ctx context.Context, n Notification, claimed []Delivery) *settlement {
+// deliver sends claimed deliveries, of the notifications in notes, to their
+// providers and decides each row's outcome. The messages of every
+// notification go out together: Expo requests of up to 100 whoever they are
+// for, several in flight (expo.Client.Send).
+func (p *Pipeline) deliver(ctx context.Context, notes map[string]Notification, claimed []Delivery) *settlement {
 	s := &settlement{}
-	r := newRenderer(p.cfg.Templates, n)
+	renderers := make(map[string]*renderer, len(notes))
 	var expoRows []Delivery
 	var expoMsgs []expo.Message
 	var fcmRows []Delivery
 	var fcmMsgs []fcm.Message
 	for _, d := range claimed {
+		n, ok := notes[d.NotificationID]
+		if !ok {
+			// Deliveries reference their notification (foreign key); only a
+			// notification deleted mid-claim lands here.
+			s.add(Outcome{ID: d.ID, Status: DeliveryFailed, Error: errRender}, d.DeviceToken)
+			continue
+		}
+		r := renderers[n.ID]
+		if r == nil {
+			r = newRenderer(p.cfg.Templates, n)
+			renderers[n.ID] = r
+		}
 		c, err := r.render(d.Locale)
 		if err != nil {
 			p.logger(ctx).Error().Err(err).Str(logging.FieldNotificationID, n.ID).Msg("notification cannot be rendered")
@@ -108,8 +133,12 @@ func (p *Pipeline) deliver(ctx context.Context, n Notification, claimed []Delive
 			fcmRows, fcmMsgs = append(fcmRows, d), append(fcmMsgs, fcmMessage(n, d, c))
 		}
 	}
-	p.sendExpo(ctx, expoRows, expoMsgs, s)
-	p.sendFCM(ctx, fcmRows, fcmMsgs, s)
+	var wg sync.WaitGroup
+	wg.Go(func() { p.sendExpo(ctx, expoRows, expoMsgs, s) })
+	fs := &settlement{}
+	wg.Go(func() { p.sendFCM(ctx, fcmRows, fcmMsgs, fs) })
+	wg.Wait()
+	s.merge(fs)
 	return s
 }
 
@@ -236,7 +265,8 @@ func (p *Pipeline) sendFCM(ctx context.Context, rows []Delivery, msgs []fcm.Mess
 }
 
 // settle writes a batch's outcomes, releases and deactivations in one
-// transaction. It runs even when the task's context has ended: the sends
+// transaction (notificationID names the batch's notification in errors and
+// logs; empty for a batch across notifications). It runs even when the task's context has ended: the sends
 // happened and must be recorded.
 func (p *Pipeline) settle(ctx context.Context, notificationID string, s *settlement) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -253,11 +283,17 @@ func (p *Pipeline) settle(ctx context.Context, notificationID string, s *settlem
 		return s.deactivateDevices(ctx, tx)
 	})
 	if err != nil {
+		if notificationID == "" {
+			return fmt.Errorf("settle %d deliveries: %w", len(s.outcomes)+len(s.release), err)
+		}
 		return fmt.Errorf("settle deliveries of notification %s: %w", notificationID, err)
 	}
 	for reason, tokens := range s.deactivate {
-		p.logger(ctx).Info().Str(logging.FieldNotificationID, notificationID).Int("devices", len(tokens)).
-			Str("reason", reason).Msg("devices deactivated")
+		l := p.logger(ctx).Info()
+		if notificationID != "" {
+			l = l.Str(logging.FieldNotificationID, notificationID)
+		}
+		l.Int("devices", len(tokens)).Str("reason", reason).Msg("devices deactivated")
 	}
 	return nil
 }

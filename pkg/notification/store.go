@@ -412,6 +412,74 @@ func (s Store) Claim(ctx context.Context, notificationID string, now time.Time, 
 	return out, nil
 }
 
+// ClaimDue is Claim across notifications: it moves up to limit deliveries
+// of any notification that are pending (oldest first), or deferred with
+// not_before <= now, to sending and returns them, so one batch fills whole
+// provider requests whoever the messages are for. Rows claimed concurrently
+// are skipped (SKIP LOCKED): two claims never return the same row.
+func (s Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
+	rows, err := s.db.Query(ctx, `
+		WITH pending AS (
+			SELECT id FROM notification_deliveries WHERE status = 'pending'
+			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+		), deferred AS (
+			SELECT id FROM notification_deliveries WHERE status = 'deferred' AND not_before <= $1
+			ORDER BY not_before LIMIT greatest($2 - (SELECT count(*) FROM pending), 0) FOR UPDATE SKIP LOCKED
+		)
+		UPDATE notification_deliveries SET status = 'sending', claimed_at = $1, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM pending UNION ALL SELECT id FROM deferred)
+		  AND status IN ('pending', 'deferred')
+		RETURNING `+deliveryColumns, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim due deliveries: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("claim due deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// NotificationsByID returns the notifications with ids (one statement),
+// keyed by id; unknown ids are absent.
+func (s Store) NotificationsByID(ctx context.Context, ids []string) (map[string]Notification, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("get %d notifications: %w", len(ids), err)
+	}
+	defer rows.Close()
+	out := make(map[string]Notification, len(ids))
+	for rows.Next() {
+		n, err := scanNotification(rows)
+		if err != nil {
+			return nil, fmt.Errorf("get notifications: %w", err)
+		}
+		out[n.ID] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get notifications: %w", err)
+	}
+	return out, nil
+}
+
+// CompleteSettled is CompleteIfSettled for many notifications in one
+// statement: every sending one of ids with no delivery left pending,
+// deferred or being sent becomes done. Returns how many did.
+func (s Store) CompleteSettled(ctx context.Context, ids []string, now time.Time) (int64, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	tag, err := s.db.Exec(ctx, `
+		UPDATE notifications n SET status = 'done', done_at = $2
+		WHERE n.id = ANY($1::uuid[]) AND n.status = 'sending' AND NOT EXISTS (
+			SELECT 1 FROM notification_deliveries d
+			WHERE d.notification_id = n.id AND d.status IN ('pending', 'deferred', 'sending'))`, ids, now)
+	if err != nil {
+		return 0, fmt.Errorf("complete %d notifications: %w", len(ids), err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
 	var d Delivery
 	err := r.Scan(&d.ID, &d.NotificationID, &d.UserID, &d.DeviceToken, &d.Platform, &d.Locale,

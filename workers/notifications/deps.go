@@ -28,6 +28,11 @@ type Deps struct {
 	// ReceiptDelay and StaleClaim: see notification.PipelineConfig.
 	ReceiptDelay time.Duration
 	StaleClaim   time.Duration
+	// SendLoop: the process runs Sender (cmd adds it as a runner), so a
+	// fan-out queues no push:send tasks; see notification.PipelineConfig.
+	SendLoop bool
+	// Sender sizes the sender loop (zero: notification's defaults).
+	Sender notification.SenderConfig
 	// NowFunc is the clock; default time.Now.
 	NowFunc func() time.Time
 }
@@ -36,15 +41,17 @@ type Deps struct {
 type worker struct {
 	pipeline    *notification.Pipeline
 	queuePrefix string
+	sender      notification.SenderConfig
 }
 
 func newWorker(d Deps) (*worker, error) {
 	p, err := notification.NewPipeline(notification.PipelineConfig{
 		Log: d.Log, Pool: d.Pool, Tasks: d.Tasks, Queues: d.Queues, Expo: d.Expo, FCM: d.FCM,
 		Templates: d.Templates, ReceiptDelay: d.ReceiptDelay, StaleClaim: d.StaleClaim, NowFunc: d.NowFunc,
+		SendLoop: d.SendLoop,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &worker{pipeline: p, queuePrefix: d.QueuePrefix}, nil
+	return &worker{pipeline: p, queuePrefix: d.QueuePrefix, sender: d.Sender}, nil
 }

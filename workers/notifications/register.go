@@ -1,6 +1,8 @@
 package notifications
 
 import (
+	"context"
+
 	"github.com/hibiken/asynq"
 
 	"fundigo/pkg/amqpx"
@@ -18,6 +20,20 @@ func Register(mux *asynq.ServeMux, deps Deps) error {
 	mux.Handle(tasks.TypePushSend, tasks.JSON(w.handleSend))
 	mux.HandleFunc(tasks.TypePushReceipts, w.handleReceipts)
 	return nil
+}
+
+// Sender returns the sender loop to run beside the task handlers
+// (workers.Server.AddRunner): it claims due deliveries across
+// notifications, sends them in full provider requests and settles them in
+// batches (notification.Pipeline.RunSender). With Deps.SendLoop it is the
+// only sender of new deliveries; push:send tasks (the receipts run's
+// resumes, tasks queued before) still work beside it.
+func Sender(deps Deps) (func(ctx context.Context) error, error) {
+	w, err := newWorker(deps)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error { return w.pipeline.RunSender(ctx, w.sender) }, nil
 }
 
 // TaskTypes are the task types Register handles, for listings that must

@@ -1,0 +1,141 @@
+package notification
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// SenderConfig sizes the sender loop (RunSender).
+type SenderConfig struct {
+	// Batch is how many due deliveries one claim takes, across
+	// notifications (default 1000: ten full Expo requests).
+	Batch int
+	// Loops is how many claim → send → settle loops run at once, so one
+	// batch's database work overlaps another's provider requests (default 4).
+	Loops int
+	// Idle is how long a loop that found nothing to claim waits before it
+	// looks again (default 100ms, jittered); it bounds how long a delivery
+	// written by another process waits for this one.
+	Idle time.Duration
+	// MaxBackoff caps the wait of a loop whose provider keeps refusing
+	// messages for now (default 30s; it starts at 1s and doubles).
+	MaxBackoff time.Duration
+}
+
+func (c *SenderConfig) setDefaults() {
+	if c.Batch <= 0 {
+		c.Batch = 1000
+	}
+	if c.Loops <= 0 {
+		c.Loops = 4
+	}
+	if c.Idle <= 0 {
+		c.Idle = 100 * time.Millisecond
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 30 * time.Second
+	}
+}
+
+// errRefusedForNow reports that a batch's provider refused some messages
+// for now; they are pending again.
+var errRefusedForNow = errors.New("messages refused for now")
+
+// SendDue claims up to limit due deliveries of any notifications (one
+// statement), sends them in full provider requests whoever they are for,
+// settles them (one transaction) and completes the notifications left with
+// nothing to send (one statement). It returns how many rows it claimed; an
+// error wrapping errRefusedForNow means some were refused for now and are
+// pending again.
+func (p *Pipeline) SendDue(ctx context.Context, limit int) (int, error) {
+	claimed, err := p.store.ClaimDue(ctx, p.cfg.NowFunc(), limit)
+	if err != nil || len(claimed) == 0 {
+		return 0, err
+	}
+	seen := make(map[string]bool)
+	var ids []string
+	for _, d := range claimed {
+		if !seen[d.NotificationID] {
+			seen[d.NotificationID] = true
+			ids = append(ids, d.NotificationID)
+		}
+	}
+	notes, err := p.store.NotificationsByID(ctx, ids)
+	if err != nil {
+		// Nothing was sent: put the rows back.
+		if rerr := p.settle(ctx, "", &settlement{release: deliveryIDs(claimed)}); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return 0, err
+	}
+	s := p.deliver(ctx, notes, claimed)
+	if err := p.settle(ctx, "", s); err != nil {
+		return len(claimed), err
+	}
+	if _, err := p.store.CompleteSettled(context.WithoutCancel(ctx), ids, p.cfg.NowFunc()); err != nil {
+		return len(claimed), err
+	}
+	if len(s.release) > 0 {
+		return len(claimed), fmt.Errorf("send %d due deliveries: %d %w", len(claimed), len(s.release), errRefusedForNow)
+	}
+	return len(claimed), nil
+}
+
+func deliveryIDs(ds []Delivery) []int64 {
+	out := make([]int64, len(ds))
+	for i, d := range ds {
+		out[i] = d.ID
+	}
+	return out
+}
+
+// RunSender sends due deliveries until ctx ends: cfg.Loops loops, each
+// claiming a batch across notifications, sending it and settling it, and
+// going straight on while batches come back full. It is how deliveries
+// written by a fan-out with PipelineConfig.SendLoop set are sent (and
+// deferred ones once their quiet window ended); several processes may run
+// it, claims never overlap. Errors are logged and retried; it returns nil
+// once ctx is done and every loop finished its batch.
+func (p *Pipeline) RunSender(ctx context.Context, cfg SenderConfig) error {
+	cfg.setDefaults()
+	var wg sync.WaitGroup
+	for range cfg.Loops {
+		wg.Go(func() { p.sendLoop(ctx, cfg) })
+	}
+	wg.Wait()
+	return nil
+}
+
+func (p *Pipeline) sendLoop(ctx context.Context, cfg SenderConfig) {
+	backoff := time.Duration(0)
+	for ctx.Err() == nil {
+		n, err := p.SendDue(ctx, cfg.Batch)
+		var wait time.Duration
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			backoff = min(max(2*backoff, time.Second), cfg.MaxBackoff)
+			wait = backoff/2 + rand.N(backoff/2+1)
+			p.cfg.Log.Warn().Err(err).Dur("retry_in", wait).Msg("push sender batch incomplete")
+		case n < cfg.Batch:
+			backoff = 0
+			wait = cfg.Idle/2 + rand.N(cfg.Idle/2+1)
+		default:
+			backoff = 0
+			continue
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package notification
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/tasks/taskstest"
+)
+
+// 1,000 single-user notifications and one to 300 users, fanned out with the
+// sender loop: no push:send task is queued, the loop packs the messages of
+// different notifications into full Expo requests, two senders (as in two
+// processes) never send a message twice, and every notification completes.
+func TestSenderLoopPacksAcrossNotifications(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{sendLoop: true})
+	const single = 1000
+	b.addDevices(t, 0, single, "en", expoToken)
+	ids := make([]string, 0, single+1)
+	for i := range single {
+		id := uuid.NewString()
+		require.NoError(t, b.p.Accept(t.Context(), Request{ID: id, UserIDs: users(i, 1), Title: "Fundi", Body: "on the way"}))
+		ids = append(ids, id)
+	}
+	wide := uuid.NewString()
+	require.NoError(t, b.p.Accept(t.Context(), Request{ID: wide, UserIDs: users(0, 300), Title: "Karibu", Body: "b"}))
+	ids = append(ids, wide)
+
+	tasksQueued, err := taskstest.Inspector(t).GetQueueInfo(b.p.cfg.Queues.Default)
+	if err == nil { // the queue exists only once something was enqueued
+		require.Zero(t, tasksQueued.Size, "no push:send task with the sender loop")
+	}
+	require.Zero(t, b.sim.Stats().Messages, "nothing is sent before a sender runs")
+
+	b.runSender(t, SenderConfig{Batch: 500, Loops: 3, Idle: 20 * time.Millisecond})
+	b.runSender(t, SenderConfig{Batch: 500, Loops: 3, Idle: 20 * time.Millisecond})
+	require.Eventually(t, func() bool { return b.sim.Stats().Messages >= single+300 }, 60*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		var open int
+		require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(),
+			`SELECT count(*) FROM notifications WHERE id = ANY($1::uuid[]) AND status <> 'done'`, ids).Scan(&open))
+		return open == 0
+	}, 30*time.Second, 20*time.Millisecond)
+
+	st := b.sim.Stats()
+	require.Equal(t, single+300, st.Messages)
+	for i := range single {
+		want := 1
+		if i < 300 {
+			want = 2
+		}
+		require.Equal(t, want, st.PerToken[expoToken(i)], expoToken(i))
+	}
+	require.LessOrEqual(t, st.MaxRequestSize(), 100)
+	// 1,300 messages claimed 500 at a time by six loops are at most
+	// ceil(1300/500) = 3 claims of ≤ 5 requests each, plus the partial
+	// claims of loops that raced: far fewer than one request per
+	// notification.
+	require.Less(t, st.SendRequests, 40, "requests: %v", st.RequestSizes)
+	require.Equal(t, Counts{Devices: 300, Sent: 300, AwaitingReceipt: 300}, b.counts(t, wide))
+	require.Equal(t, Counts{Devices: 1, Sent: 1, AwaitingReceipt: 1}, b.counts(t, ids[0]))
+}
+
+// With the sender loop, mutes still hold, quiet hours defer until their
+// window ends (then the loop sends without any task), and a provider that
+// refuses for now gets the messages later, once each.
+func TestSenderLoopQuietHoursMutesAndRefusals(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{sendLoop: true, maxAttempts: 1})
+	b.addDevices(t, 0, 3, "en", expoToken)
+	// u00000 is quiet 22:00-07:00 Nairobi time; u00001 mutes marketing.
+	b.setPrefs(t, Preferences{UserID: userID(0),
+		QuietHours: &QuietHours{Start: "22:00", End: "07:00", TZ: "Africa/Nairobi"}})
+	b.setPrefs(t, Preferences{UserID: userID(1), MutedCategories: []string{"marketing"}})
+	b.clock.Set(nairobiNight)
+
+	// The first request is refused for now (503, one attempt): the rows go
+	// back to pending and the loop sends them after its backoff.
+	b.sim.FailNext(1, http.StatusServiceUnavailable, 0)
+	id := uuid.NewString()
+	require.NoError(t, b.p.Accept(t.Context(), Request{
+		ID: id, UserIDs: users(0, 3), Title: "Offer", Body: "b", Category: "marketing",
+	}))
+	b.runSender(t, SenderConfig{Loops: 1, Idle: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+	require.Eventually(t, func() bool { return b.counts(t, id).AwaitingReceipt == 1 }, 30*time.Second, 20*time.Millisecond)
+	require.Equal(t, Counts{Devices: 3, Sent: 1, AwaitingReceipt: 1, Deferred: 1, Muted: 1}, b.counts(t, id))
+	require.Equal(t, 1, b.sim.Stats().Rejected)
+	require.Len(t, b.sim.Received(expoToken(2)), 1, "sent once after the refusal")
+	require.Empty(t, b.sim.Received(expoToken(0)), "quiet user not disturbed")
+	require.Empty(t, b.sim.Received(expoToken(1)), "muted")
+	require.Equal(t, StatusSending, b.status(t, id))
+
+	// The window ends: the loop claims the deferred row by itself.
+	b.clock.Set(time.Date(2026, 3, 11, 4, 1, 0, 0, time.UTC))
+	require.Eventually(t, func() bool { return b.status(t, id) == StatusDone }, 30*time.Second, 20*time.Millisecond)
+	require.Equal(t, Counts{Devices: 3, Sent: 2, AwaitingReceipt: 2, Muted: 1}, b.counts(t, id))
+	require.Len(t, b.sim.Received(expoToken(0)), 1)
+	require.Len(t, b.sim.Received(expoToken(2)), 1)
+	require.Empty(t, b.sim.Received(expoToken(1)))
+}
