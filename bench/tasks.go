@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/hibiken/asynq"
 	amqp "github.com/rabbitmq/amqp091-go"
+	"golang.org/x/sync/errgroup"
 
 	"fundigo/pkg/amqpx"
 	kit "fundigo/pkg/bench"
@@ -39,6 +41,18 @@ func benchTasksAsynq(ctx context.Context, b *benchRun) error {
 		waiters.Done(id)
 		return nil
 	})
+	// Low tasks that hold their goroutine until the backlog phase ends.
+	hold := make(chan struct{})
+	var holdOnce sync.Once
+	release := func() { holdOnce.Do(func() { close(hold) }) }
+	defer release()
+	w.Mux().HandleFunc(holdTaskType, func(ctx context.Context, _ *asynq.Task) error {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		return nil
+	})
 	wctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(wctx) }()
@@ -51,9 +65,45 @@ func benchTasksAsynq(ctx context.Context, b *benchRun) error {
 
 	client := asynq.NewClient(b.redisOpt)
 	defer client.Close()
-	_, err := b.measure(ctx, "tasks.asynq_noop", "round trip", "baseline.asynq_noop", &kit.Target{MinRatio: 0.9},
-		kit.AsynqRoundTrip(client, &waiters, queues.Default))
+	if _, err := b.measure(ctx, "tasks.asynq_noop", "round trip", "baseline.asynq_noop", &kit.Target{MinRatio: 0.9},
+		kit.AsynqRoundTrip(client, &waiters, queues.Default)); err != nil {
+		return err
+	}
+
+	// Priority: with lowBacklog tasks queued on low (every low goroutine
+	// held by one), round trips through critical. Its p50/p99 are the
+	// pickup latency of a critical task behind a low burst.
+	if err := enqueueBacklog(ctx, client, queues.Low, lowBacklog); err != nil {
+		return err
+	}
+	_, err := b.measure(ctx, "tasks.asynq_critical_behind_low", "round trip, "+strconv.Itoa(lowBacklog)+" low queued", "", nil,
+		kit.AsynqRoundTrip(client, &waiters, queues.Critical))
+	release()
 	return err
+}
+
+// holdTaskType is the low task of the backlog phase; lowBacklog how many
+// are queued.
+const (
+	holdTaskType = "bench:hold"
+	lowBacklog   = 10_000
+)
+
+// enqueueBacklog queues n hold tasks on queue.
+func enqueueBacklog(ctx context.Context, client *asynq.Client, queue string, n int) error {
+	g, gctx := errgroup.WithContext(ctx)
+	const writers = 16
+	for w := range writers {
+		g.Go(func() error {
+			for i := w; i < n; i += writers {
+				if _, err := client.EnqueueContext(gctx, asynq.NewTask(holdTaskType, nil), asynq.Queue(queue), asynq.MaxRetry(0)); err != nil {
+					return fmt.Errorf("enqueue low backlog: %w", err)
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 func benchTasksAMQP(ctx context.Context, b *benchRun) error {

@@ -23,12 +23,19 @@
 //     pending, deferred (quiet hours, normal priority) or muted (category
 //     muted by the user). The unique (notification, device) key makes a
 //     replayed fan-out a no-op.
-//  3. push:send tasks (Pipeline.Send) claim up to 100 due rows each with a
-//     conditional update (pending/deferred → sending), render them in the
-//     device's locale, send them and settle them from the tickets. A claimed
-//     row is handed to a provider at most once: a temporary refusal (429/5xx
-//     after the client's own retries) releases the rows for the task's
-//     retry; a worker that dies mid-send leaves them claimed, and
+//  3. The sender loop (Pipeline.RunSender, run by every worker process;
+//     PipelineConfig.SendLoop) claims due rows of any notifications, up to
+//     1000 at a time, in one conditional update (pending/deferred → sending,
+//     FOR UPDATE SKIP LOCKED), renders them in the device's locale, packs
+//     them into full Expo requests (100 messages whoever they are for,
+//     several in flight) and FCM requests, settles the batch in one
+//     transaction and completes the notifications it emptied in one
+//     statement. push:send tasks (Pipeline.Send: up to 100 rows of one
+//     notification) remain for the receipts run's resumes and for a
+//     pipeline without the loop. A claimed row is handed to a provider at
+//     most once: a temporary refusal (429/5xx after the client's own
+//     retries) releases the rows for a later claim (the loop backs off; a
+//     task is retried); a worker that dies mid-send leaves them claimed, and
 //     push:receipts later fails them as "outcome_unknown" rather than risk a
 //     second send.
 //  4. push:receipts (Pipeline.CheckReceipts, every 5 minutes) fetches

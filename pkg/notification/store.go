@@ -41,16 +41,26 @@ func (s Store) CreateNotification(ctx context.Context, n Notification) (Notifica
 	if err != nil {
 		return Notification{}, false, err
 	}
+	// One round trip for both cases: the insert, or (a replay, or the
+	// notification.requested of a notification Create stored) the row that
+	// is there. A row committed by a racing insert after this statement's
+	// snapshot is found by the second query.
+	var created bool
 	out, err := scanNotification(s.db.QueryRow(ctx, `
-		INSERT INTO notifications (id, source_key, user_ids, template, params, title, body, data,
-			category, priority, collapse_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (source_key) DO NOTHING
-		RETURNING `+notificationColumns,
+		WITH ins AS (
+			INSERT INTO notifications (id, source_key, user_ids, template, params, title, body, data,
+				category, priority, collapse_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (source_key) DO NOTHING
+			RETURNING `+notificationColumns+`, true AS created)
+		SELECT * FROM ins
+		UNION ALL
+		SELECT `+notificationColumns+`, false FROM notifications
+		WHERE source_key = $2 AND NOT EXISTS (SELECT 1 FROM ins)`,
 		n.ID, n.SourceKey, n.UserIDs, n.Template, params, n.Title, n.Body, data,
-		n.Category, n.Priority, n.CollapseID))
+		n.Category, n.Priority, n.CollapseID), &created)
 	if err == nil {
-		return out, true, nil
+		return out, created, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return Notification{}, false, fmt.Errorf("create notification %s: %w", n.ID, err)
@@ -151,13 +161,15 @@ func encodeMaps(params, data map[string]any) ([]byte, []byte, error) {
 	return p, d, nil
 }
 
-func scanNotification(row pgx.Row) (Notification, error) {
+// scanNotification scans notificationColumns, then extra (columns a query
+// adds after them).
+func scanNotification(row pgx.Row, extra ...any) (Notification, error) {
 	var (
 		n            Notification
 		params, data []byte
 	)
-	err := row.Scan(&n.ID, &n.SourceKey, &n.UserIDs, &n.Template, &params, &n.Title, &n.Body, &data,
-		&n.Category, &n.Priority, &n.CollapseID, &n.Status, &n.CreatedAt, &n.FannedOutAt, &n.DoneAt)
+	err := row.Scan(append([]any{&n.ID, &n.SourceKey, &n.UserIDs, &n.Template, &params, &n.Title, &n.Body, &data,
+		&n.Category, &n.Priority, &n.CollapseID, &n.Status, &n.CreatedAt, &n.FannedOutAt, &n.DoneAt}, extra...)...)
 	if err != nil {
 		return Notification{}, err
 	}

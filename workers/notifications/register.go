@@ -50,9 +50,12 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	}
 	return []amqpx.ConsumerSpec{
 		{
-			Queue:       w.queuePrefix + "notifications.requested",
-			Bindings:    []string{events.RoutingKeyNotificationRequested},
-			Concurrency: 4,
+			Queue:    w.queuePrefix + "notifications.requested",
+			Bindings: []string{events.RoutingKeyNotificationRequested},
+			// Each request is a handful of short statements (store, plan,
+			// insert deliveries); single-user notifications (the Celery
+			// shape) arrive by the thousand a second.
+			Concurrency: 16,
 			Name:        amqpx.FuncName(w.handleRequested),
 			Handler:     amqpx.JSON(w.handleRequested),
 		},
