@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5"
 
 	"fundigo/pkg/logging"
 	"fundigo/pkg/store"
@@ -71,6 +72,12 @@ func (p *Pipeline) plan(ctx context.Context, n Notification, now time.Time) ([]D
 	if err != nil {
 		return nil, fmt.Errorf("fan out notification %s: %w", n.ID, err)
 	}
+	return p.planWith(ctx, n, devices, prefs, now), nil
+}
+
+// planWith is plan over already loaded devices (of n's recipients, and
+// maybe others) and preferences.
+func (p *Pipeline) planWith(ctx context.Context, n Notification, devices []Device, prefs map[string]Preferences, now time.Time) []Delivery {
 	out := make([]Delivery, 0, len(devices))
 	for _, d := range devices {
 		row := Delivery{
@@ -93,7 +100,72 @@ func (p *Pipeline) plan(ctx context.Context, n Notification, now time.Time) ([]D
 		}
 		out = append(out, row)
 	}
-	return out, nil
+	return out
+}
+
+// FanOutDue fans out up to limit queued notifications together, in one
+// transaction: it locks them (FOR UPDATE SKIP LOCKED, so loops and
+// processes never take the same one), loads the devices and preferences of
+// all their recipients (one statement each), writes every delivery row
+// (one statement per 5,000) and marks them sending (one statement). The
+// notifications it left with nothing to send are completed (one
+// statement). It is the fan-out of a pipeline with SendLoop, run by
+// RunSender; returns how many notifications it fanned out.
+func (p *Pipeline) FanOutDue(ctx context.Context, limit int) (int, error) {
+	now := p.cfg.NowFunc()
+	var ids []string
+	err := store.WithTx(ctx, p.cfg.Pool, func(tx pgx.Tx) error {
+		st := NewStore(tx)
+		notes, err := st.LockQueued(ctx, limit)
+		if err != nil || len(notes) == 0 {
+			return err
+		}
+		seen := map[string]bool{}
+		var users []string
+		for _, n := range notes {
+			for _, u := range n.UserIDs {
+				if !seen[u] {
+					seen[u] = true
+					users = append(users, u)
+				}
+			}
+		}
+		devices, err := st.ActiveDevices(ctx, users)
+		if err != nil {
+			return err
+		}
+		prefs, err := st.PreferencesOf(ctx, users)
+		if err != nil {
+			return err
+		}
+		byUser := make(map[string][]Device, len(users))
+		for _, d := range devices {
+			byUser[d.UserID] = append(byUser[d.UserID], d)
+		}
+		var rows []Delivery
+		ids = make([]string, len(notes))
+		for i, n := range notes {
+			ids[i] = n.ID
+			var mine []Device
+			for _, u := range n.UserIDs {
+				mine = append(mine, byUser[u]...)
+			}
+			rows = append(rows, p.planWith(ctx, n, mine, prefs, now)...)
+		}
+		for chunk := range slices.Chunk(rows, insertBatch) {
+			if _, err := st.InsertDeliveries(ctx, chunk, now); err != nil {
+				return fmt.Errorf("fan out %d notifications: %w", len(notes), err)
+			}
+		}
+		return st.MarkAllFannedOut(ctx, ids, now)
+	})
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	if _, err := p.store.CompleteSettled(ctx, ids, now); err != nil {
+		return len(ids), err
+	}
+	return len(ids), nil
 }
 
 // enqueueSends queues one push:send per 100 due deliveries, and per 100

@@ -46,10 +46,12 @@ type PipelineConfig struct {
 	// unsettled before it is failed as outcome unknown (default 10m).
 	ReceiptDelay time.Duration
 	StaleClaim   time.Duration
-	// SendLoop: a sender loop (RunSender) runs in the worker processes, so a
-	// fan-out queues no push:send tasks; the loop claims the new deliveries,
-	// across notifications, within its idle poll. Without it each
-	// notification gets one push:send task per 100 deliveries.
+	// SendLoop: a sender loop (RunSender) runs in the worker processes.
+	// Accept then only stores the notification: the loop fans queued
+	// notifications out in batches (FanOutDue) and claims their deliveries
+	// across notifications (SendDue), within its idle poll; no push:send
+	// task is queued. Without it Accept fans out at once and queues one
+	// push:send task per 100 deliveries.
 	SendLoop bool
 	// NowFunc is the clock; default time.Now.
 	NowFunc func() time.Time
@@ -128,6 +130,11 @@ func (p *Pipeline) Accept(ctx context.Context, r Request) error {
 	n, _, err := p.store.CreateNotification(ctx, Notification{Request: r})
 	if err != nil {
 		return err
+	}
+	if p.cfg.SendLoop {
+		// The sender's fan-out loop takes queued notifications in batches
+		// (FanOutDue); a fanned-out one needs nothing more.
+		return nil
 	}
 	return p.fanOut(ctx, n)
 }

@@ -17,6 +17,10 @@ type SenderConfig struct {
 	// Loops is how many claim → send → settle loops run at once, so one
 	// batch's database work overlaps another's provider requests (default 4).
 	Loops int
+	// FanOutBatch is how many queued notifications one fan-out takes
+	// (default 500); FanOutLoops how many fan-out loops run (default 2).
+	FanOutBatch int
+	FanOutLoops int
 	// Idle is how long a loop that found nothing to claim waits before it
 	// looks again (default 100ms, jittered); it bounds how long a delivery
 	// written by another process waits for this one.
@@ -32,6 +36,12 @@ func (c *SenderConfig) setDefaults() {
 	}
 	if c.Loops <= 0 {
 		c.Loops = 4
+	}
+	if c.FanOutBatch <= 0 {
+		c.FanOutBatch = 500
+	}
+	if c.FanOutLoops <= 0 {
+		c.FanOutLoops = 2
 	}
 	if c.Idle <= 0 {
 		c.Idle = 100 * time.Millisecond
@@ -93,27 +103,33 @@ func deliveryIDs(ds []Delivery) []int64 {
 	return out
 }
 
-// RunSender sends due deliveries until ctx ends: cfg.Loops loops, each
-// claiming a batch across notifications, sending it and settling it, and
-// going straight on while batches come back full. It is how deliveries
-// written by a fan-out with PipelineConfig.SendLoop set are sent (and
-// deferred ones once their quiet window ended); several processes may run
-// it, claims never overlap. Errors are logged and retried; it returns nil
+// RunSender fans out and sends until ctx ends: cfg.FanOutLoops loops fan
+// queued notifications out in batches (FanOutDue) and cfg.Loops loops
+// claim due deliveries across notifications, send and settle them
+// (SendDue), each going straight on while batches come back full. It is
+// how notifications accepted with PipelineConfig.SendLoop set are sent
+// (and deferred deliveries once their quiet window ended); several
+// processes may run it, claims never overlap. Errors are logged and retried; it returns nil
 // once ctx is done and every loop finished its batch.
 func (p *Pipeline) RunSender(ctx context.Context, cfg SenderConfig) error {
 	cfg.setDefaults()
 	var wg sync.WaitGroup
+	for range cfg.FanOutLoops {
+		wg.Go(func() { p.loop(ctx, cfg, "fan-out", cfg.FanOutBatch, p.FanOutDue) })
+	}
 	for range cfg.Loops {
-		wg.Go(func() { p.sendLoop(ctx, cfg) })
+		wg.Go(func() { p.loop(ctx, cfg, "send", cfg.Batch, p.SendDue) })
 	}
 	wg.Wait()
 	return nil
 }
 
-func (p *Pipeline) sendLoop(ctx context.Context, cfg SenderConfig) {
+// loop runs step until ctx ends: again at once after a full batch, after
+// the idle poll otherwise, with a growing backoff after errors.
+func (p *Pipeline) loop(ctx context.Context, cfg SenderConfig, name string, batch int, step func(context.Context, int) (int, error)) {
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
-		n, err := p.SendDue(ctx, cfg.Batch)
+		n, err := step(ctx, batch)
 		var wait time.Duration
 		switch {
 		case err != nil:
@@ -122,8 +138,8 @@ func (p *Pipeline) sendLoop(ctx context.Context, cfg SenderConfig) {
 			}
 			backoff = min(max(2*backoff, time.Second), cfg.MaxBackoff)
 			wait = backoff/2 + rand.N(backoff/2+1)
-			p.cfg.Log.Warn().Err(err).Dur("retry_in", wait).Msg("push sender batch incomplete")
-		case n < cfg.Batch:
+			p.cfg.Log.Warn().Err(err).Str("loop", name).Dur("retry_in", wait).Msg("push sender batch incomplete")
+		case n < batch:
 			backoff = 0
 			wait = cfg.Idle/2 + rand.N(cfg.Idle/2+1)
 		default:

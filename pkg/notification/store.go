@@ -104,6 +104,43 @@ func (s Store) MarkFannedOut(ctx context.Context, id string, now time.Time) erro
 	return nil
 }
 
+// LockQueued locks up to limit queued notifications (not yet fanned out),
+// oldest first, for the caller's transaction; notifications locked by
+// another transaction are skipped.
+func (s Store) LockQueued(ctx context.Context, limit int) ([]Notification, error) {
+	rows, err := s.db.Query(ctx, `
+		SELECT `+notificationColumns+` FROM notifications WHERE status = 'queued'
+		ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("lock queued notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []Notification
+	for rows.Next() {
+		n, err := scanNotification(rows)
+		if err != nil {
+			return nil, fmt.Errorf("lock queued notifications: %w", err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("lock queued notifications: %w", err)
+	}
+	return out, nil
+}
+
+// MarkAllFannedOut is MarkFannedOut for many notifications in one
+// statement; those no longer queued are left alone.
+func (s Store) MarkAllFannedOut(ctx context.Context, ids []string, now time.Time) error {
+	_, err := s.db.Exec(ctx, `
+		UPDATE notifications SET status = 'sending', fanned_out_at = $2
+		WHERE id = ANY($1::uuid[]) AND status = 'queued'`, ids, now)
+	if err != nil {
+		return fmt.Errorf("mark %d notifications fanned out: %w", len(ids), err)
+	}
+	return nil
+}
+
 // CompleteIfSettled moves a sending notification to done when none of its
 // deliveries is pending, deferred or being sent. Reports whether it did.
 func (s Store) CompleteIfSettled(ctx context.Context, id string, now time.Time) (bool, error) {
