@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/payment"
+	"fundigo/pkg/payout"
 	"fundigo/pkg/store"
 	"fundigo/pkg/validation"
 )
@@ -156,7 +157,7 @@ func toProblem(err error) *Problem {
 		return NewProblem(http.StatusTooManyRequests, fmt.Sprintf(
 			"Request was throttled: too many payment prompts for this phone. Expected available in %d seconds.", secs)).
 			WithHeader("Retry-After", strconv.Itoa(secs))
-	case errors.Is(err, payment.ErrKeyReused):
+	case errors.Is(err, payment.ErrKeyReused), errors.Is(err, payout.ErrKeyReused):
 		return errKeyReused()
 	case errors.Is(err, store.ErrNotFound):
 		return NewProblem(http.StatusNotFound, "no such resource")

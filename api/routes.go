@@ -31,6 +31,17 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) error {
 	// URLs containing "mpesa" (any case), so this alias is what we register.
 	v1.POST("/webhooks/daraja/stk/:token", stk, m.webhook)
 
+	// payouts (B2C) and the Daraja answers they wait for
+	v1.POST("/payouts", handleCreatePayout(payoutDeps(d)), m.service, m.idempotent)
+	v1.GET("/payouts/:id", handleGetPayout(d.Pool), m.service)
+	dw, err := newDarajaWebhooks(d)
+	if err != nil {
+		return err
+	}
+	for _, path := range []string{"b2c/result", "b2c/timeout", "status/result", "status/timeout"} {
+		v1.POST("/webhooks/daraja/"+path+"/:token", handleDarajaWebhook(dw[path]), m.webhook)
+	}
+
 	// notifications
 	v1.POST("/devices", handleRegisterDevice(d.Pool), m.userOrService)
 	v1.DELETE("/devices/:token", handleDeleteDevice(d.Pool), m.userOrService)

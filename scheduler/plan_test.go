@@ -160,7 +160,7 @@ func TestTableIsValid(t *testing.T) {
 	cfg.setDefaults()
 	require.NoError(t, cfg.Validate())
 	want := map[string]time.Duration{
-		"payments:reconcile": time.Minute, "push:receipts": 5 * time.Minute,
+		"payments:reconcile": time.Minute, "payouts:reconcile": time.Minute, "push:receipts": 5 * time.Minute,
 		"ratings:recompute_all": 24 * time.Hour, "maintenance:cleanup": 24 * time.Hour,
 	}
 	require.Len(t, cfg.Schedules, len(want))

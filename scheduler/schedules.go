@@ -20,6 +20,14 @@ func Table(q tasks.Queues) []Schedule {
 			Overlap: OverlapSkip, Missed: MissedRunOnce,
 		},
 		{
+			// B2C payouts whose result is late: Transaction Status with
+			// backoff, needs_review past the final deadline; never re-sent.
+			Name: "payouts:reconcile", Spec: "* * * * *",
+			TaskType: tasks.TypePayoutsReconcile, Queue: q.Critical,
+			Timeout: 50 * time.Second, MaxRetry: 0,
+			Overlap: OverlapSkip, Missed: MissedRunOnce,
+		},
+		{
 			// Expo push receipts for tickets about 15 minutes old.
 			Name: "push:receipts", Spec: "*/5 * * * *",
 			TaskType: tasks.TypePushReceipts, Queue: q.Default,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -21,9 +22,10 @@ import (
 // Point FUNDIGO_MPESA_BASE_URL at it and use the credentials it prints.
 func newMpesaSimCmd(e env) *cobra.Command {
 	var (
-		addr   string
-		faults mpesasim.Faults
-		delay  time.Duration
+		addr    string
+		certOut string
+		faults  mpesasim.Faults
+		delay   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "mpesa-sim",
@@ -34,9 +36,14 @@ func newMpesaSimCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sim := mpesasim.New(simConfig(cfg.Payments, delay, log))
+			sim := mpesasim.New(simConfig(cfg.Payments, cfg.Payouts, delay, log))
 			sim.SetFaults(faults)
 			defer sim.Close()
+			if certOut != "" {
+				if err := os.WriteFile(certOut, sim.CertificatePEM(), 0o600); err != nil {
+					return fmt.Errorf("write the simulator certificate: %w", err)
+				}
+			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
@@ -50,6 +57,7 @@ func newMpesaSimCmd(e env) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", "127.0.0.1:8089", "listen address")
+	f.StringVar(&certOut, "cert-out", "", "write the certificate that encrypts the B2C SecurityCredential here (point FUNDIGO_MPESA_CERT_FILE at it)")
 	f.DurationVar(&delay, "callback-delay", 0, "how long the simulated customer takes to answer (default FUNDIGO_MPESA_SIM_CALLBACK_DELAY)")
 	f.IntVar(&faults.DuplicateCallbacks, "duplicate-callbacks", 0, "send each callback this many extra times")
 	f.IntVar(&faults.Fail5xx, "fail-5xx", 0, "answer the next N pushes/queries with 500.003.02 System is busy")
@@ -61,20 +69,23 @@ func newMpesaSimCmd(e env) *cobra.Command {
 
 // simConfig builds the simulator's configuration from the payments config,
 // so credentials set in the environment are the ones it accepts.
-func simConfig(pc config.Payments, delay time.Duration, log zerolog.Logger) mpesasim.Config {
+func simConfig(pc config.Payments, oc config.Payouts, delay time.Duration, log zerolog.Logger) mpesasim.Config {
 	if delay == 0 {
 		delay = pc.SimCallbackDelay
 	}
 	return mpesasim.Config{
 		ConsumerKey: pc.ConsumerKey.Reveal(), ConsumerSecret: pc.ConsumerSecret.Reveal(),
 		ShortCode: pc.ShortCode, Passkey: pc.Passkey.Reveal(), CallbackDelay: delay, Log: log,
+		InitiatorName: oc.InitiatorName, InitiatorPassword: oc.InitiatorPassword.Reveal(),
 	}
 }
 
 // startInProcessMpesaSim runs the simulator on a loopback port when the
-// configuration names no Daraja, and rewrites pc to use it (base URL,
-// credentials, and a random callback token if none is set). stop shuts it down.
-func startInProcessMpesaSim(pc *config.Payments, log zerolog.Logger) (sim *mpesasim.Sim, stop func(), err error) {
+// configuration names no Daraja, and rewrites pc and oc to use it (base URL,
+// credentials, a random callback token if none is set, and the B2C
+// initiator with the simulator's certificate written to a temporary
+// FUNDIGO_MPESA_CERT_FILE). stop shuts it down.
+func startInProcessMpesaSim(pc *config.Payments, oc *config.Payouts, log zerolog.Logger) (sim *mpesasim.Sim, stop func(), err error) {
 	if !pc.UsesSimulator() {
 		return nil, func() {}, nil
 	}
@@ -83,10 +94,22 @@ func startInProcessMpesaSim(pc *config.Payments, log zerolog.Logger) (sim *mpesa
 		_, _ = rand.Read(b)
 		pc.CallbackToken = config.Secret(hex.EncodeToString(b))
 	}
-	sim = mpesasim.New(simConfig(*pc, 0, log))
+	sim = mpesasim.New(simConfig(*pc, *oc, 0, log))
+	certFile, err := os.CreateTemp("", "fundigo-mpesasim-*.pem")
+	if err == nil {
+		_, err = certFile.Write(sim.CertificatePEM())
+		if cerr := certFile.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		sim.Close()
+		return nil, nil, fmt.Errorf("write the mpesa simulator certificate: %w", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		sim.Close()
+		_ = os.Remove(certFile.Name())
 		return nil, nil, fmt.Errorf("listen for the mpesa simulator: %w", err)
 	}
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 5 * time.Second}
@@ -95,12 +118,14 @@ func startInProcessMpesaSim(pc *config.Payments, log zerolog.Logger) (sim *mpesa
 	pc.MpesaBaseURL = "http://" + ln.Addr().String()
 	pc.ConsumerKey, pc.ConsumerSecret = config.Secret(sc.ConsumerKey), config.Secret(sc.ConsumerSecret)
 	pc.Passkey, pc.ShortCode = config.Secret(sc.Passkey), sc.ShortCode
+	oc.InitiatorName, oc.InitiatorPassword, oc.CertFile = sc.InitiatorName, config.Secret(sc.InitiatorPassword), certFile.Name()
 	log.Info().Str("base_url", pc.MpesaBaseURL).Msg("mpesa simulator running in-process")
 	return sim, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		sim.Close()
+		_ = os.Remove(certFile.Name())
 	}, nil
 }
 

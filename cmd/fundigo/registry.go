@@ -8,6 +8,7 @@ import (
 	"fundigo/workers/maintenance"
 	"fundigo/workers/notifications"
 	"fundigo/workers/payments"
+	"fundigo/workers/payouts"
 	"fundigo/workers/ratings"
 )
 
@@ -18,7 +19,7 @@ import (
 // scheduler list` needs neither simulators nor credentials;
 // TestHandledTaskTypesMatchTheWorker keeps it in step with the real mux.
 func handledTaskTypes() func(taskType string) bool {
-	types := slices.Concat(payments.TaskTypes(), notifications.TaskTypes(), ratings.TaskTypes(),
+	types := slices.Concat(payments.TaskTypes(), payouts.TaskTypes(), notifications.TaskTypes(), ratings.TaskTypes(),
 		maintenance.TaskTypes())
 	return func(taskType string) bool { return slices.Contains(types, taskType) }
 }

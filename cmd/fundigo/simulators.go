@@ -37,7 +37,7 @@ func startSimulators(ctx context.Context, cfg *config.Config, log zerolog.Logger
 	s := &simulators{}
 	// mpesa
 	hadToken := cfg.Payments.CallbackToken != ""
-	mpesaSim, stopMpesaSim, err := startInProcessMpesaSim(&cfg.Payments, log)
+	mpesaSim, stopMpesaSim, err := startInProcessMpesaSim(&cfg.Payments, &cfg.Payouts, log)
 	if err != nil {
 		return nil, err
 	}

@@ -88,6 +88,11 @@ func registerDomains(w *workers.Server, in *infra) error {
 		return err
 	}
 
+	// payouts
+	if err := registerPayouts(w, in); err != nil {
+		return err
+	}
+
 	// notifications
 	if err := registerNotifications(w, in); err != nil {
 		return err

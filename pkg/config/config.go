@@ -36,6 +36,7 @@ type Config struct {
 	Scheduler     Scheduler
 	Notifications Notifications
 	Payments      Payments
+	Payouts       Payouts
 	Celery        Celery
 	Ops           Ops
 	Throttle      Throttle
@@ -229,6 +230,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Scheduler.validate()...)
 	errs = append(errs, c.Notifications.validate()...)
 	errs = append(errs, c.Payments.validate()...)
+	errs = append(errs, c.Payouts.validate()...)
 	errs = append(errs, c.Celery.validate()...)
 	errs = append(errs, c.Ops.validate()...)
 	errs = append(errs, c.Throttle.validate()...)

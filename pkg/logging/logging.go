@@ -30,6 +30,8 @@ const (
 	FieldTechnicianID      = "technician_id"
 	FieldRoutingKey        = "routing_key"
 	FieldSchedule          = "schedule"
+	FieldPayoutID          = "payout_id"
+	FieldOriginatorConvID  = "originator_conversation_id"
 )
 
 // TimeFormat is RFC 3339 in UTC with milliseconds, the "time" of every line.

@@ -16,6 +16,15 @@ type LedgerEntry struct {
 	CheckoutRequestID string
 	AmountCents       int64
 	TransactionDate   time.Time // zero if unknown
+	// Channel is how the money came in: "stk" (default) or "c2b".
+	Channel string
+}
+
+func (e LedgerEntry) channel() string {
+	if e.Channel == "" {
+		return "stk"
+	}
+	return e.Channel
 }
 
 // RecordReceipt inserts e unless its receipt is already recorded. It returns
@@ -27,18 +36,18 @@ func (s *Store) RecordReceipt(ctx context.Context, e LedgerEntry) (owner string,
 		txDate = &e.TransactionDate
 	}
 	err = s.db.QueryRow(ctx, `
-		INSERT INTO payment_ledger (mpesa_receipt, payment_id, checkout_request_id, amount_cents, transaction_date)
-		VALUES ($1, $2, $3, $4, $5)
+		INSERT INTO payment_ledger (mpesa_receipt, payment_id, checkout_request_id, amount_cents, transaction_date, channel)
+		VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6)
 		ON CONFLICT (mpesa_receipt) DO NOTHING
 		RETURNING payment_id::text`,
-		e.Receipt, e.PaymentID, e.CheckoutRequestID, e.AmountCents, txDate).Scan(&owner)
+		e.Receipt, e.PaymentID, e.CheckoutRequestID, e.AmountCents, txDate, e.channel()).Scan(&owner)
 	if err == nil {
 		return owner, true, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return "", false, fmt.Errorf("record receipt for payment %s: %w", e.PaymentID, err)
 	}
-	if err := s.db.QueryRow(ctx, `SELECT payment_id::text FROM payment_ledger WHERE mpesa_receipt = $1`,
+	if err := s.db.QueryRow(ctx, `SELECT `+ledgerOwner+` FROM payment_ledger WHERE mpesa_receipt = $1`,
 		e.Receipt).Scan(&owner); err != nil {
 		return "", false, fmt.Errorf("find receipt owner for payment %s: %w", e.PaymentID, err)
 	}
@@ -69,7 +78,12 @@ func (s *Store) ReceiptOwners(ctx context.Context, receipts []string) (map[strin
 	return owners, scanOwners(rows, owners)
 }
 
-const receiptOwnersSQL = `SELECT mpesa_receipt, payment_id::text FROM payment_ledger
+// ledgerOwner is who a ledger row belongs to: its payment id, or
+// "payout:<id>" for money paid out (one ledger across channels), which
+// never equals a payment id.
+const ledgerOwner = `COALESCE(payment_id::text, 'payout:' || payout_id::text)`
+
+const receiptOwnersSQL = `SELECT mpesa_receipt, ` + ledgerOwner + ` FROM payment_ledger
 		WHERE mpesa_receipt = ANY($1::text[])`
 
 // scanOwners reads (receipt, payment id) rows into owners and closes rows.

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/logging"
+	"fundigo/pkg/mpesa"
 )
 
 // Config configures a Sim. Zero values get defaults (see setDefaults).
@@ -26,6 +27,10 @@ type Config struct {
 	ConsumerSecret string // default "sim-consumer-secret"
 	ShortCode      string // default "174379"
 	Passkey        string // default "sim-passkey"
+	// InitiatorName and InitiatorPassword are the B2C / Transaction Status
+	// initiator it accepts (defaults "sim-initiator", "sim-initiator-pass#1").
+	InitiatorName     string
+	InitiatorPassword string
 	// CallbackDelay is how long the simulated customer takes to answer the
 	// prompt (default 1s).
 	CallbackDelay time.Duration
@@ -49,6 +54,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Passkey == "" {
 		c.Passkey = "sim-passkey"
+	}
+	if c.InitiatorName == "" {
+		c.InitiatorName = "sim-initiator"
+	}
+	if c.InitiatorPassword == "" {
+		c.InitiatorPassword = "sim-initiator-pass#1"
 	}
 	if c.CallbackDelay == 0 {
 		c.CallbackDelay = time.Second
@@ -76,6 +87,9 @@ type Sim struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	keysOnce sync.Once
+	keys     *keys // set once by keyPair
+
 	mu     sync.Mutex // guards everything below
 	faults Faults
 	token  string    // the only valid token: each issue revokes the previous
@@ -83,6 +97,9 @@ type Sim struct {
 	txns   map[string]*txn
 	seq    int
 	stats  Stats
+	// payouts are the accepted B2C requests by OriginatorConversationID.
+	payouts map[string]*payout
+	c2b     c2bURLs
 }
 
 // Stats counts what the simulator did, for tests.
@@ -93,6 +110,12 @@ type Stats struct {
 	Queries         int
 	CallbacksSent   int // delivered with a 2xx answer
 	CallbacksFailed int // not delivered or answered non-2xx
+	// B2CRequests counts every B2C request received (duplicates and
+	// refused ones too); B2CByOriginator per OriginatorConversationID, so a
+	// test can assert that no payout was sent twice.
+	B2CRequests     int
+	B2CByOriginator map[string]int
+	StatusQueries   int
 }
 
 // New returns a simulator.
@@ -100,17 +123,24 @@ func New(cfg Config) *Sim {
 	cfg.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sim{
-		cfg:    cfg,
-		log:    cfg.Log.With().Str(logging.FieldComponent, "mpesasim").Logger(),
-		ctx:    ctx,
-		cancel: cancel,
-		txns:   map[string]*txn{},
-		stats:  Stats{PushesByPhone: map[string]int{}},
+		cfg:     cfg,
+		log:     cfg.Log.With().Str(logging.FieldComponent, "mpesasim").Logger(),
+		ctx:     ctx,
+		cancel:  cancel,
+		txns:    map[string]*txn{},
+		stats:   Stats{PushesByPhone: map[string]int{}, B2CByOriginator: map[string]int{}},
+		payouts: map[string]*payout{},
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/oauth/v1/generate", s.handleOAuth)
 	s.mux.HandleFunc("/mpesa/stkpush/v1/processrequest", s.handleSTKPush)
 	s.mux.HandleFunc("/mpesa/stkpushquery/v1/query", s.handleSTKQuery)
+	s.mux.HandleFunc("/mpesa/b2c/v1/paymentrequest", s.handleB2C)
+	s.mux.HandleFunc(mpesa.PathB2C, s.handleB2C)
+	s.mux.HandleFunc(mpesa.PathTxStatus, s.handleTxStatus)
+	s.mux.HandleFunc("/mpesa/c2b/v1/registerurl", s.handleRegisterC2B)
+	s.mux.HandleFunc(mpesa.PathRegisterC2B, s.handleRegisterC2B)
+	s.mux.HandleFunc(mpesa.PathSimulateC2B, s.handleSimulateC2B)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "404.001.01", "Resource not found")
 	})
@@ -138,6 +168,10 @@ func (s *Sim) Stats() Stats {
 	st.PushesByPhone = make(map[string]int, len(s.stats.PushesByPhone))
 	for k, v := range s.stats.PushesByPhone {
 		st.PushesByPhone[k] = v
+	}
+	st.B2CByOriginator = make(map[string]int, len(s.stats.B2CByOriginator))
+	for k, v := range s.stats.B2CByOriginator {
+		st.B2CByOriginator[k] = v
 	}
 	return st
 }

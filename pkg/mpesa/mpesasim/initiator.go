@@ -1,0 +1,93 @@
+package mpesasim
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"mime"
+	"net/http"
+	"time"
+)
+
+// keys is the simulator's own key pair and certificate, standing in for
+// Safaricom's: a SecurityCredential encrypted with Certificate is decrypted
+// with key and compared with the initiator password. Made on first use
+// (RSA key generation is slow).
+type keys struct {
+	key     *rsa.PrivateKey
+	certPEM []byte
+}
+
+// CertificatePEM is the certificate whose public key encrypts the
+// SecurityCredential this simulator accepts (what FUNDIGO_MPESA_CERT_FILE
+// names when running against it).
+func (s *Sim) CertificatePEM() []byte { return s.keyPair().certPEM }
+
+func (s *Sim) keyPair() *keys {
+	s.keysOnce.Do(func() {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic("mpesasim: generate key: " + err.Error()) // crypto/rand failing is not recoverable
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mpesasim initiator certificate"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(10 * 365 * 24 * time.Hour),
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			panic("mpesasim: create certificate: " + err.Error())
+		}
+		s.keys = &keys{key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	})
+	return s.keys
+}
+
+// credentialOK decrypts a SecurityCredential and compares it with the
+// initiator password, as Daraja does.
+func (s *Sim) credentialOK(name, credential string) bool {
+	if name != s.cfg.InitiatorName {
+		return false
+	}
+	ct, err := base64.StdEncoding.DecodeString(credential)
+	if err != nil {
+		return false
+	}
+	pt, err := rsa.DecryptPKCS1v15(nil, s.keyPair().key, ct)
+	return err == nil && string(pt) == s.cfg.InitiatorPassword
+}
+
+// decodeAuthed applies the checks every initiator API shares: POST, a
+// valid token, JSON. It answers the error itself and returns ok=false.
+func (s *Sim) decodeAuthed(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+	if r.Method != http.MethodPost {
+		writeError(w, http.StatusMethodNotAllowed, "405.001", "Method Not Allowed")
+		return nil, false
+	}
+	if !s.authorized(w, r) {
+		return nil, false
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		badRequest(w, "Content-Type")
+		return nil, false
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil {
+		badRequest(w, "Request")
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var body map[string]any
+	if err := dec.Decode(&body); err != nil || body == nil {
+		badRequest(w, "Request")
+		return nil, false
+	}
+	return body, true
+}
