@@ -21,7 +21,7 @@ func TestParseResultTable(t *testing.T) {
 	t.Parallel()
 	type want struct {
 		code, orig, conv, txID string
-		params             map[string]string // by any spelling
+		params                 map[string]string // by any spelling
 	}
 	good := map[string]want{
 		"b2c_success.json": {code: "0", orig: "FGO-0b8f5c0e-3f7a-4d52-9a61-7c2e4d9b1a38", conv: "AG_20240706_2010325b025970fbc403",
