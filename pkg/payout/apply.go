@@ -109,6 +109,9 @@ func (a *applier) b2cResult(ctx context.Context, r *mpesa.Result) error {
 		if t, err := mpesa.ParseCompletedTime(r.Params.Value("TransactionCompletedDateTime")); err == nil {
 			ev.completedAt = &t
 		}
+		if p.Status == Succeeded && ev.receipt == p.MpesaReceipt {
+			return nil // a repeat: its balances are recorded already
+		}
 		if err := a.balances(ctx, p, r.Params); err != nil {
 			return err
 		}
