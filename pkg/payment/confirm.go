@@ -23,6 +23,14 @@ import (
 // ask again later (the confirmation task retries with backoff).
 var ErrNotConfirmed = errors.New("daraja has not settled the push yet")
 
+// ErrQueryRateBusy means this process's STK Push Query rate is spoken for
+// beyond maxConfirmWait: the confirmation is retried when its turn comes.
+var ErrQueryRateBusy = errors.New("stk query rate busy")
+
+// maxConfirmWait is the longest a confirmation holds its worker goroutine
+// waiting for a turn at the STK Push Query rate.
+const maxConfirmWait = 500 * time.Millisecond
+
 // confirmEnqueueBudget bounds the time requestConfirmation may spend on
 // Redis inside the caller's transaction.
 const confirmEnqueueBudget = 2 * time.Second
@@ -98,8 +106,24 @@ func Confirm(ctx context.Context, d Deps, checkoutRequestID string) error {
 		return settle(ctx, d, log, checkoutRequestID, nil)
 	}
 	if d.QueryLimiter != nil {
-		if err := d.QueryLimiter.Wait(ctx); err != nil {
-			return fmt.Errorf("confirm %s: %w", logging.TruncateID(checkoutRequestID), err)
+		// Wait for a turn only briefly: a burst of confirmations (every
+		// success in verify-all mode) must not park the critical queue's
+		// goroutines, which the STK pushes need, behind Daraja's query
+		// rate. A later turn is taken as a retry at that time.
+		r := d.QueryLimiter.Reserve()
+		if wait := r.Delay(); wait > maxConfirmWait {
+			r.Cancel()
+			return &tasks.RetryAfter{After: wait, Err: fmt.Errorf("confirm %s: %w",
+				logging.TruncateID(checkoutRequestID), ErrQueryRateBusy)}
+		} else if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				r.Cancel()
+				return fmt.Errorf("confirm %s: %w", logging.TruncateID(checkoutRequestID), ctx.Err())
+			case <-t.C:
+			}
 		}
 	}
 	q, err := d.STK.STKQuery(ctx, checkoutRequestID)

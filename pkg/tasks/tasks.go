@@ -122,10 +122,35 @@ func Classify() asynq.MiddlewareFunc {
 	}
 }
 
+// RetryAfter is an error that asks to be retried no sooner than After:
+// a handler that would otherwise hold its goroutine waiting (a rate limiter's
+// turn) returns it instead, and RetryDelay honours it.
+type RetryAfter struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfter) Error() string {
+	return fmt.Sprintf("%v (retry in %v)", e.Err, e.After.Round(time.Millisecond))
+}
+
+func (e *RetryAfter) Unwrap() error { return e.Err }
+
 // RetryDelay is the retry policy for every task: exponential from 1 s,
 // doubling, capped at 5 minutes, with full jitter in the upper half so a
-// burst of failures does not retry in lockstep.
-func RetryDelay(n int, _ error, _ *asynq.Task) time.Duration {
+// burst of failures does not retry in lockstep. A *RetryAfter error is
+// retried no sooner than its own delay: a crowd turned away by one rate
+// limiter still spreads out over the backoff instead of returning together.
+func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	d := backoff(n)
+	var ra *RetryAfter
+	if errors.As(err, &ra) && ra.After > d {
+		d = ra.After + rand.N(ra.After/10+1)
+	}
+	return d
+}
+
+func backoff(n int) time.Duration {
 	if n < 0 {
 		n = 0
 	}

@@ -36,6 +36,22 @@ func TestRetryDelayGrowsAndIsCapped(t *testing.T) {
 	}
 }
 
+func TestRetryDelayHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
+	busy := &RetryAfter{After: 40 * time.Second, Err: errors.New("rate busy")}
+	wrapped := fmt.Errorf("confirm x: %w", busy)
+	for n := 0; n < 3; n++ {
+		d := RetryDelay(n, wrapped, nil)
+		require.GreaterOrEqual(t, d, 40*time.Second, "never sooner than asked")
+		require.LessOrEqual(t, d, 44*time.Second)
+	}
+	// A longer backoff still applies: a crowd turned away together spreads.
+	d := RetryDelay(8, wrapped, nil)
+	require.GreaterOrEqual(t, d, 128*time.Second)
+	require.Contains(t, busy.Error(), "retry in 40s")
+	require.ErrorIs(t, wrapped, busy.Err)
+}
+
 func TestQueues(t *testing.T) {
 	t.Parallel()
 	q := NewQueues("x:")

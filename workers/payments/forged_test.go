@@ -10,6 +10,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"fundigo/pkg/mpesa/mpesasim"
 	"fundigo/pkg/payment"
@@ -284,4 +285,28 @@ func TestUntrustedFailureIsAppliedOnceDarajaAgrees(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return f.count(t, `SELECT count(*) FROM inbox WHERE natural_key = $1 AND applied_at IS NULL`, p.CheckoutRequestID) == 0
 	}, 10*time.Second, 20*time.Millisecond, "the waiting failure was applied (as a duplicate of Daraja's answer)")
+}
+
+// TestConfirmationBeyondItsTurnFreesItsGoroutine: a confirmation whose turn
+// at the STK Push Query rate is more than a moment away does not park its
+// worker goroutine (the critical queue's, which the STK pushes share); it
+// returns a tasks.RetryAfter for that turn, without asking Daraja.
+func TestConfirmationBeyondItsTurnFreesItsGoroutine(t *testing.T) {
+	t.Parallel()
+	f := newFlow(t, 5*time.Second)
+	f.deps.QueryLimiter = rate.NewLimiter(rate.Every(10*time.Second), 1) // one query per 10 s
+	id := f.create(t, mpesasim.PhoneSilent, 100)
+	require.NoError(t, f.push(t, id))
+	p := f.get(t, id)
+	before := f.sim.Stats().Queries
+	require.ErrorIs(t, payment.Confirm(context.Background(), f.deps.Deps, p.CheckoutRequestID), payment.ErrNotConfirmed,
+		"the first takes the turn and asks")
+	start := time.Now()
+	err := payment.Confirm(context.Background(), f.deps.Deps, p.CheckoutRequestID)
+	var ra *tasks.RetryAfter
+	require.ErrorAs(t, err, &ra, "the second is told when its turn comes")
+	require.ErrorIs(t, err, payment.ErrQueryRateBusy)
+	require.Greater(t, ra.After, 5*time.Second)
+	require.Less(t, time.Since(start), 5*time.Second, "returned instead of waiting for the turn")
+	require.Equal(t, before+1, f.sim.Stats().Queries, "Daraja was asked once")
 }

@@ -85,7 +85,9 @@ func handleReconcile(d payment.Deps) asynq.HandlerFunc {
 
 // handleConfirm is the payments:confirm task: payment.Confirm. Daraja still
 // processing the push (payment.ErrNotConfirmed) and transient errors are
-// retried with backoff.
+// retried with backoff; a turn at the STK Query rate that is too far away
+// (payment.ErrQueryRateBusy, a tasks.RetryAfter) is retried no sooner than
+// that turn, without holding the goroutine meanwhile.
 func handleConfirm(d payment.Deps) tasks.Handler[tasks.PaymentConfirmPayload] {
 	return func(ctx context.Context, pl tasks.PaymentConfirmPayload) error {
 		return payment.Confirm(ctx, d, pl.CheckoutRequestID)
