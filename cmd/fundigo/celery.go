@@ -15,6 +15,7 @@ import (
 	"fundigo/pkg/celery"
 	"fundigo/pkg/config"
 	"fundigo/pkg/inbox"
+	"fundigo/pkg/komburedis"
 	"fundigo/workers"
 	"fundigo/workers/celerycompat"
 )
@@ -26,7 +27,17 @@ func registerCelery(w *workers.Server, in *infra) error {
 	cc := in.cfg.Celery
 	conn := in.amqp
 	var closers []func(ctx context.Context)
-	if cc.BrokerURL != "" {
+	var kombu *komburedis.Transport
+	var pub celerycompat.Publisher
+	switch {
+	case cc.RedisBroker():
+		t, closeBroker, err := kombuBroker(cc)
+		if err != nil {
+			return err
+		}
+		kombu, conn, pub = t, nil, celerycompat.NewRedisPublisher(t)
+		closers = append(closers, func(context.Context) { closeBroker() })
+	case cc.BrokerURL != "":
 		c, err := amqpx.NewConn(in.log, amqpx.ConnConfig{URL: cc.BrokerURL.Reveal(), Name: "fundigo-celery"})
 		if err != nil {
 			return fmt.Errorf("celery broker: %w", err)
@@ -34,11 +45,14 @@ func registerCelery(w *workers.Server, in *infra) error {
 		conn = c
 		closers = append(closers, func(ctx context.Context) { _ = c.Close(ctx) })
 	}
-	pub, err := amqpx.NewPublisher(conn, amqpx.PublisherConfig{Mandatory: true})
-	if err != nil {
-		return fmt.Errorf("celery publisher: %w", err)
+	if kombu == nil {
+		ap, err := amqpx.NewPublisher(conn, amqpx.PublisherConfig{Mandatory: true})
+		if err != nil {
+			return fmt.Errorf("celery publisher: %w", err)
+		}
+		pub = ap
+		closers = append([]func(context.Context){func(ctx context.Context) { _ = ap.Close(ctx) }}, closers...)
 	}
-	closers = append([]func(context.Context){func(ctx context.Context) { _ = pub.Close(ctx) }}, closers...)
 	rdb := in.redis
 	if cc.ResultURL != "" {
 		opt, err := redis.ParseURL(cc.ResultURL.Reveal())
@@ -73,7 +87,7 @@ func registerCelery(w *workers.Server, in *infra) error {
 	if maxRetries == 0 {
 		maxRetries = -1 // Config reads 0 as "default"; the setting means "none"
 	}
-	consumer, err := celerycompat.NewConsumer(celerycompat.Deps{Log: in.log, Conn: conn, Publisher: pub,
+	consumer, err := celerycompat.NewConsumer(celerycompat.Deps{Log: in.log, Conn: conn, Redis: kombu, Publisher: pub,
 		Backend: celery.NewBackend(rdb, celery.BackendConfig{Expires: expires, KeyPrefix: cc.ResultKeyPrefix}),
 		Tasks:   in.tasks, Registry: reg,
 	}, celerycompat.Config{Queues: cc.Queues, DeadLetterQueue: cc.DeadLetterQueue, Concurrency: cc.Concurrency,
@@ -110,8 +124,14 @@ func newCeleryCmd(e env) *cobra.Command {
 		Short: "List dead-lettered Celery messages (left in place)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withCeleryBroker(cmd.Context(), e, func(ctx context.Context, cc config.Celery, conn *amqpx.Conn) error {
-				items, err := celerycompat.ListDeadLetters(ctx, conn, cc.DeadLetterQueue, limit)
+			return withCeleryBroker(cmd.Context(), e, func(ctx context.Context, cc config.Celery, b celeryBroker) error {
+				var items []celerycompat.DeadLetter
+				var err error
+				if b.kombu != nil {
+					items, err = celerycompat.ListRedisDeadLetters(ctx, b.kombu, cc.DeadLetterQueue, limit)
+				} else {
+					items, err = celerycompat.ListDeadLetters(ctx, b.conn, cc.DeadLetterQueue, limit)
+				}
 				if err != nil {
 					return err
 				}
@@ -135,13 +155,19 @@ func newCeleryCmd(e env) *cobra.Command {
 			match := func(d celerycompat.DeadLetter) bool {
 				return (task == "" || d.Task == task) && (id == "" || d.ID == id)
 			}
-			return withCeleryBroker(cmd.Context(), e, func(ctx context.Context, cc config.Celery, conn *amqpx.Conn) error {
-				pub, err := amqpx.NewPublisher(conn, amqpx.PublisherConfig{Mandatory: true})
-				if err != nil {
-					return err
+			return withCeleryBroker(cmd.Context(), e, func(ctx context.Context, cc config.Celery, b celeryBroker) error {
+				var items []celerycompat.DeadLetter
+				var err error
+				if b.kombu != nil {
+					items, err = celerycompat.ReplayRedisDeadLetters(ctx, b.kombu, cc.DeadLetterQueue, limit, match)
+				} else {
+					pub, perr := amqpx.NewPublisher(b.conn, amqpx.PublisherConfig{Mandatory: true})
+					if perr != nil {
+						return perr
+					}
+					defer pub.Close(context.WithoutCancel(ctx)) //nolint:errcheck // every publish was confirmed already
+					items, err = celerycompat.ReplayDeadLetters(ctx, b.conn, pub, cc.DeadLetterQueue, limit, match)
 				}
-				defer pub.Close(context.WithoutCancel(ctx)) //nolint:errcheck // every publish was confirmed already
-				items, err := celerycompat.ReplayDeadLetters(ctx, conn, pub, cc.DeadLetterQueue, limit, match)
 				if perr := printDeadLetters(e, items, asJSON); perr != nil {
 					return perr
 				}
@@ -159,12 +185,27 @@ func newCeleryCmd(e env) *cobra.Command {
 	return cmd
 }
 
+// celeryBroker is the Celery broker of an operator command: RabbitMQ
+// (conn) or kombu's Redis transport (kombu).
+type celeryBroker struct {
+	conn  *amqpx.Conn
+	kombu *komburedis.Transport
+}
+
 // withCeleryBroker connects to the Celery broker (FUNDIGO_CELERY_BROKER_URL,
 // else FUNDIGO_AMQP_URL) for one operator command.
-func withCeleryBroker(ctx context.Context, e env, fn func(context.Context, config.Celery, *amqpx.Conn) error) error {
+func withCeleryBroker(ctx context.Context, e env, fn func(context.Context, config.Celery, celeryBroker) error) error {
 	cfg, log, err := e.load()
 	if err != nil {
 		return err
+	}
+	if cfg.Celery.RedisBroker() {
+		t, closeBroker, err := kombuBroker(cfg.Celery)
+		if err != nil {
+			return err
+		}
+		defer closeBroker()
+		return fn(ctx, cfg.Celery, celeryBroker{kombu: t})
 	}
 	url := cfg.AMQP.URL
 	if cfg.Celery.BrokerURL != "" {
@@ -177,7 +218,23 @@ func withCeleryBroker(ctx context.Context, e env, fn func(context.Context, confi
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // nothing left to flush
-	return fn(ctx, cfg.Celery, conn)
+	return fn(ctx, cfg.Celery, celeryBroker{conn: conn})
+}
+
+// kombuBroker is kombu's Redis transport on the redis:// Celery broker URL,
+// with Django's global_keyprefix and visibility timeout.
+func kombuBroker(cc config.Celery) (*komburedis.Transport, func(), error) {
+	opt, err := redis.ParseURL(cc.BrokerURL.Reveal())
+	if err != nil {
+		return nil, nil, errors.New("parse FUNDIGO_CELERY_BROKER_URL: invalid") // the error may echo the password
+	}
+	rdb := redis.NewClient(opt)
+	t, err := komburedis.New(rdb, komburedis.Options{KeyPrefix: cc.BrokerKeyPrefix, VisibilityTimeout: cc.VisibilityTimeout})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, nil, fmt.Errorf("celery broker: %w", err)
+	}
+	return t, func() { _ = rdb.Close() }, nil
 }
 
 func printDeadLetters(e env, items []celerycompat.DeadLetter, asJSON bool) error {

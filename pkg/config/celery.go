@@ -16,8 +16,16 @@ import (
 type Celery struct {
 	Enabled bool `env:"FUNDIGO_CELERY_ENABLED" envDefault:"false"`
 	// BrokerURL is Django's CELERY_BROKER_URL when it is not FUNDIGO_AMQP_URL
-	// (another vhost, say); empty shares FUNDIGO_AMQP_URL's connection.
+	// (another vhost, say); empty shares FUNDIGO_AMQP_URL's connection. A
+	// redis:// (or rediss://) URL, database number included, consumes
+	// kombu's Redis transport instead of RabbitMQ.
 	BrokerURL Secret `env:"FUNDIGO_CELERY_BROKER_URL"`
+	// BrokerKeyPrefix is broker_transport_options' global_keyprefix on a
+	// Redis broker; VisibilityTimeout its visibility_timeout (kombu's
+	// default 1h): a message a worker took and did not ack comes back to its
+	// queue after that long. Use Django's values; a task must not run longer.
+	BrokerKeyPrefix   string        `env:"FUNDIGO_CELERY_BROKER_KEY_PREFIX"`
+	VisibilityTimeout time.Duration `env:"FUNDIGO_CELERY_VISIBILITY_TIMEOUT" envDefault:"1h"`
 	// ResultURL is Django's CELERY_RESULT_BACKEND (a redis:// URL, database
 	// number included); empty uses FUNDIGO_REDIS_URL.
 	ResultURL Secret `env:"FUNDIGO_CELERY_RESULT_URL"`
@@ -57,7 +65,10 @@ var celeryName = regexp.MustCompile(`^[A-Za-z0-9_.:\-]+$`)
 func (c Celery) validate() []error {
 	var errs []error
 	if c.BrokerURL != "" {
-		errs = append(errs, checkURL("FUNDIGO_CELERY_BROKER_URL", string(c.BrokerURL), "amqp", "amqps")...)
+		errs = append(errs, checkURL("FUNDIGO_CELERY_BROKER_URL", string(c.BrokerURL), "amqp", "amqps", "redis", "rediss")...)
+	}
+	if c.VisibilityTimeout <= 0 {
+		errs = append(errs, errors.New("FUNDIGO_CELERY_VISIBILITY_TIMEOUT must be positive"))
 	}
 	if c.ResultURL != "" {
 		errs = append(errs, checkURL("FUNDIGO_CELERY_RESULT_URL", string(c.ResultURL), "redis", "rediss")...)
@@ -103,4 +114,11 @@ func (c Celery) validate() []error {
 		errs = append(errs, errors.New("FUNDIGO_CELERY_HOLD_ETA must not be negative"))
 	}
 	return errs
+}
+
+// RedisBroker reports whether the Celery broker is Redis (kombu's Redis
+// transport) rather than RabbitMQ.
+func (c Celery) RedisBroker() bool {
+	u := strings.ToLower(string(c.BrokerURL))
+	return strings.HasPrefix(u, "redis://") || strings.HasPrefix(u, "rediss://")
 }

@@ -49,3 +49,28 @@ func TestCeleryOverridesAndErrors(t *testing.T) {
 		require.ErrorContains(t, err, want)
 	}
 }
+
+func TestCeleryRedisBroker(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(envMap(map[string]string{
+		"FUNDIGO_CELERY_BROKER_URL":         "redis://127.0.0.1:6379/0",
+		"FUNDIGO_CELERY_BROKER_KEY_PREFIX":  "django:",
+		"FUNDIGO_CELERY_VISIBILITY_TIMEOUT": "2h",
+	}))
+	require.NoError(t, err)
+	require.True(t, cfg.Celery.RedisBroker())
+	require.Equal(t, "django:", cfg.Celery.BrokerKeyPrefix)
+	require.Equal(t, 2*time.Hour, cfg.Celery.VisibilityTimeout)
+
+	cfg, err = Load(envMap(nil))
+	require.NoError(t, err)
+	require.False(t, cfg.Celery.RedisBroker(), "empty shares FUNDIGO_AMQP_URL")
+	require.Equal(t, time.Hour, cfg.Celery.VisibilityTimeout, "kombu's default")
+
+	_, err = Load(envMap(map[string]string{
+		"FUNDIGO_CELERY_BROKER_URL":         "sqs://x",
+		"FUNDIGO_CELERY_VISIBILITY_TIMEOUT": "0s",
+	}))
+	require.ErrorContains(t, err, "FUNDIGO_CELERY_BROKER_URL")
+	require.ErrorContains(t, err, "FUNDIGO_CELERY_VISIBILITY_TIMEOUT")
+}

@@ -16,6 +16,7 @@ import (
 
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/celery"
+	"fundigo/pkg/komburedis"
 	"fundigo/pkg/logging"
 )
 
@@ -45,6 +46,11 @@ type Config struct {
 	// RequeueDelay is the pause before a delivery that hit an infrastructure
 	// error is handed back to the broker (default 1s).
 	RequeueDelay time.Duration
+	// PollTimeout is how long one BRPOP waits on the Redis broker (default
+	// 1s, kombu's); RestoreEvery is how often unacked messages past the
+	// visibility timeout are restored there (default 10s).
+	PollTimeout  time.Duration
+	RestoreEvery time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -80,6 +86,12 @@ func (c *Config) setDefaults() {
 	if c.RequeueDelay == 0 {
 		c.RequeueDelay = time.Second
 	}
+	if c.PollTimeout == 0 {
+		c.PollTimeout = time.Second
+	}
+	if c.RestoreEvery == 0 {
+		c.RestoreEvery = 10 * time.Second
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -105,12 +117,15 @@ func (c Config) Validate() error {
 // Deps are what a Consumer talks to.
 type Deps struct {
 	Log zerolog.Logger
-	// Conn is the connection to Django's Celery broker.
-	Conn *amqpx.Conn
-	// Publisher must be mandatory (amqpx.PublisherConfig{Mandatory: true}) on
-	// Conn: a retry, dead letter or parked message that reaches no queue
-	// must fail, not vanish.
-	Publisher *amqpx.Publisher
+	// Conn is the connection to Django's Celery broker when it is RabbitMQ;
+	// Redis is kombu's Redis transport when the broker is Redis. Set one.
+	Conn  *amqpx.Conn
+	Redis *komburedis.Transport
+	// Publisher sends to the same broker: on RabbitMQ an *amqpx.Publisher
+	// that must be mandatory (amqpx.PublisherConfig{Mandatory: true}), so a
+	// retry, dead letter or parked message that reaches no queue fails
+	// instead of vanishing; on Redis a *RedisPublisher on Redis.
+	Publisher Publisher
 	// Backend is Django's CELERY_RESULT_BACKEND.
 	Backend *celery.Backend
 	// Tasks parks ETA messages.
@@ -118,7 +133,8 @@ type Deps struct {
 	Registry *Registry
 }
 
-// Consumer runs Celery tasks from RabbitMQ. Safe to Run once.
+// Consumer runs Celery tasks from RabbitMQ or from kombu's Redis transport.
+// Safe to Run once.
 type Consumer struct {
 	deps Deps
 	cfg  Config
@@ -132,8 +148,11 @@ func NewConsumer(deps Deps, cfg Config) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("celery consumer: %w", err)
 	}
-	if deps.Conn == nil || deps.Publisher == nil || deps.Backend == nil || deps.Tasks == nil || deps.Registry == nil {
-		return nil, errors.New("celery consumer: conn, publisher, backend, tasks and registry are required")
+	if (deps.Conn == nil) == (deps.Redis == nil) {
+		return nil, errors.New("celery consumer: set exactly one broker: an AMQP conn or a Redis transport")
+	}
+	if deps.Publisher == nil || deps.Backend == nil || deps.Tasks == nil || deps.Registry == nil {
+		return nil, errors.New("celery consumer: publisher, backend, tasks and registry are required")
 	}
 	host, _ := os.Hostname()
 	return &Consumer{deps: deps, cfg: cfg, host: host,
@@ -148,10 +167,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 	bo := &backoff.ExponentialBackOff{InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.2,
 		Multiplier: 2, MaxInterval: 5 * time.Second}
 	bo.Reset()
-	c.log.Info().Strs("queues", c.cfg.Queues).Strs("tasks", c.deps.Registry.Tasks()).Msg("celery consumer started")
+	session, broker := c.session, "amqp"
+	if c.deps.Redis != nil {
+		session, broker = c.redisSession, "redis"
+	}
+	c.log.Info().Str("broker", broker).Strs("queues", c.cfg.Queues).Strs("tasks", c.deps.Registry.Tasks()).Msg("celery consumer started")
 	for {
 		started := time.Now()
-		err := c.session(ctx)
+		err := session(ctx)
 		if ctx.Err() != nil {
 			c.log.Info().Msg("celery consumer stopped")
 			return nil

@@ -15,7 +15,31 @@ import (
 
 func TestUnknownTaskIsDeadLetteredAndReplayable(t *testing.T) {
 	t.Parallel()
-	b := setup(t, options{})
+	for _, broker := range brokers {
+		t.Run(broker, func(t *testing.T) {
+			t.Parallel()
+			testUnknownTaskIsDeadLetteredAndReplayable(t, broker == "redis")
+		})
+	}
+}
+
+// A dead-letter queue nobody has written to yet lists empty on both brokers
+// (no raw AMQP 404).
+func TestMissingDeadLetterQueueListsEmpty(t *testing.T) {
+	t.Parallel()
+	for _, broker := range brokers {
+		t.Run(broker, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, options{redis: broker == "redis"})
+			require.Empty(t, b.listDeadLetters(t))
+			replayed := b.replayDeadLetters(t, func(celerycompat.DeadLetter) bool { return true })
+			require.Empty(t, replayed)
+		})
+	}
+}
+
+func testUnknownTaskIsDeadLetteredAndReplayable(t *testing.T, onRedis bool) {
+	b := setup(t, options{redis: onRedis})
 	rec, stop := b.startAdd(t)
 
 	m := newMessage(t, "billing.tasks.not_moved_yet", 1, 2)
@@ -28,9 +52,7 @@ func TestUnknownTaskIsDeadLetteredAndReplayable(t *testing.T) {
 	require.Eventually(t, func() bool { return b.ready(t, b.dlq) == 1 && b.ready(t, b.queue) == 0 },
 		5*time.Second, 20*time.Millisecond, "the message is kept, never dropped")
 
-	ctx := context.Background()
-	listed, err := celerycompat.ListDeadLetters(ctx, b.conn, b.dlq, 10)
-	require.NoError(t, err)
+	listed := b.listDeadLetters(t)
 	require.Len(t, listed, 1)
 	require.Equal(t, m.ID, listed[0].ID)
 	require.Equal(t, "billing.tasks.not_moved_yet", listed[0].Task)
@@ -46,9 +68,7 @@ func TestUnknownTaskIsDeadLetteredAndReplayable(t *testing.T) {
 	other := newMessage(t, "billing.tasks.other", 1) // dead-lettered too, but not replayed below
 	b.send(t, other)
 	require.Eventually(t, func() bool { return b.ready(t, b.dlq) == 2 }, 10*time.Second, 20*time.Millisecond)
-	replayed, err := celerycompat.ReplayDeadLetters(ctx, b.conn, b.pub, b.dlq, 10,
-		func(d celerycompat.DeadLetter) bool { return d.Task == "billing.tasks.not_moved_yet" })
-	require.NoError(t, err)
+	replayed := b.replayDeadLetters(t, func(d celerycompat.DeadLetter) bool { return d.Task == "billing.tasks.not_moved_yet" })
 	require.Len(t, replayed, 1)
 	require.Equal(t, m.ID, replayed[0].ID)
 	meta = b.waitState(t, m.ID, celery.StateSuccess, 10*time.Second)

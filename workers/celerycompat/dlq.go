@@ -41,7 +41,12 @@ func describe(d amqp.Delivery) DeadLetter {
 // ListDeadLetters returns up to limit messages of queue without removing
 // them: they are fetched unacked and handed back when the channel closes,
 // in their original order.
+// A dead-letter queue that does not exist yet (no worker has run) holds
+// nothing: an empty list, not the broker's 404.
 func ListDeadLetters(ctx context.Context, conn *amqpx.Conn, queue string, limit int) ([]DeadLetter, error) {
+	if n, err := deadLetterCount(ctx, conn, queue); err != nil || n == 0 {
+		return nil, err
+	}
 	ch, err := conn.Channel(ctx)
 	if err != nil {
 		return nil, err
@@ -68,19 +73,19 @@ func ListDeadLetters(ctx context.Context, conn *amqpx.Conn, queue string, limit 
 // messages already there when it starts are looked at: one that a worker
 // dead-letters again while the replay runs (its task is still unknown) waits
 // for the next replay instead of looping. It returns the replayed messages.
-func ReplayDeadLetters(ctx context.Context, conn *amqpx.Conn, pub *amqpx.Publisher, queue string, limit int,
+func ReplayDeadLetters(ctx context.Context, conn *amqpx.Conn, pub Publisher, queue string, limit int,
 	match func(DeadLetter) bool) ([]DeadLetter, error) {
+	n, err := deadLetterCount(ctx, conn, queue)
+	if err != nil || n == 0 {
+		return nil, err
+	}
 	ch, err := conn.Channel(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer ch.Close() //nolint:errcheck // closing requeues the unmatched ones
-	q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
-	if err != nil {
-		return nil, fmt.Errorf("check dead-letter queue %s: %w", queue, err)
-	}
 	var replayed []DeadLetter
-	for seen := 0; seen < q.Messages && len(replayed) < limit; seen++ {
+	for seen := 0; seen < n && len(replayed) < limit; seen++ {
 		d, ok, err := ch.Get(queue, false)
 		if err != nil {
 			return replayed, fmt.Errorf("read dead-letter queue %s: %w", queue, err)
@@ -112,4 +117,23 @@ func ReplayDeadLetters(ctx context.Context, conn *amqpx.Conn, pub *amqpx.Publish
 		replayed = append(replayed, dl)
 	}
 	return replayed, nil
+}
+
+// deadLetterCount is the number of messages in queue; 0 when it does not
+// exist yet.
+func deadLetterCount(ctx context.Context, conn *amqpx.Conn, queue string) (int, error) {
+	ch, err := conn.Channel(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer ch.Close() //nolint:errcheck // a 404 already closed it
+	q, err := ch.QueueDeclarePassive(queue, true, false, false, false, nil)
+	var amqpErr *amqp.Error
+	if errors.As(err, &amqpErr) && amqpErr.Code == amqp.NotFound {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("check dead-letter queue %s: %w", queue, err)
+	}
+	return q.Messages, nil
 }

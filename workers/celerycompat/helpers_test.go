@@ -17,6 +17,7 @@ import (
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/amqpx/amqpxtest"
 	"fundigo/pkg/celery"
+	"fundigo/pkg/komburedis"
 	"fundigo/pkg/tasks"
 	"fundigo/pkg/tasks/taskstest"
 	"fundigo/workers/celerycompat"
@@ -27,8 +28,9 @@ import (
 // names; task ids are UUIDs, so tests do not collide), and Asynq queues for
 // parked ETAs.
 type bundle struct {
-	conn    *amqpx.Conn
-	pub     *amqpx.Publisher
+	conn    *amqpx.Conn           // RabbitMQ broker (nil on Redis)
+	kombu   *komburedis.Transport // Redis broker (nil on RabbitMQ)
+	pub     celerycompat.Publisher
 	rdb     *redis.Client
 	backend *celery.Backend
 	queue   string
@@ -44,7 +46,18 @@ type bundle struct {
 type options struct {
 	noAsynqServer bool // park without delivering (restart tests start it later)
 	tweak         func(*celerycompat.Config)
+	// redis uses kombu's Redis transport as the broker (under a unique
+	// global_keyprefix) instead of RabbitMQ; visibility is its visibility
+	// timeout (default 30s).
+	redis      bool
+	visibility time.Duration
 }
+
+// brokers are the broker kinds the Python-client tests run against.
+var brokers = []string{"amqp", "redis"}
+
+// kombuPrefix is the Redis broker's key prefix for a queue's test.
+func kombuPrefix(queue string) string { return "test:" + queue + ":" }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -56,13 +69,18 @@ func setup(t *testing.T, opts options) *bundle {
 	t.Helper()
 	queue := "celery_" + randomHex(6)
 	b := &bundle{queue: queue, dlq: queue + ".unknown"}
-	t.Cleanup(func() { deleteQueues(t, b.queue, b.dlq) })
-	b.conn = amqpxtest.Conn(t, zerolog.Nop())
-	pub, err := amqpx.NewPublisher(b.conn, amqpx.PublisherConfig{Mandatory: true})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = pub.Close(context.Background()) })
-	b.pub = pub
 	b.rdb = taskstest.Redis(t)
+	if opts.redis {
+		b.kombu = newKombu(t, b.rdb, queue, opts.visibility)
+		b.pub = celerycompat.NewRedisPublisher(b.kombu)
+	} else {
+		t.Cleanup(func() { deleteQueues(t, b.queue, b.dlq) })
+		b.conn = amqpxtest.Conn(t, zerolog.Nop())
+		pub, err := amqpx.NewPublisher(b.conn, amqpx.PublisherConfig{Mandatory: true})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = pub.Close(context.Background()) })
+		b.pub = pub
+	}
 	b.backend = celery.NewBackend(b.rdb, celery.BackendConfig{})
 	t.Cleanup(func() {
 		b.mu.Lock()
@@ -83,6 +101,10 @@ func setup(t *testing.T, opts options) *bundle {
 	}
 	if opts.tweak != nil {
 		opts.tweak(&b.cfg)
+	}
+	if opts.redis {
+		require.NoError(t, b.kombu.Bind(context.Background(), queue, queue, queue))
+		return b
 	}
 	// Declare as kombu does so publishing works before a consumer runs.
 	ch, err := b.conn.Channel(context.Background())
@@ -113,8 +135,13 @@ func (b *bundle) start(t *testing.T, handlers map[string]celerycompat.HandlerFun
 	}
 	reg, err := celerycompat.NewRegistry(routes, handlers)
 	require.NoError(t, err)
-	c, err := celerycompat.NewConsumer(celerycompat.Deps{Log: testLog(t), Conn: b.conn, Publisher: b.pub,
-		Backend: b.backend, Tasks: b.tasks, Registry: reg}, b.cfg)
+	deps := celerycompat.Deps{Log: testLog(t), Publisher: b.pub, Backend: b.backend, Tasks: b.tasks, Registry: reg}
+	if b.kombu != nil {
+		deps.Redis = b.kombu
+	} else {
+		deps.Conn = b.conn
+	}
+	c, err := celerycompat.NewConsumer(deps, b.cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -181,6 +208,11 @@ func (b *bundle) waitState(t *testing.T, id string, state celery.State, within t
 // while the queue does not exist (yet).
 func (b *bundle) ready(t *testing.T, queue string) int {
 	t.Helper()
+	if b.kombu != nil {
+		n, err := b.kombu.Len(context.Background(), queue)
+		require.NoError(t, err)
+		return int(n)
+	}
 	ch, err := b.conn.Channel(context.Background())
 	require.NoError(t, err)
 	defer ch.Close() //nolint:errcheck // test helper
@@ -264,4 +296,53 @@ func testLog(t *testing.T) zerolog.Logger {
 
 func amqpxNewMandatory(b *bundle) (*amqpx.Publisher, error) {
 	return amqpx.NewPublisher(b.conn, amqpx.PublisherConfig{Mandatory: true})
+}
+
+// newKombu is the Redis broker of queue's test: every key under
+// kombuPrefix(queue), deleted when the test ends.
+func newKombu(t *testing.T, rdb *redis.Client, queue string, visibility time.Duration) *komburedis.Transport {
+	t.Helper()
+	if visibility == 0 {
+		visibility = 30 * time.Second
+	}
+	prefix := kombuPrefix(queue)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	tr, err := komburedis.New(rdb, komburedis.Options{KeyPrefix: prefix, VisibilityTimeout: visibility})
+	require.NoError(t, err)
+	return tr
+}
+
+// listDeadLetters lists the dead-letter queue on either broker.
+func (b *bundle) listDeadLetters(t *testing.T) []celerycompat.DeadLetter {
+	t.Helper()
+	var listed []celerycompat.DeadLetter
+	var err error
+	if b.kombu != nil {
+		listed, err = celerycompat.ListRedisDeadLetters(context.Background(), b.kombu, b.dlq, 100)
+	} else {
+		listed, err = celerycompat.ListDeadLetters(context.Background(), b.conn, b.dlq, 100)
+	}
+	require.NoError(t, err)
+	return listed
+}
+
+// replayDeadLetters replays the matching dead letters on either broker.
+func (b *bundle) replayDeadLetters(t *testing.T, match func(celerycompat.DeadLetter) bool) []celerycompat.DeadLetter {
+	t.Helper()
+	var replayed []celerycompat.DeadLetter
+	var err error
+	if b.kombu != nil {
+		replayed, err = celerycompat.ReplayRedisDeadLetters(context.Background(), b.kombu, b.dlq, 10, match)
+	} else {
+		replayed, err = celerycompat.ReplayDeadLetters(context.Background(), b.conn, b.pub, b.dlq, 10, match)
+	}
+	require.NoError(t, err)
+	return replayed
 }

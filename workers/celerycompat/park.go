@@ -11,7 +11,6 @@ import (
 	"github.com/hibiken/asynq"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"fundigo/pkg/amqpx"
 	"fundigo/pkg/celery"
 	"fundigo/pkg/tasks"
 )
@@ -98,13 +97,14 @@ func (p *parked) Validate() error {
 
 // Register adds the TypeDeliver handler to mux: it republishes parked
 // messages with pub, which must be a mandatory publisher on the Celery
-// broker's connection. A publish failure is retried by Asynq.
-func Register(mux *asynq.ServeMux, pub *amqpx.Publisher) {
+// broker's connection, or a RedisPublisher on the Redis broker. A publish
+// failure is retried by Asynq.
+func Register(mux *asynq.ServeMux, pub Publisher) {
 	mux.Handle(TypeDeliver, tasks.JSON(deliverParked(pub)))
 }
 
 // deliverParked republishes one parked message to its queue.
-func deliverParked(pub *amqpx.Publisher) tasks.Handler[parked] {
+func deliverParked(pub Publisher) tasks.Handler[parked] {
 	return func(ctx context.Context, p parked) error {
 		headers, err := decodeTable(p.Headers)
 		if err != nil {

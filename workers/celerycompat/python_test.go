@@ -41,8 +41,12 @@ func requireCelery(t *testing.T) {
 // pythonEnv points the Celery client at the test's queue and at the same
 // broker and result backend the Go workers use.
 func pythonEnv(b *bundle, extra ...string) []string {
-	env := append(os.Environ(),
-		"CELERY_BROKER_URL="+amqpxtest.URL(),
+	broker := []string{"CELERY_BROKER_URL=" + amqpxtest.URL()}
+	if b.kombu != nil {
+		broker = []string{"CELERY_BROKER_URL=" + taskstest.URL(), "CELERY_BROKER_KEYPREFIX=" + b.kombu.Options().KeyPrefix}
+	}
+	env := append(os.Environ(), broker...)
+	env = append(env,
 		"CELERY_RESULT_BACKEND="+taskstest.URL(),
 		"CELERY_QUEUE="+b.queue,
 		"CELERY_GET_TIMEOUT=30",
@@ -114,10 +118,21 @@ func pythonHandlers(t *testing.T, ticks *recorder) map[string]celerycompat.Handl
 	return handlers
 }
 
+// TestPythonCeleryClient runs the real Celery client's scenarios against
+// Go workers on both brokers: RabbitMQ and kombu's Redis transport.
 func TestPythonCeleryClient(t *testing.T) {
 	t.Parallel()
 	requireCelery(t)
-	b := setup(t, options{tweak: func(c *celerycompat.Config) { c.RetryDelay = 500 * time.Millisecond }})
+	for _, broker := range brokers {
+		t.Run(broker, func(t *testing.T) {
+			t.Parallel()
+			testPythonCeleryClient(t, broker == "redis")
+		})
+	}
+}
+
+func testPythonCeleryClient(t *testing.T, onRedis bool) {
+	b := setup(t, options{redis: onRedis, tweak: func(c *celerycompat.Config) { c.RetryDelay = 500 * time.Millisecond }})
 	var ticks recorder
 	b.start(t, pythonHandlers(t, &ticks))
 
@@ -175,8 +190,7 @@ func TestPythonCeleryClient(t *testing.T) {
 		require.Equal(t, "NotRegistered", out["exc_class"])
 		require.Equal(t, "celery.exceptions", out["exc_module"])
 		require.Equal(t, "FAILURE", out["state"])
-		listed, err := celerycompat.ListDeadLetters(context.Background(), b.conn, b.dlq, 100)
-		require.NoError(t, err)
+		listed := b.listDeadLetters(t)
 		ids := []string{}
 		for _, d := range listed {
 			ids = append(ids, d.ID)
@@ -226,14 +240,27 @@ func TestPythonCeleryClient(t *testing.T) {
 // TestPythonTaskSurvivesKilledWorker: a Go worker process (a child) is
 // SIGKILLed in the middle of a task sent by Python; the task is redelivered
 // to another worker and its result is written (and published) once.
+// On Redis the message stays in kombu's unacked hash until the visibility
+// timeout (2s here) has passed, then the new worker restores and runs it.
 func TestPythonTaskSurvivesKilledWorker(t *testing.T) {
 	t.Parallel()
 	requireCelery(t)
-	b := setup(t, options{})
+	for _, broker := range brokers {
+		t.Run(broker, func(t *testing.T) {
+			t.Parallel()
+			testPythonTaskSurvivesKilledWorker(t, broker)
+		})
+	}
+}
+
+func testPythonTaskSurvivesKilledWorker(t *testing.T, broker string) {
+	const visibility = 2 * time.Second
+	b := setup(t, options{redis: broker == "redis", visibility: visibility,
+		tweak: func(c *celerycompat.Config) { c.RestoreEvery = 100 * time.Millisecond }})
 	prefix := taskstest.Prefix(t)
 
 	child := exec.Command(os.Args[0], "-test.run=^TestChildWorker$", "-test.v", "--",
-		childMarker, b.queue, b.dlq, b.asynqQ.Default, prefix)
+		childMarker, b.queue, b.dlq, b.asynqQ.Default, prefix, broker)
 	var childLog bytes.Buffer
 	child.Stdout, child.Stderr = &childLog, &childLog
 	require.NoError(t, child.Start())
@@ -266,6 +293,15 @@ func TestPythonTaskSurvivesKilledWorker(t *testing.T) {
 	}, 30*time.Second, 20*time.Millisecond, "child never started the task:\n%s", &childLog)
 	require.NoError(t, child.Process.Kill())
 	_ = child.Wait()
+	var heldSince time.Time
+	if b.kombu != nil {
+		// Held by the dead worker: in unacked, not in the queue.
+		require.Zero(t, b.ready(t, b.queue))
+		held, err := b.rdb.ZRangeWithScores(context.Background(), b.kombu.Options().KeyPrefix+"unacked_index", 0, -1).Result()
+		require.NoError(t, err)
+		require.Len(t, held, 1)
+		heldSince = time.Unix(0, int64(held[0].Score*1e9))
+	}
 
 	// Another worker gets the redelivered task.
 	var rec recorder
@@ -288,6 +324,12 @@ func TestPythonTaskSurvivesKilledWorker(t *testing.T) {
 	calls := rec.calls()
 	require.Len(t, calls, 1)
 	require.Equal(t, sent.ID, calls[0].ID)
+	if b.kombu != nil {
+		require.False(t, rec.times()[0].Before(heldSince.Add(visibility)), "restored before the visibility timeout")
+		held, err := b.rdb.HLen(context.Background(), b.kombu.Options().KeyPrefix+"unacked").Result()
+		require.NoError(t, err)
+		require.Zero(t, held, "the restored copy was acked")
+	}
 	// Exactly one result write reached the channel AsyncResult listens on.
 	require.Eventually(t, func() bool { return len(published()) == 1 }, 5*time.Second, 20*time.Millisecond)
 	require.Never(t, func() bool { return len(published()) > 1 }, 500*time.Millisecond, 50*time.Millisecond)
@@ -325,16 +367,21 @@ const childMarker = "celerycompat-child-worker"
 // kills: it starts tests.slow, marks it started and never finishes.
 func TestChildWorker(t *testing.T) {
 	args := flag.Args()
-	if len(args) != 5 || args[0] != childMarker {
+	if len(args) != 6 || args[0] != childMarker {
 		t.Skip("helper process for TestPythonTaskSurvivesKilledWorker")
 	}
 	queue, park, prefix := args[1], args[3], args[4]
 	b := &bundle{queue: queue, dlq: args[2]}
-	b.conn = amqpxtest.Conn(t, testLog(t))
-	pub, err := amqpxNewMandatory(b)
-	require.NoError(t, err)
-	b.pub = pub
 	b.rdb = taskstest.Redis(t)
+	if args[5] == "redis" {
+		b.kombu = newKombu(t, b.rdb, queue, 2*time.Second)
+		b.pub = celerycompat.NewRedisPublisher(b.kombu)
+	} else {
+		b.conn = amqpxtest.Conn(t, testLog(t))
+		pub, err := amqpxNewMandatory(b)
+		require.NoError(t, err)
+		b.pub = pub
+	}
 	b.backend = celery.NewBackend(b.rdb, celery.BackendConfig{})
 	b.tasks = taskstest.Client(t)
 	b.cfg = celerycompat.Config{Queues: []string{queue}, DeadLetterQueue: b.dlq,

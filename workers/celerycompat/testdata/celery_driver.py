@@ -31,6 +31,15 @@ app.conf.update(
     enable_utc=True,
     timezone="UTC",
 )
+# On a Redis broker the tests isolate their keys with kombu's global_keyprefix
+# and shorten the visibility timeout.
+_transport = {}
+if os.environ.get("CELERY_BROKER_KEYPREFIX"):
+    _transport["global_keyprefix"] = os.environ["CELERY_BROKER_KEYPREFIX"]
+if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
+    _transport["visibility_timeout"] = float(os.environ["CELERY_VISIBILITY_TIMEOUT"])
+if _transport:
+    app.conf.broker_transport_options = _transport
 if os.environ.get("CELERY_BEAT_EVERY"):
     app.conf.beat_schedule = {
         "tick": {
