@@ -24,9 +24,19 @@ import (
 // a real Celery client (Debian's python3-celery) calling the Django tasks:
 // their results come back through AsyncResult, the notification is visible
 // in the API, and an unknown task lands in the dead-letter queue that
-// `fundigo celery dlq list|replay` operate on.
+// `fundigo celery dlq list|replay` operate on. It runs on both brokers:
+// RabbitMQ and kombu's Redis transport (FUNDIGO_CELERY_BROKER_URL=redis://).
 func TestCeleryDropInEndToEnd(t *testing.T) {
 	t.Parallel()
+	for _, broker := range []string{"amqp", "redis"} {
+		t.Run(broker, func(t *testing.T) {
+			t.Parallel()
+			testCeleryDropInEndToEnd(t, broker == "redis")
+		})
+	}
+}
+
+func testCeleryDropInEndToEnd(t *testing.T, onRedis bool) {
 	if out, err := exec.Command("/usr/bin/python3", "-c", "import celery, redis").CombinedOutput(); err != nil {
 		t.Skipf("skipping: /usr/bin/python3 cannot import celery (%v: %s); apt-get install -y python3-celery python3-redis (.ci/run does)",
 			err, bytes.TrimSpace(out))
@@ -34,13 +44,22 @@ func TestCeleryDropInEndToEnd(t *testing.T) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	queue := "celery_" + hex.EncodeToString(b)
-	t.Cleanup(func() { deleteCeleryQueues(t, queue) })
-	getenv, base := testEnv(t, map[string]string{
+	env := map[string]string{
 		"FUNDIGO_CELERY_ENABLED":           "true",
 		"FUNDIGO_CELERY_QUEUES":            queue,
 		"FUNDIGO_CELERY_DEAD_LETTER_QUEUE": queue + ".unknown",
 		"FUNDIGO_CELERY_RESULT_URL":        taskstest.URL(),
-	})
+	}
+	pyBroker := []string{"CELERY_BROKER_URL=" + amqpxtest.URL()}
+	if onRedis {
+		prefix := taskstest.Prefix(t) // every broker key under it, deleted afterwards
+		env["FUNDIGO_CELERY_BROKER_URL"] = taskstest.URL()
+		env["FUNDIGO_CELERY_BROKER_KEY_PREFIX"] = prefix
+		pyBroker = []string{"CELERY_BROKER_URL=" + taskstest.URL(), "CELERY_BROKER_KEYPREFIX=" + prefix}
+	} else {
+		t.Cleanup(func() { deleteCeleryQueues(t, queue) })
+	}
+	getenv, base := testEnv(t, env)
 	startAll(t, getenv, base)
 
 	py := func(scenario string, extra ...string) map[string]any {
@@ -49,7 +68,8 @@ func TestCeleryDropInEndToEnd(t *testing.T) {
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "/usr/bin/python3", "celery_driver.py", scenario)
 		cmd.Dir = "../../workers/celerycompat/testdata"
-		cmd.Env = append(os.Environ(), "CELERY_BROKER_URL="+amqpxtest.URL(), "CELERY_RESULT_BACKEND="+taskstest.URL(),
+		cmd.Env = append(os.Environ(), pyBroker...)
+		cmd.Env = append(cmd.Env, "CELERY_RESULT_BACKEND="+taskstest.URL(),
 			"CELERY_QUEUE="+queue, "CELERY_GET_TIMEOUT=30", "PYTHONDONTWRITEBYTECODE=1")
 		cmd.Env = append(cmd.Env, extra...)
 		var stdout, stderr bytes.Buffer
