@@ -23,9 +23,9 @@ type Config struct {
 	// routing keys. A ConsumerSpec that names its own exchange keeps it.
 	Exchange string
 	Queues   tasks.Queues
-	// Concurrency is the task goroutines of the process, split over the
-	// queues by their priority weights (tasks.Queues.Concurrency; at least
-	// one each), one Asynq server per queue.
+	// Concurrency sizes the task goroutines: one Asynq server per queue,
+	// critical and default with Concurrency each, low with a sixth of it
+	// (tasks.Queues.Concurrency).
 	Concurrency int
 	// ShutdownTimeout bounds the drain of in-flight tasks.
 	ShutdownTimeout time.Duration
@@ -187,8 +187,8 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// startServers starts one Asynq server per queue, each with its share of
-// Config.Concurrency (tasks.Queues.Concurrency). One weighted server would
+// startServers starts one Asynq server per queue, each with its
+// goroutines (tasks.Queues.Concurrency). One weighted server would
 // run a dequeue script per queue it tries (~1.9 per task with three queues,
 // most of them finding critical and low empty) and would let a backlog on
 // low occupy goroutines critical work needs; a server per queue asks

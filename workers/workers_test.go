@@ -170,7 +170,7 @@ func TestCriticalIsNotDelayedByALowBacklog(t *testing.T) {
 		require.NoError(t, <-done)
 	}()
 
-	// Every low goroutine (2 of 20) is now held by a low task.
+	// Every low goroutine (4 with concurrency 20) is now held by a low task.
 	want := int64(q.Concurrency(20)[q.Low])
 	require.Eventually(t, func() bool { return lowStarted.Load() == want }, 30*time.Second, 10*time.Millisecond)
 

@@ -40,43 +40,20 @@ func (q Queues) Priorities() map[string]int {
 	return map[string]int{q.Critical: 6, q.Default: 3, q.Low: 1}
 }
 
-// Concurrency splits a worker process's task concurrency over the queues
-// by their Priorities weights (largest remainder), at least one goroutine
-// per queue: 20 gives critical 12, default 6, low 2. Each queue is served
-// by its own Asynq server with its share (workers.Server), so every dequeue
-// asks exactly one queue and a backlog on low cannot hold a goroutine that
-// critical work needs.
+// Concurrency is the task goroutines of each queue's own Asynq server in a
+// worker process (workers.Server) given FUNDIGO_WORKER_CONCURRENCY: critical
+// and default each get all of it, so a burst on one never waits for the
+// other's goroutines, and low, the bulk queue, gets total × its weight over
+// critical's (1/6, rounded up; 20 → 4). Every dequeue asks exactly one
+// queue, and a backlog on low cannot hold a goroutine that critical work
+// needs. (A split of total by the weights, 12/6/2, halved the default
+// queue's no-op rate on a loaded machine: each task holds its goroutine for
+// the Redis round trip that marks it done.)
 func (q Queues) Concurrency(total int) map[string]int {
-	weights := q.Priorities()
-	names := q.All()
-	sum := 0
-	for _, n := range names {
-		sum += weights[n]
-	}
-	out := make(map[string]int, len(names))
-	given := 0
-	rem := make([]int, len(names))
-	for i, n := range names {
-		out[n] = total * weights[n] / sum
-		rem[i] = total * weights[n] % sum
-		given += out[n]
-	}
-	// Hand what rounding left to the largest remainders (ties: higher
-	// priority first, the order of names).
-	for ; given < total; given++ {
-		best := 0
-		for i := range names {
-			if rem[i] > rem[best] {
-				best = i
-			}
-		}
-		out[names[best]]++
-		rem[best] = -1
-	}
-	for _, n := range names {
-		out[n] = max(out[n], 1)
-	}
-	return out
+	total = max(total, 1)
+	w := q.Priorities()
+	low := (total*w[q.Low] + w[q.Critical] - 1) / w[q.Critical]
+	return map[string]int{q.Critical: total, q.Default: total, q.Low: max(low, 1)}
 }
 
 // All lists the queue names.

@@ -59,15 +59,15 @@ func TestQueues(t *testing.T) {
 	require.Equal(t, 6, q.Priorities()["x:critical"])
 }
 
-func TestQueuesConcurrencySplitsByWeight(t *testing.T) {
+func TestQueuesConcurrency(t *testing.T) {
 	t.Parallel()
 	q := NewQueues("x:")
 	for total, want := range map[int][3]int{
-		20: {12, 6, 2},
-		10: {6, 3, 1},
-		16: {10, 5, 1}, // 9.6, 4.8, 1.6: the remainder goes to the largest fractions
-		4:  {3, 1, 1},  // 2.4, 1.2, 0.4: every queue keeps one goroutine
+		20: {20, 20, 4},
+		6:  {6, 6, 1},
+		7:  {7, 7, 2}, // a sixth, rounded up
 		1:  {1, 1, 1},
+		0:  {1, 1, 1},
 	} {
 		got := q.Concurrency(total)
 		require.Equal(t, want, [3]int{got[q.Critical], got[q.Default], got[q.Low]}, "total %d", total)
