@@ -92,7 +92,8 @@ func registerCelery(w *workers.Server, in *infra) error {
 		Tasks:   in.tasks, Registry: reg,
 	}, celerycompat.Config{Queues: cc.Queues, DeadLetterQueue: cc.DeadLetterQueue, Concurrency: cc.Concurrency,
 		Prefetch: cc.Prefetch, TaskTimeout: cc.TaskTimeout, MaxRetries: maxRetries, RetryDelay: cc.RetryDelay,
-		HoldETA: cc.HoldETA, ParkQueue: in.queues.Default})
+		HoldETA: cc.HoldETA, ParkQueue: in.queues.Default, Events: cc.Events, Hostname: cc.Hostname,
+		RestoreEvery: min(10*time.Second, cc.VisibilityTimeout/2)})
 	if err != nil {
 		return err
 	}

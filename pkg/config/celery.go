@@ -58,6 +58,11 @@ type Celery struct {
 	// HoldETA is how far ahead an eta may be and still be waited for in
 	// memory; later ones are parked in Redis (Asynq) and republished when due.
 	HoldETA time.Duration `env:"FUNDIGO_CELERY_HOLD_ETA" envDefault:"2s"`
+	// Events sends Celery's task and worker events (what `celery worker -E`
+	// sends) so Flower and `celery events` list the Go workers; Hostname is
+	// the node name they appear under (default fundigo@<host>).
+	Events   bool   `env:"FUNDIGO_CELERY_EVENTS" envDefault:"false"`
+	Hostname string `env:"FUNDIGO_CELERY_HOSTNAME"`
 }
 
 var celeryName = regexp.MustCompile(`^[A-Za-z0-9_.:\-]+$`)

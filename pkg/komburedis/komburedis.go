@@ -516,3 +516,26 @@ func (t *Transport) Move(ctx context.Context, key, raw, queue string, priority i
 	}
 	return n == 1, nil
 }
+
+// FanoutChannel is the pub/sub channel kombu publishes a fanout exchange's
+// message on (fanout_prefix and fanout_patterns on, kombu's defaults since
+// 4.x): KeyPrefix + "/{db}." + exchange + "/" + routingKey.
+func (t *Transport) FanoutChannel(exchange, routingKey string) string {
+	ch := t.key("/" + strconv.Itoa(t.rdb.Options().DB) + "." + exchange)
+	if routingKey != "" {
+		ch += "/" + routingKey
+	}
+	return ch
+}
+
+// PublishFanout PUBLISHes env on a fanout exchange (Celery's celeryev
+// events, the pidbox), as kombu's _put_fanout does: subscribers that are
+// not listening miss it.
+func (t *Transport) PublishFanout(ctx context.Context, exchange, routingKey string, env Envelope) error {
+	env.Properties.DeliveryInfo = DeliveryInfo{Exchange: exchange, RoutingKey: routingKey}
+	raw, err := json.Marshal(env)
+	if err != nil {
+		return fmt.Errorf("encode kombu envelope: %w", err)
+	}
+	return t.rdb.Publish(ctx, t.FanoutChannel(exchange, routingKey), raw).Err()
+}

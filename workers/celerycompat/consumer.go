@@ -51,6 +51,11 @@ type Config struct {
 	// visibility timeout are restored there (default 10s).
 	PollTimeout  time.Duration
 	RestoreEvery time.Duration
+	// Events sends Celery's task and worker events (celery worker -E), so
+	// Flower and `celery events` see Go workers, as Hostname (default
+	// fundigo@<host>).
+	Events   bool
+	Hostname string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -136,10 +141,11 @@ type Deps struct {
 // Consumer runs Celery tasks from RabbitMQ or from kombu's Redis transport.
 // Safe to Run once.
 type Consumer struct {
-	deps Deps
-	cfg  Config
-	log  zerolog.Logger
-	host string
+	deps   Deps
+	cfg    Config
+	log    zerolog.Logger
+	host   string
+	events *events // nil: events off
 }
 
 // NewConsumer validates cfg and returns a Consumer.
@@ -155,8 +161,19 @@ func NewConsumer(deps Deps, cfg Config) (*Consumer, error) {
 		return nil, errors.New("celery consumer: publisher, backend, tasks and registry are required")
 	}
 	host, _ := os.Hostname()
-	return &Consumer{deps: deps, cfg: cfg, host: host,
-		log: deps.Log.With().Str(logging.FieldComponent, "celery").Logger()}, nil
+	c := &Consumer{deps: deps, cfg: cfg, host: host,
+		log: deps.Log.With().Str(logging.FieldComponent, "celery").Logger()}
+	if c.cfg.Hostname == "" {
+		c.cfg.Hostname = "fundigo@" + host
+	}
+	if cfg.Events {
+		var sink eventSink = amqpEvents{pub: deps.Publisher}
+		if deps.Redis != nil {
+			sink = redisEvents{t: deps.Redis}
+		}
+		c.events = &events{c: c, sink: sink, hostname: c.cfg.Hostname}
+	}
+	return c, nil
 }
 
 // Run consumes until ctx ends, then stops intake, hands unstarted
@@ -172,6 +189,19 @@ func (c *Consumer) Run(ctx context.Context) error {
 		session, broker = c.redisSession, "redis"
 	}
 	c.log.Info().Str("broker", broker).Strs("queues", c.cfg.Queues).Strs("tasks", c.deps.Registry.Tasks()).Msg("celery consumer started")
+	if c.events != nil {
+		if c.deps.Conn != nil {
+			if err := declareEvents(ctx, c.deps.Conn); err != nil {
+				c.log.Warn().Err(err).Msg("celeryev exchange not declared; events may be dropped")
+			}
+		}
+		hbDone := make(chan struct{})
+		go func() {
+			defer close(hbDone)
+			c.events.heartbeat(ctx)
+		}()
+		defer func() { <-hbDone }()
+	}
 	for {
 		started := time.Now()
 		err := session(ctx)

@@ -60,9 +60,11 @@ func (c *Consumer) process(ctx context.Context, log zerolog.Logger, d delivery) 
 		exc := celery.NotImplementedError("Celery canvas (" + strings.Join(canvas, ", ") + ") is not supported by FundiGO workers; call the task without link/chain/chord")
 		return c.reject(ctx, log, d, m, exc, "canvas "+strings.Join(canvas, ", "))
 	}
+	c.events.received(m)
 	now := c.cfg.Now()
 	if !m.Expires.IsZero() && now.After(m.Expires) {
 		log.Info().Time("expires", m.Expires).Msg("celery task expired; revoked")
+		c.events.revoked(m, true)
 		return c.store(ctx, m, celery.StateRevoked, celery.TaskRevokedError("expired"))
 	}
 	if !m.ETA.IsZero() && m.ETA.After(now) {
@@ -103,12 +105,15 @@ func (c *Consumer) run(ctx context.Context, log zerolog.Logger, d delivery, m *c
 		limit = c.cfg.TaskTimeout
 	}
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
+	c.events.started(m)
 	started := time.Now()
 	value, err := call(log.WithContext(tctx), h, m)
 	ctxErr := tctx.Err()
 	cancel()
-	dur := time.Since(started).Milliseconds()
+	runtime := time.Since(started)
+	dur := runtime.Milliseconds()
 	if err == nil {
+		c.events.finished(m, "task-succeeded", value, nil, runtime)
 		log.Info().Int64(logging.FieldDurationMS, dur).Msg("celery task succeeded")
 		if m.IgnoreResult {
 			return nil
@@ -127,9 +132,11 @@ func (c *Consumer) run(ctx context.Context, log zerolog.Logger, d delivery, m *c
 			delay = c.backoff(m.Retries)
 		}
 		log.Warn().Err(err).Int64(logging.FieldDurationMS, dur).Dur("retry_in", delay).Msg("celery task failed; retrying")
+		c.events.finished(m, "task-retried", nil, o.exc, runtime)
 		return c.retry(ctx, log, d, m, delay, o.exc)
 	}
 	log.Warn().Err(err).Int64(logging.FieldDurationMS, dur).Str("exc_type", o.exc.Type).Msg("celery task failed")
+	c.events.finished(m, "task-failed", nil, o.exc, runtime)
 	return c.store(ctx, m, celery.StateFailure, o.exc)
 }
 

@@ -80,3 +80,11 @@ func isRefusal(err error) bool {
 	var amqpErr *amqp.Error
 	return errors.As(err, &amqpErr) && amqpErr.Server && amqpErr.Recover
 }
+
+// declareEvents declares Celery's event exchange as Celery does (durable
+// topic exchange celeryev).
+func declareEvents(ctx context.Context, conn *amqpx.Conn) error {
+	return withChannel(ctx, conn, func(ch *amqp.Channel) error {
+		return ch.ExchangeDeclare(EventExchange, amqp.ExchangeTopic, true, false, false, false, nil)
+	})
+}
