@@ -18,7 +18,9 @@ type SenderConfig struct {
 	// batch's database work overlaps another's provider requests (default 4).
 	Loops int
 	// FanOutBatch is how many queued notifications one fan-out takes
-	// (default 500); FanOutLoops how many fan-out loops run (default 2).
+	// (default 100: a fan-out of 100-user notifications is a 10,000-row
+	// transaction whose rows the send loops only see once it commits);
+	// FanOutLoops how many fan-out loops run (default 2).
 	FanOutBatch int
 	FanOutLoops int
 	// Idle is how long a loop that found nothing to claim waits before it
@@ -38,7 +40,7 @@ func (c *SenderConfig) setDefaults() {
 		c.Loops = 4
 	}
 	if c.FanOutBatch <= 0 {
-		c.FanOutBatch = 500
+		c.FanOutBatch = 100
 	}
 	if c.FanOutLoops <= 0 {
 		c.FanOutLoops = 2
