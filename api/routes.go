@@ -38,9 +38,13 @@ func registerRoutes(e *echo.Echo, d Deps, m middlewares) error {
 	if err != nil {
 		return err
 	}
-	for _, path := range []string{"b2c/result", "b2c/timeout", "status/result", "status/timeout"} {
+	for _, path := range []string{"b2c/result", "b2c/timeout", "status/result", "status/timeout", "c2b/confirmation"} {
 		v1.POST("/webhooks/daraja/"+path+"/:token", handleDarajaWebhook(dw[path]), m.webhook)
 	}
+	v1.POST("/webhooks/daraja/c2b/validation/:token", handleC2BValidation([]byte(d.Config.Payments.CallbackToken.Reveal()),
+		d.Pool, d.Config.Payments.QuarantineCap), m.webhook)
+	v1.GET("/payments/unallocated", handleListUnallocated(d.Pool), m.service)
+	v1.POST("/payments/unallocated/:trans_id/allocate", handleAllocate(paymentDeps(d)), m.service, m.idempotent)
 
 	// notifications
 	v1.POST("/devices", handleRegisterDevice(d.Pool), m.userOrService)

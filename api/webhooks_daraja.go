@@ -12,6 +12,7 @@ import (
 	"fundigo/pkg/events"
 	"fundigo/pkg/inbox"
 	"fundigo/pkg/mpesa"
+	"fundigo/pkg/payment"
 	"fundigo/pkg/payout"
 )
 
@@ -28,6 +29,9 @@ type darajaWebhook struct {
 	intake  *inbox.Intake
 	ack     []byte
 	trusted bool
+	// ackQuarantined answers even an unparseable body with ack once it is
+	// quarantined (C2B confirmation: the money has moved, it cannot be refused).
+	ackQuarantined bool
 }
 
 // readWebhookBody applies the intake rules every Daraja webhook shares:
@@ -80,6 +84,9 @@ func handleDarajaWebhook(w darajaWebhook) echo.HandlerFunc {
 			} else {
 				log.Warn().Int("bytes", len(body)).Str("route", w.intake.Route).Err(rejected.Err).Msg("invalid daraja webhook quarantined")
 			}
+			if w.ackQuarantined && rejected.QuarantineErr == nil {
+				return c.JSONBlob(http.StatusOK, w.ack)
+			}
 			return NewProblem(http.StatusBadRequest, rejected.Detail())
 		case err != nil:
 			log.Error().Err(err).Str("route", w.intake.Route).Msg("daraja webhook not stored; answered 503")
@@ -106,10 +113,13 @@ func newDarajaWebhooks(d Deps) (map[string]darajaWebhook, error) {
 				RoutingKey: routingKey, KeyFunc: keyFunc}}
 	}
 	rk := events.RoutingKeyDarajaResultReceived
+	confirmation := mk(mpesa.InboxRouteC2B, events.RoutingKeyC2BConfirmationReceived, payment.C2BKey, c2bConfirmed)
+	confirmation.ackQuarantined = true
 	return map[string]darajaWebhook{
-		"b2c/result":     mk(mpesa.InboxRouteB2CResult, rk, payout.ResultKey, resultAccepted),
-		"b2c/timeout":    mk(mpesa.InboxRouteB2CTimeout, rk, payout.ResultKey, resultAccepted),
-		"status/result":  mk(mpesa.InboxRouteStatusResult, rk, payout.ResultKey, resultAccepted),
-		"status/timeout": mk(mpesa.InboxRouteStatusTimeout, rk, payout.ResultKey, resultAccepted),
+		"b2c/result":       mk(mpesa.InboxRouteB2CResult, rk, payout.ResultKey, resultAccepted),
+		"b2c/timeout":      mk(mpesa.InboxRouteB2CTimeout, rk, payout.ResultKey, resultAccepted),
+		"status/result":    mk(mpesa.InboxRouteStatusResult, rk, payout.ResultKey, resultAccepted),
+		"status/timeout":   mk(mpesa.InboxRouteStatusTimeout, rk, payout.ResultKey, resultAccepted),
+		"c2b/confirmation": confirmation,
 	}, nil
 }

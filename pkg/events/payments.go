@@ -35,6 +35,8 @@ type Payment struct {
 	JobID             string    `json:"job_id"`
 	CustomerID        string    `json:"customer_id"`
 	TechnicianID      string    `json:"technician_id,omitempty"`
+	Method            string    `json:"method,omitempty"`
+	AccountReference  *string   `json:"account_reference,omitempty"`
 	Phone             string    `json:"phone"`
 	Amount            int64     `json:"amount"`
 	Status            string    `json:"status"`

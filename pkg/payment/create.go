@@ -35,7 +35,18 @@ type CreateRequest struct {
 	// TechnicianID is optional: the job's technician, told by payment.paid
 	// that the job is funded. Blank means not given.
 	TechnicianID string `json:"technician_id"`
+	// Method is "stk" (default) or "paybill": no push, the payment waits as
+	// awaiting_payment for a C2B payment to AccountReference.
+	Method Method `json:"method"`
+	// AccountReference is the Pay Bill account number the customer types
+	// (paybill only; default: the job id, upper-cased). Matched trimmed and
+	// upper-cased.
+	AccountReference string `json:"account_reference"`
 }
+
+// MaxAccountReference is the longest Pay Bill account number (Daraja's
+// BillRefNumber holds 20 characters).
+const MaxAccountReference = 20
 
 // MaxIDLen is the longest job, customer or technician id a payment accepts.
 const MaxIDLen = 128
@@ -70,6 +81,23 @@ func (r *CreateRequest) Validate(maxAmount int64) (phone string, err error) {
 	if utf8.RuneCountInString(r.TechnicianID) > MaxIDLen || strings.ContainsRune(r.TechnicianID, 0) {
 		add("technician_id", "optional, at most 128 characters, no NUL")
 	}
+	switch r.Method {
+	case "":
+		r.Method = MethodSTK
+	case MethodSTK, MethodPaybill:
+	default:
+		add("method", "must be stk or paybill")
+	}
+	r.AccountReference = mpesa.NormalizeAccountRef(r.AccountReference)
+	switch {
+	case r.Method != MethodPaybill && r.AccountReference != "":
+		add("account_reference", "only with method paybill")
+	case r.Method == MethodPaybill && r.AccountReference == "":
+		r.AccountReference = mpesa.NormalizeAccountRef(r.JobID)
+	}
+	if r.Method == MethodPaybill && (utf8.RuneCountInString(r.AccountReference) > MaxAccountReference || strings.ContainsRune(r.AccountReference, 0)) {
+		add("account_reference", "at most 20 characters (default: the job id, which is then too long)")
+	}
 	if len(f) > 0 {
 		return "", &ValidationError{Subject: "payment request", Fields: f}
 	}
@@ -86,7 +114,7 @@ var ErrKeyReused = errors.New("idempotency key already used with a different req
 func sameRequest(p Payment, r CreateRequest, phone string) bool {
 	return p.JobID == r.JobID && p.CustomerID == r.CustomerID && p.Phone == phone &&
 		r.Amount != nil && p.Amount == *r.Amount && p.Description == r.Description &&
-		p.TechnicianID == r.TechnicianID
+		p.TechnicianID == r.TechnicianID && p.Method == r.Method && p.AccountReference == r.AccountReference
 }
 
 // idSpace is the UUID namespace of payment ids derived from an
@@ -118,9 +146,10 @@ func Create(ctx context.Context, d Deps, id string, r CreateRequest) (Payment, e
 	n := New{
 		ID: id, JobID: r.JobID, CustomerID: r.CustomerID, Phone: phone,
 		Amount: *r.Amount, Description: r.Description, TechnicianID: r.TechnicianID, CreatedAt: d.now(),
+		Method: r.Method, AccountReference: r.AccountReference,
 	}
 	var p Payment
-	if d.Caps.enabled() {
+	if d.Caps.enabled() && r.Method == MethodSTK {
 		p, err = createWithinCaps(ctx, d.Pool, d.Caps, n) // *CapError: nothing created, nothing pushed
 	} else {
 		p, err = ps.Create(ctx, n)
@@ -138,7 +167,7 @@ func Create(ctx context.Context, d Deps, id string, r CreateRequest) (Payment, e
 		return Payment{}, err
 	}
 	log := d.Log.With().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldMSISDN, logging.MaskMSISDN(phone)).Logger()
-	if d.Tasks != nil {
+	if d.Tasks != nil && p.Method == MethodSTK {
 		t, err := tasks.NewSTKPush(p.ID, d.Queues.Critical)
 		if err == nil {
 			_, err = d.Tasks.EnqueueContext(ctx, t)

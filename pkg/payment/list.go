@@ -26,9 +26,9 @@ func (f Filter) Validate() error {
 		fe = append(fe, FieldError{Field: "customer_id", Message: "at most 128 characters"})
 	}
 	switch f.Status {
-	case "", Pending, AwaitingCallback, Paid, Failed, NeedsReview:
+	case "", Pending, AwaitingCallback, AwaitingPayment, Paid, Failed, NeedsReview:
 	default:
-		fe = append(fe, FieldError{Field: "status", Message: "must be one of pending, awaiting_callback, paid, failed, needs_review"})
+		fe = append(fe, FieldError{Field: "status", Message: "must be one of pending, awaiting_callback, awaiting_payment, paid, failed, needs_review"})
 	}
 	if len(fe) > 0 {
 		return &validation.Error{Subject: "payment filter", Fields: fe}

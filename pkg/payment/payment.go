@@ -25,6 +25,9 @@ type Status string
 const (
 	Pending          Status = "pending"
 	AwaitingCallback Status = "awaiting_callback"
+	// AwaitingPayment is a Pay Bill payment: no push; the customer pays
+	// AccountReference and the C2B confirmation settles it.
+	AwaitingPayment Status = "awaiting_payment"
 	Paid             Status = "paid"
 	Failed           Status = "failed"
 	NeedsReview      Status = "needs_review"
@@ -39,6 +42,8 @@ type Payment struct {
 	Amount            int64  // whole KES
 	Description       string
 	TechnicianID      string // the job's technician, "" when the caller did not say
+	Method            Method
+	AccountReference  string // Pay Bill account number (paybill only)
 	Status            Status
 	FailureReason     string
 	ReviewReason      string
@@ -67,7 +72,20 @@ type New struct {
 	CreatedAt   time.Time
 	// TechnicianID is optional: "" stores NULL.
 	TechnicianID string
+	// Method is stk (default) or paybill; a paybill payment is created
+	// awaiting_payment with AccountReference.
+	Method           Method
+	AccountReference string
 }
+
+// Method is how the customer pays.
+type Method string
+
+// The payment methods.
+const (
+	MethodSTK     Method = "stk"
+	MethodPaybill Method = "paybill"
+)
 
 // Outcome is the result written by a final transition.
 type Outcome struct {

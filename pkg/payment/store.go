@@ -23,14 +23,14 @@ const paymentColumns = `id::text, job_id, customer_id, phone, amount, descriptio
 	coalesce(failure_reason, ''), coalesce(review_reason, ''), coalesce(result_code, ''),
 	coalesce(result_desc, ''), coalesce(mpesa_receipt, ''), coalesce(merchant_request_id, ''),
 	coalesce(checkout_request_id, ''), push_ambiguous, push_started_at, pushed_at, last_queried_at, created_at, updated_at,
-	coalesce(technician_id, '')`
+	coalesce(technician_id, ''), method, coalesce(account_reference, '')`
 
 func scanPayment(row pgx.Row) (Payment, error) {
 	var p Payment
 	err := row.Scan(&p.ID, &p.JobID, &p.CustomerID, &p.Phone, &p.Amount, &p.Description, &p.Status,
 		&p.FailureReason, &p.ReviewReason, &p.ResultCode, &p.ResultDesc, &p.MpesaReceipt,
 		&p.MerchantRequestID, &p.CheckoutRequestID, &p.PushAmbiguous, &p.PushStartedAt, &p.PushedAt, &p.LastQueriedAt,
-		&p.CreatedAt, &p.UpdatedAt, &p.TechnicianID)
+		&p.CreatedAt, &p.UpdatedAt, &p.TechnicianID, &p.Method, &p.AccountReference)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Payment{}, store.ErrNotFound
 	}
@@ -65,10 +65,12 @@ func (s *Store) Create(ctx context.Context, n New) (Payment, error) {
 		return Payment{}, err
 	}
 	p, err := scanPayment(s.db.QueryRow(ctx, `
-		INSERT INTO payments (id, job_id, customer_id, phone, amount, description, technician_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, nullif($7, ''), $8, $8)
+		INSERT INTO payments (id, job_id, customer_id, phone, amount, description, technician_id, created_at, updated_at,
+			method, account_reference, status)
+		VALUES ($1, $2, $3, $4, $5, $6, nullif($7, ''), $8, $8, $9, nullif($10, ''),
+			CASE WHEN $9 = 'paybill' THEN 'awaiting_payment' ELSE 'pending' END)
 		RETURNING `+paymentColumns,
-		uid, n.JobID, n.CustomerID, n.Phone, n.Amount, n.Description, n.TechnicianID, n.CreatedAt))
+		uid, n.JobID, n.CustomerID, n.Phone, n.Amount, n.Description, n.TechnicianID, n.CreatedAt, n.method(), n.AccountReference))
 	if err != nil {
 		return Payment{}, fmt.Errorf("create payment %s: %w", n.ID, err)
 	}
@@ -352,4 +354,11 @@ func (s *Store) ByCheckoutsForUpdate(ctx context.Context, checkoutRequestIDs []s
 		out[p.CheckoutRequestID] = p
 	}
 	return out, nil
+}
+
+func (n New) method() string {
+	if n.Method == "" {
+		return string(MethodSTK)
+	}
+	return string(n.Method)
 }

@@ -20,5 +20,6 @@ func (p Payment) View() events.Payment {
 		FailureReason: opt(p.FailureReason), ResultCode: opt(p.ResultCode), ResultDesc: opt(p.ResultDesc),
 		MpesaReceipt: opt(p.MpesaReceipt), MerchantRequestID: opt(p.MerchantRequestID),
 		CheckoutRequestID: opt(p.CheckoutRequestID), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		Method: string(p.Method), AccountReference: opt(p.AccountReference),
 	}
 }

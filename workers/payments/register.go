@@ -59,6 +59,13 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 		deps.Concurrency = 8
 	}
 	return []amqpx.ConsumerSpec{{
+		Queue:         deps.QueuePrefix + "payments.c2b_confirmations",
+		Bindings:      []string{events.RoutingKeyC2BConfirmationReceived},
+		Concurrency:   deps.Concurrency,
+		DeliveryLimit: deps.DeliveryLimit,
+		Name:          amqpx.FuncName(handleC2BNotice),
+		Handler:       amqpx.JSON(handleC2BNotice(deps.Deps)),
+	}, {
 		Queue:         CallbackQueue(deps.QueuePrefix),
 		Bindings:      []string{events.RoutingKeySTKCallbackReceived},
 		Concurrency:   deps.Concurrency,
@@ -118,4 +125,20 @@ func Applier(deps Deps) (*payment.Applier, error) {
 	c := deps.Config
 	return payment.NewApplier(deps.Deps, payment.ApplierConfig{BatchSize: c.ApplyBatch, Workers: c.ApplyWorkers,
 		MaxAttempts: c.ApplyMaxAttempts})
+}
+
+// handleC2BNotice applies one stored C2B confirmation (payment.ApplyC2B):
+// it pays the matching Pay Bill payment or keeps the money as unallocated
+// funds; redeliveries change nothing.
+func handleC2BNotice(d payment.Deps) amqpx.Handler[inbox.Notice] {
+	return func(ctx context.Context, n inbox.Notice) error {
+		if n.InboxID == 0 {
+			return outcome.Permanent(errors.New("c2b confirmation notice without inbox_id"))
+		}
+		_, err := payment.ApplyC2B(ctx, d, n.InboxID)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, mpesa.ErrInvalidC2B) {
+			return outcome.Permanent(err)
+		}
+		return err
+	}
 }
