@@ -28,9 +28,9 @@ const (
 	// AwaitingPayment is a Pay Bill payment: no push; the customer pays
 	// AccountReference and the C2B confirmation settles it.
 	AwaitingPayment Status = "awaiting_payment"
-	Paid             Status = "paid"
-	Failed           Status = "failed"
-	NeedsReview      Status = "needs_review"
+	Paid            Status = "paid"
+	Failed          Status = "failed"
+	NeedsReview     Status = "needs_review"
 )
 
 // Payment is one STK Push payment. Optional text columns read as "".
