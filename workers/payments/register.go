@@ -50,7 +50,8 @@ func TaskTypes() []string { return []string{tasks.TypeSTKPush, tasks.TypePayment
 func CallbackQueue(prefix string) string { return prefix + "payments.stk_callbacks" }
 
 // Consumers returns the RabbitMQ consumers of the payments domain: the
-// applier of stored STK callbacks. It reports invalid deps.
+// applier of stored STK callbacks (first) and of C2B confirmations. It
+// reports invalid deps.
 func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	if err := deps.Validate(true); err != nil {
 		return nil, fmt.Errorf("payments workers: %w", err)
@@ -59,19 +60,19 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 		deps.Concurrency = 8
 	}
 	return []amqpx.ConsumerSpec{{
-		Queue:         deps.QueuePrefix + "payments.c2b_confirmations",
-		Bindings:      []string{events.RoutingKeyC2BConfirmationReceived},
-		Concurrency:   deps.Concurrency,
-		DeliveryLimit: deps.DeliveryLimit,
-		Name:          amqpx.FuncName(handleC2BNotice),
-		Handler:       amqpx.JSON(handleC2BNotice(deps.Deps)),
-	}, {
 		Queue:         CallbackQueue(deps.QueuePrefix),
 		Bindings:      []string{events.RoutingKeySTKCallbackReceived},
 		Concurrency:   deps.Concurrency,
 		DeliveryLimit: deps.DeliveryLimit,
 		Name:          amqpx.FuncName(handleCallbackNotice),
 		Handler:       amqpx.JSON(handleCallbackNotice(deps.Deps)),
+	}, {
+		Queue:         deps.QueuePrefix + "payments.c2b_confirmations",
+		Bindings:      []string{events.RoutingKeyC2BConfirmationReceived},
+		Concurrency:   deps.Concurrency,
+		DeliveryLimit: deps.DeliveryLimit,
+		Name:          amqpx.FuncName(handleC2BNotice),
+		Handler:       amqpx.JSON(handleC2BNotice(deps.Deps)),
 	}}, nil
 }
 
