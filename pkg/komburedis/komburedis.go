@@ -452,11 +452,13 @@ func (t *Transport) RestoreVisible(ctx context.Context) (int, error) {
 		_ = releaseMutex.Run(context.WithoutCancel(ctx), t.rdb, []string{mutex}, id).Err()
 	}()
 	ceil := float64(t.opt.Now().Add(-t.opt.VisibilityTimeout).UnixNano()) / 1e9
-	by := &redis.ZRangeBy{Max: strconv.FormatFloat(ceil, 'f', -1, 64), Min: "0"}
+	// kombu's ZREVRANGEBYSCORE unacked_index ceil 0: newest first.
+	args := redis.ZRangeArgs{Key: t.key(t.opt.UnackedIndex), Start: strconv.FormatFloat(ceil, 'f', -1, 64), Stop: "0",
+		ByScore: true, Rev: true}
 	if t.opt.RestoreLimit > 0 {
-		by.Count = int64(t.opt.RestoreLimit)
+		args.Count = int64(t.opt.RestoreLimit)
 	}
-	tags, err := t.rdb.ZRevRangeByScore(ctx, t.key(t.opt.UnackedIndex), by).Result()
+	tags, err := t.rdb.ZRangeArgs(ctx, args).Result()
 	if err != nil {
 		return 0, err
 	}
