@@ -7,6 +7,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"fundigo/pkg/logging"
+	"fundigo/pkg/tracing"
 )
 
 // accessLog writes one structured line per request. It logs the route
@@ -17,8 +18,8 @@ func accessLog(log zerolog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			rid := c.Response().Header().Get(echo.HeaderXRequestID)
-			reqLog := log.With().Str(logging.FieldRequestID, rid).Logger()
 			req := c.Request()
+			reqLog := tracing.LogContext(req.Context(), log.With().Str(logging.FieldRequestID, rid), false).Logger()
 			c.SetRequest(req.WithContext(reqLog.WithContext(req.Context())))
 
 			err := next(c)

@@ -14,7 +14,9 @@ import (
 
 	"fundigo/pkg/payment"
 	"fundigo/pkg/payout"
+	"fundigo/pkg/sentryx"
 	"fundigo/pkg/store"
+	"fundigo/pkg/tracing"
 	"fundigo/pkg/validation"
 )
 
@@ -80,15 +82,19 @@ func (f Fields) Err() error {
 
 // errorHandler is the single mapping from errors to problem+json. Unknown
 // errors become a generic 500 and are logged here, once.
-func errorHandler(log zerolog.Logger) echo.HTTPErrorHandler {
+func errorHandler(log zerolog.Logger, rep *sentryx.Reporter) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
 		p := toProblem(err)
 		if p.Status >= 500 {
-			log.Error().Err(err).Str("method", c.Request().Method).Str("route", c.Path()).
+			l := tracing.LogContext(c.Request().Context(), log.With(), false).Logger()
+			l.Error().Err(err).Str("method", c.Request().Method).Str("route", c.Path()).
 				Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("request failed")
+			if p.Status != http.StatusServiceUnavailable { // a dependency down: metrics and alerts, not an error report
+				rep.CaptureError(c.Request().Context(), err, map[string]string{"route": c.Path(), "method": c.Request().Method})
+			}
 		}
 		p.Instance = c.Request().URL.Path
 		if strings.Contains(c.Path(), ":token") {

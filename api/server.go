@@ -24,6 +24,7 @@ import (
 
 	"fundigo/pkg/config"
 	"fundigo/pkg/live"
+	"fundigo/pkg/sentryx"
 	"fundigo/pkg/tasks"
 )
 
@@ -68,6 +69,9 @@ type Deps struct {
 	Live *live.Hub
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Errors receives every 5xx answer but 503 (panics included) for
+	// Sentry; nil reports nothing.
+	Errors *sentryx.Reporter
 }
 
 func (d *Deps) setDefaults() {
@@ -88,12 +92,14 @@ func NewServer(deps Deps) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.HTTPErrorHandler = errorHandler(deps.Log)
+	e.HTTPErrorHandler = errorHandler(deps.Log, deps.Errors)
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.Server.ReadTimeout = deps.Config.HTTP.ReadTimeout
 	e.Server.WriteTimeout = deps.Config.HTTP.WriteTimeout
 
+	e.Server.Handler = traced(e)
 	e.Use(middleware.RequestID())
+	e.Use(traceRoute())
 	e.Use(accessLog(deps.Log))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		return err // logged once, by the error handler, as a 500

@@ -112,7 +112,7 @@ func BenchmarkWebhookChain(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			e := echo.New()
-			e.HTTPErrorHandler = errorHandler(log)
+			e.HTTPErrorHandler = errorHandler(log, nil)
 			for _, s := range steps[:n] {
 				e.Use(s.mw())
 			}

@@ -1,6 +1,13 @@
 package workers
 
-import "fundigo/pkg/amqpx"
+import (
+	"context"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"fundigo/pkg/amqpx"
+	"fundigo/pkg/outcome"
+)
 
 // WrapConsumers replaces the handler of every consumer added so far with
 // wrap(queue, handler), e.g. to count deliveries by outcome. Call it after
@@ -11,5 +18,28 @@ func (s *Server) WrapConsumers(wrap func(queue string, h amqpx.HandlerFunc) amqp
 			s.consumers[i].Name = amqpx.FuncName(s.consumers[i].Handler)
 		}
 		s.consumers[i].Handler = wrap(s.consumers[i].Queue, s.consumers[i].Handler)
+	}
+}
+
+// ReportFailures is a WrapConsumers wrapper that sends a message's
+// permanent failure (it will be dead-lettered) and a handler panic to the
+// configured error reporter (Config.Errors); a no-op without one.
+func (s *Server) ReportFailures(queue string, h amqpx.HandlerFunc) amqpx.HandlerFunc {
+	rep := s.cfg.Errors
+	if !rep.Enabled() {
+		return h
+	}
+	return func(ctx context.Context, d amqp.Delivery) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				rep.CapturePanic(ctx, p, map[string]string{"queue": queue, "routing_key": d.RoutingKey})
+				panic(p) // amqpx.Recover turns it into a retry, as without a reporter
+			}
+		}()
+		err = h(ctx, d)
+		if outcome.Classify(err) == outcome.PermanentFailure {
+			rep.CaptureError(ctx, err, map[string]string{"queue": queue, "routing_key": d.RoutingKey})
+		}
+		return err
 	}
 }

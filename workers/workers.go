@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"fundigo/pkg/amqpx"
+	"fundigo/pkg/sentryx"
 	"fundigo/pkg/tasks"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	// server (fundigo bench tasks --rate: p50 ~500 ms, 27 ms at 50 ms);
 	// default 50 ms, at the cost of ~20 empty polls a second when idle.
 	TaskCheckInterval time.Duration
+	// Errors receives permanently failed tasks and dead-lettered messages,
+	// and handler panics (Sentry); nil reports nothing.
+	Errors *sentryx.Reporter
 }
 
 func (c *Config) setDefaults() {
@@ -76,7 +80,7 @@ func New(log zerolog.Logger, redis asynq.RedisConnOpt, conn *amqpx.Conn, cfg Con
 	s := &Server{log: log.With().Str("component", "workers").Logger(), redis: redis, conn: conn, cfg: cfg, mux: asynq.NewServeMux()}
 	// Outermost first: log the classified result of the handler, whose
 	// panics became errors.
-	s.mux.Use(logTask(s.log), tasks.Classify(), recoverTask(s.log))
+	s.mux.Use(traceTask(), logTask(s.log, cfg.Errors), tasks.Classify(), recoverTask(s.log, cfg.Errors))
 	return s
 }
 

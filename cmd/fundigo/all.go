@@ -63,7 +63,7 @@ func runAll(ctx context.Context, e env) error {
 	}
 	defer sims.close()
 
-	in, err := openInfra(cfg, log, "all")
+	in, err := openInfra(ctx, cfg, log, "all")
 	if err != nil {
 		return err
 	}

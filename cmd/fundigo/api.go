@@ -38,6 +38,7 @@ func apiDeps(in *infra) api.Deps {
 		Publisher: in.pub,
 		Readiness: in.ready,
 		Registry:  in.registry,
+		Errors:    in.errors,
 	}
 }
 

@@ -79,7 +79,7 @@ func startBenchSystem(ctx context.Context, ln net.Listener, cfg config.Config, l
 		return nil, err
 	}
 	cleanups = append(cleanups, sims.close)
-	in, err := openInfra(cfg, log, "bench")
+	in, err := openInfra(ctx, cfg, log, "bench")
 	if err != nil {
 		return nil, err
 	}

@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/config"
@@ -20,8 +22,10 @@ import (
 	"fundigo/pkg/logging"
 	"fundigo/pkg/metrics"
 	"fundigo/pkg/redisconn"
+	"fundigo/pkg/sentryx"
 	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
+	"fundigo/pkg/tracing"
 )
 
 // infra holds the connections one process shares between its roles. None of
@@ -46,23 +50,50 @@ type infra struct {
 	metrics *metrics.Inline
 	// adminMounts are extra handlers on the admin listener (queue UI).
 	adminMounts map[string]http.Handler
+	// tracing is the process's OpenTelemetry provider (off by default).
+	tracing *tracing.Provider
+	// errors reports to Sentry (FUNDIGO_SENTRY_DSN; disabled when unset).
+	errors *sentryx.Reporter
 }
 
-func openInfra(cfg config.Config, log zerolog.Logger, name string) (*infra, error) {
+// openInfra opens the shared connections. ctx may carry a test span
+// exporter (tracing.WithExporter); it is not kept.
+func openInfra(ctx context.Context, cfg config.Config, log zerolog.Logger, name string) (*infra, error) {
 	in := &infra{cfg: cfg, log: log, queues: tasks.NewQueues(cfg.Tasks.QueuePrefix)}
-	pc, err := store.NewPoolConfig(cfg.Database.URL.Reveal(), store.PoolConfig{
+	var err error
+	if in.tracing, err = tracing.Setup(ctx, cfg.Tracing, tracing.Info{Version: version, Role: name}); err != nil {
+		return nil, err
+	}
+	if in.errors, err = sentryx.New(cfg.Sentry, sentryx.Info{Version: version, Role: name}); err != nil {
+		in.close(context.Background())
+		return nil, err
+	}
+	poolCfg := store.PoolConfig{
 		MaxConns: cfg.Database.MaxConns, ConnectTimeout: cfg.Database.ConnectTimeout,
 		StatementTimeout: cfg.Database.StatementTimeout, LockTimeout: cfg.Database.LockTimeout,
-	})
+	}
+	if in.tracing.Enabled() {
+		// Statements (with $n placeholders) but never their arguments.
+		poolCfg.Tracer = otelpgx.NewTracer(otelpgx.WithDisableConnectionDetailsInAttributes())
+	}
+	pc, err := store.NewPoolConfig(cfg.Database.URL.Reveal(), poolCfg)
 	if err != nil {
+		in.close(context.Background())
 		return nil, errors.New("parse FUNDIGO_DATABASE_URL: invalid") // the error may echo the password
 	}
 	if in.pool, err = pgxpool.NewWithConfig(context.Background(), pc); err != nil {
+		in.close(context.Background())
 		return nil, fmt.Errorf("open postgres pool: %w", err)
 	}
 	if in.redis, in.redisOpt, err = redisconn.Open(cfg.Redis.URL.Reveal()); err != nil {
 		in.close(context.Background())
 		return nil, fmt.Errorf("parse FUNDIGO_REDIS_URL: %w", err)
+	}
+	if in.tracing.Enabled() {
+		if err := redisconn.Trace(in.redis); err != nil {
+			in.close(context.Background())
+			return nil, err
+		}
 	}
 	in.tasks = asynq.NewClient(in.redisOpt)
 	in.insp = asynq.NewInspector(in.redisOpt)
@@ -103,6 +134,12 @@ func (in *infra) close(ctx context.Context) {
 	if in.pool != nil {
 		in.pool.Close()
 	}
+	if !in.errors.Flush(2 * time.Second) {
+		in.log.Warn().Msg("error reports not sent at shutdown")
+	}
+	if err := in.tracing.Shutdown(ctx); err != nil {
+		in.log.Warn().Err(err).Msg("spans not exported at shutdown")
+	}
 }
 
 // shutdownCtx is a fresh context for the drain after ctx was cancelled.
@@ -135,7 +172,7 @@ func (e env) withInfra(ctx context.Context, name string, external bool, fn func(
 		}
 		defer sims.close()
 	}
-	in, err := openInfra(cfg, log, name)
+	in, err := openInfra(ctx, cfg, log, name)
 	if err != nil {
 		return err
 	}
@@ -148,4 +185,17 @@ func (e env) withInfra(ctx context.Context, name string, external bool, fn func(
 		return err
 	}
 	return fn(in)
+}
+
+// clientTransport is next (nil: the default transport) with a client span
+// per call and the W3C traceparent sent along, when tracing is on.
+func (in *infra) clientTransport(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	if !in.tracing.Enabled() {
+		return next
+	}
+	return otelhttp.NewTransport(next, otelhttp.WithPropagators(tracing.Propagator()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Host + r.URL.Path }))
 }

@@ -25,7 +25,7 @@ func registerNotifications(w *workers.Server, in *infra) error {
 	ec, err := expo.NewClient(expo.Config{
 		BaseURL: nc.ExpoBaseURL, AccessToken: nc.ExpoAccessToken.Reveal(), Timeout: nc.Timeout,
 		MaxConcurrent: nc.ExpoMaxConcurrent, MaxAttempts: nc.MaxAttempts, Limiter: in.metrics.PushLimiter(limiter),
-		HTTPClient: &http.Client{Transport: in.metrics.PushTransport("expo", nil)},
+		HTTPClient: &http.Client{Transport: in.clientTransport(in.metrics.PushTransport("expo", nil))},
 	})
 	if err != nil {
 		return err
@@ -41,7 +41,7 @@ func registerNotifications(w *workers.Server, in *infra) error {
 	fc, err := newFCMClient(nc.FCMServiceAccountJSON.Reveal(), nc.FCMServiceAccountFile, fcm.Config{
 		BaseURL: nc.FCMBaseURL, TokenURL: nc.FCMTokenURL, ProjectID: nc.FCMProjectID,
 		Timeout: nc.Timeout, MaxAttempts: nc.MaxAttempts,
-		HTTPClient: &http.Client{Transport: in.metrics.PushTransport("fcm", nil)},
+		HTTPClient: &http.Client{Transport: in.clientTransport(in.metrics.PushTransport("fcm", nil))},
 	})
 	if err != nil {
 		return err

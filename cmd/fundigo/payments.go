@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/payment"
 	"fundigo/workers"
@@ -16,7 +18,8 @@ func registerPayments(w *workers.Server, in *infra) error {
 		BaseURL: pc.MpesaBaseURL, ConsumerKey: pc.ConsumerKey.Reveal(), ConsumerSecret: pc.ConsumerSecret.Reveal(),
 		ShortCode: pc.ShortCode, Passkey: pc.Passkey.Reveal(), TransactionType: pc.TransactionType, PartyB: pc.PartyB,
 		CallbackURL: pc.EffectiveCallbackURL(in.cfg.HTTP.PublicURL), Timeout: pc.Timeout,
-		TokenKey: in.cfg.Redis.KeyPrefix + "mpesa:oauth",
+		TokenKey:   in.cfg.Redis.KeyPrefix + "mpesa:oauth",
+		HTTPClient: &http.Client{Transport: in.clientTransport(nil)},
 	})
 	if err != nil {
 		return err

@@ -78,7 +78,7 @@ func newRatingsRecomputeCmd(e env) *cobra.Command {
 			if batchSize > 0 {
 				cfg.Ratings.BatchSize = batchSize
 			}
-			in, err := openInfra(cfg, log, "ratings")
+			in, err := openInfra(cmd.Context(), cfg, log, "ratings")
 			if err != nil {
 				return err
 			}

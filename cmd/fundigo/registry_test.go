@@ -25,7 +25,7 @@ func TestHandledTaskTypesMatchTheWorker(t *testing.T) {
 	getenv, _ := testEnv(t, nil)
 	cfg, err := config.Load(getenv)
 	require.NoError(t, err)
-	in, err := openInfra(cfg, zerolog.Nop(), "test-registry")
+	in, err := openInfra(context.Background(), cfg, zerolog.Nop(), "test-registry")
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -107,7 +107,7 @@ func deleteDeclaredAMQP(t *testing.T, getenv func(string) string) {
 		return
 	}
 	defer sims.close()
-	in, err := openInfra(cfg, zerolog.Nop(), "test-cleanup")
+	in, err := openInfra(context.Background(), cfg, zerolog.Nop(), "test-cleanup")
 	if err != nil {
 		t.Errorf("cleanup: %v", err)
 		return
@@ -146,7 +146,13 @@ func deleteDeclaredAMQP(t *testing.T, getenv func(string) string) {
 // startAll runs `fundigo all` in the background and waits for /readyz.
 func startAll(t *testing.T, getenv func(string) string, base string) (stop func() error, logs *lockedBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	return startAllWith(t, context.Background(), getenv, base)
+}
+
+// startAllWith is startAll under parent (e.g. carrying a test span exporter).
+func startAllWith(t *testing.T, parent context.Context, getenv func(string) string, base string) (stop func() error, logs *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(parent)
 	logs = &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"all"}, getenv, logs, logs) }()

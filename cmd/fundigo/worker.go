@@ -55,6 +55,7 @@ func buildWorkers(in *infra) (*workers.Server, error) {
 		Queues:          in.queues,
 		Concurrency:     in.cfg.Tasks.Concurrency,
 		ShutdownTimeout: in.cfg.ShutdownTimeout,
+		Errors:          in.errors,
 	})
 	w.Mux().Use(scheduler.Middleware(in.pool, scheduler.Table(in.queues), log))
 
@@ -78,6 +79,7 @@ func buildWorkers(in *infra) (*workers.Server, error) {
 	}
 	w.Mux().Use(in.metrics.TaskMiddleware(w.HasHandler))
 	w.WrapConsumers(in.metrics.WrapDelivery)
+	w.WrapConsumers(w.ReportFailures)
 	return w, nil
 }
 

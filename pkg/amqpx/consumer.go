@@ -159,8 +159,8 @@ func NewConsumer(conn *Conn, log zerolog.Logger, spec ConsumerSpec) (*Consumer, 
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", spec.Queue, err)
 	}
-	mws := make([]MiddlewareFunc, 0, len(spec.Middleware)+3)
-	mws = append(mws, Log())
+	mws := make([]MiddlewareFunc, 0, len(spec.Middleware)+4)
+	mws = append(mws, Trace(), Log())
 	mws = append(mws, spec.Middleware...)
 	mws = append(mws, Classify(), Recover())
 	return &Consumer{

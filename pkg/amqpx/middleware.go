@@ -8,9 +8,13 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"fundigo/pkg/logging"
 	"fundigo/pkg/outcome"
+	"fundigo/pkg/tracing"
 )
 
 // MiddlewareFunc wraps a HandlerFunc, in the shape of asynq.MiddlewareFunc
@@ -111,4 +115,44 @@ func Observe(fn ObserveFunc) MiddlewareFunc {
 			return err
 		}
 	}
+}
+
+// Trace continues the trace a message was published in (its W3C
+// traceparent/tracestate/baggage headers, written by the outbox relay) with a
+// consumer span named after the routing key, and gives the message's logger
+// the span's trace_id (and the propagated request id). NewConsumer puts it
+// outermost.
+func Trace() MiddlewareFunc {
+	return func(next HandlerFunc) HandlerFunc {
+		return func(ctx context.Context, d amqp.Delivery) error {
+			ctx = tracing.Extract(ctx, TraceHeaders(d.Headers))
+			info, _ := InfoFrom(ctx)
+			ctx, span := tracing.Tracer().Start(ctx, "process "+info.RoutingKey, trace.WithSpanKind(trace.SpanKindConsumer),
+				trace.WithAttributes(attribute.String("messaging.system", "rabbitmq"),
+					attribute.String("messaging.rabbitmq.destination.routing_key", info.RoutingKey),
+					attribute.String("messaging.message.id", d.MessageId),
+					attribute.Int("fundigo.delivery.attempt", info.Attempt)))
+			defer span.End()
+			err := next(tracing.Logger(ctx, true), d)
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, "message failed")
+			}
+			return err
+		}
+	}
+}
+
+// TraceHeaders is the W3C carrier among AMQP headers (string values only).
+func TraceHeaders(h amqp.Table) map[string]string {
+	var out map[string]string
+	for _, k := range []string{tracing.HeaderTraceparent, tracing.HeaderTracestate, tracing.HeaderBaggage} {
+		if v, ok := h[k].(string); ok && v != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -41,6 +41,8 @@ type Config struct {
 	Ops           Ops
 	Throttle      Throttle
 	Stream        Stream
+	Tracing       Tracing
+	Sentry        Sentry
 }
 
 // HTTP configures the API listener.
@@ -235,6 +237,8 @@ func (c Config) Validate() error {
 	errs = append(errs, c.Ops.validate()...)
 	errs = append(errs, c.Throttle.validate()...)
 	errs = append(errs, c.Stream.validate()...)
+	errs = append(errs, c.Tracing.validate()...)
+	errs = append(errs, c.Sentry.validate()...)
 	for _, s := range c.HTTP.TrustedProxies {
 		if _, err := ParseCIDROrIP(s); err != nil {
 			errs = append(errs, fmt.Errorf("FUNDIGO_TRUSTED_PROXIES: %w", err))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,10 @@ type Entry struct {
 	Notify string
 	// Trusted records that the sender was a trusted source (source_trusted).
 	Trusted bool
+	// Trace is the delivery's W3C trace context (tracing.Headers of the
+	// request), stored as trace_context so whoever applies the row continues
+	// the delivery's trace, and carried by its outbox notice. Nil: none.
+	Trace map[string]string
 }
 
 // MaxKeyLen is the longest natural key Write accepts; longer keys could not
@@ -221,8 +226,9 @@ func storableText(s string, max int) error {
 }
 
 const insertSQL = `
-INSERT INTO inbox (route, natural_key, body_hash, body, source_trusted)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::bool[])
+INSERT INTO inbox (route, natural_key, body_hash, body, source_trusted, trace_context)
+SELECT r, k, h, b, t, tc::jsonb FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::bool[], $6::text[])
+    AS u(r, k, h, b, t, tc)
 ON CONFLICT ON CONSTRAINT inbox_dedupe DO NOTHING
 RETURNING id, route, natural_key, body_hash`
 
@@ -235,10 +241,10 @@ JOIN unnest($1::text[], $2::text[], $3::bytea[]) AS k(route, natural_key, body_h
 // insertNotifySQL is insertSQL plus the notifications, as one statement
 // run outside an explicit transaction: the batch's rows and its NOTIFYs
 // commit together in one round trip (BEGIN, INSERT, NOTIFY and COMMIT were
-// four). The channels ($6) are notified only when a row is new.
+// four). The channels ($7) are notified only when a row is new.
 const insertNotifySQL = `
 WITH ins AS (` + insertSQL + `),
-woke AS (SELECT pg_notify(c, '') FROM unnest($6::text[]) c WHERE EXISTS (SELECT 1 FROM ins))
+woke AS (SELECT pg_notify(c, '') FROM unnest($7::text[]) c WHERE EXISTS (SELECT 1 FROM ins))
 SELECT id, route, natural_key, body_hash FROM ins WHERE (SELECT count(*) FROM woke) >= 0`
 
 type dedupeKey struct{ route, key, hash string }
@@ -251,6 +257,7 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 	var routes, nks []string
 	var hashes, bodies [][]byte
 	var trusted []bool
+	var traces []*string
 	for i, e := range entries {
 		h := sha256.Sum256(e.Body)
 		keys[i] = dedupeKey{e.Route, e.Key, string(h[:])}
@@ -261,12 +268,13 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 		routes, nks = append(routes, e.Route), append(nks, e.Key)
 		hashes, bodies = append(hashes, h[:]), append(bodies, e.Body)
 		trusted = append(trusted, e.Trusted)
+		traces = append(traces, traceJSON(e.Trace))
 	}
 	ids := map[dedupeKey]int64{}
 	inserted := map[dedupeKey]bool{}
 	if channels, ok := notifyOnly(entries); ok {
 		// No outbox notice to write: one autocommitted statement.
-		if err := scanIDs(ctx, w.pool, ids, inserted, true, insertNotifySQL, routes, nks, hashes, bodies, trusted, channels); err != nil {
+		if err := scanIDs(ctx, w.pool, ids, inserted, true, insertNotifySQL, routes, nks, hashes, bodies, trusted, traces, channels); err != nil {
 			return nil, fmt.Errorf("inbox commit of %d deliveries: %w", len(entries), err)
 		}
 		if len(inserted) < len(routes) {
@@ -279,7 +287,7 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 		return results(entries, keys, first, ids, inserted), nil
 	}
 	err := store.WithTx(ctx, w.pool, func(tx pgx.Tx) error {
-		if err := scanIDs(ctx, tx, ids, inserted, true, insertSQL, routes, nks, hashes, bodies, trusted); err != nil {
+		if err := scanIDs(ctx, tx, ids, inserted, true, insertSQL, routes, nks, hashes, bodies, trusted, traces); err != nil {
 			return fmt.Errorf("insert inbox rows: %w", err)
 		}
 		if len(inserted) < len(routes) {
@@ -303,7 +311,7 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 			}
 			msgs = append(msgs, outbox.Message{
 				ID: MessageID(ids[k]), RoutingKey: e.RoutingKey,
-				Type: e.RoutingKey, Payload: payload,
+				Type: e.RoutingKey, Payload: payload, Headers: noticeHeaders(e.Trace),
 			})
 		}
 		if len(channels) > 0 {
@@ -317,6 +325,34 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 		return nil, fmt.Errorf("inbox commit of %d deliveries: %w", len(entries), err)
 	}
 	return results(entries, keys, first, ids, inserted), nil
+}
+
+// traceJSON is the trace_context of a row: the carrier as a JSON object,
+// nil (SQL NULL) for none or one that is implausibly large.
+func traceJSON(h map[string]string) *string {
+	if len(h) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(h)
+	if err != nil || len(b) > maxTraceContext {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+// maxTraceContext bounds a stored trace context (W3C limits traceparent to
+// 55 bytes and tracestate to 32 members; baggage is ours).
+const maxTraceContext = 4096
+
+// noticeHeaders are the outbox headers of a row's notice: its delivery's
+// trace context (a notice without one gets the context of the commit, see
+// outbox.WriteBatch).
+func noticeHeaders(h map[string]string) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	return maps.Clone(h)
 }
 
 // notifyOnly reports whether no entry needs an outbox notice (every one

@@ -25,6 +25,8 @@ const (
 	FieldDurationMS        = "duration_ms"
 	FieldResultCode        = "result_code"
 	FieldRequestID         = "request_id"
+	FieldTraceID           = "trace_id"
+	FieldSpanID            = "span_id"
 	FieldMSISDN            = "msisdn"
 	FieldNotificationID    = "notification_id"
 	FieldTechnicianID      = "technician_id"

@@ -198,7 +198,7 @@ func (p *Pipeline) enqueueSends(ctx context.Context, notificationID string, now 
 
 func (p *Pipeline) enqueue(ctx context.Context, notificationID string, rows int, at time.Time) error {
 	for slot := range (rows + sendBatch - 1) / sendBatch {
-		t, err := tasks.NewPushSend(p.cfg.Queues.Default, notificationID, slot, at)
+		t, err := tasks.NewPushSend(ctx, p.cfg.Queues.Default, notificationID, slot, at)
 		if err != nil {
 			return err
 		}

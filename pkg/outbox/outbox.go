@@ -31,9 +31,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"fundigo/pkg/tracing"
 )
 
 // NotifyChannel is the PostgreSQL LISTEN/NOTIFY channel the outbox trigger
@@ -116,10 +120,15 @@ func (m *Message) normalize() ([]byte, error) {
 // WriteBatch inserts msgs into the outbox inside tx with one statement (one
 // round trip however many messages: the webhook inbox writes a whole grouped
 // commit's notices this way). Same rules as Write for each message.
+//
+// A message without a traceparent header gets ctx's trace context (W3C
+// traceparent, tracestate, baggage), so the relay's publish and the
+// consumers continue the trace that wrote the event.
 func WriteBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	msgs = withTrace(ctx, msgs)
 	args, err := batchArgs(msgs)
 	if err != nil {
 		return err
@@ -132,7 +141,8 @@ func WriteBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 
 // QueueBatch is WriteBatch for a pgx.Batch that the caller sends inside its
 // transaction, so the insert shares a round trip with the caller's other
-// statements. It adds nothing for no messages; otherwise it adds one
+// statements. It has no context: a message carries the trace context its
+// Headers hold (see WithTrace). It adds nothing for no messages; otherwise it adds one
 // statement whose result the caller reads (Exec) in its turn.
 func QueueBatch(b *pgx.Batch, msgs []Message) error {
 	if len(msgs) == 0 {
@@ -173,4 +183,38 @@ func batchArgs(msgs []Message) ([]any, error) {
 // commits. A message whose ID is already in the outbox is ignored.
 func Write(ctx context.Context, tx pgx.Tx, msg Message) error {
 	return WriteBatch(ctx, tx, []Message{msg})
+}
+
+// withTrace returns msgs where every message lacking a traceparent carries
+// ctx's trace context; msgs itself (and its header maps) are not modified.
+func withTrace(ctx context.Context, msgs []Message) []Message {
+	h := tracing.Headers(ctx)
+	if h == nil {
+		return msgs
+	}
+	var out []Message
+	for i := range msgs {
+		if tracing.HasContext(msgs[i].Headers) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(msgs)
+		}
+		out[i].Headers = WithTrace(ctx, msgs[i].Headers)
+	}
+	if out == nil {
+		return msgs
+	}
+	return out
+}
+
+// WithTrace returns a copy of headers with ctx's trace context (W3C
+// traceparent, tracestate, baggage) added, replacing any it had.
+func WithTrace(ctx context.Context, headers map[string]string) map[string]string {
+	out := maps.Clone(headers)
+	if out == nil {
+		out = map[string]string{}
+	}
+	tracing.Inject(ctx, out)
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"fundigo/pkg/amqpx"
@@ -20,6 +21,7 @@ import (
 	"fundigo/pkg/outbox"
 	"fundigo/pkg/store"
 	"fundigo/pkg/store/storetest"
+	"fundigo/pkg/tracing"
 )
 
 func TestMain(m *testing.M) {
@@ -38,6 +40,8 @@ type bundle struct {
 	mu       sync.Mutex
 	consumed map[string]int // by MessageId
 	last     map[string]amqp.Delivery
+	spans    map[string]trace.SpanContext // the handler's span context, by MessageId
+	reqIDs   map[string]string            // the request id the handler's context carries
 }
 
 func setup(t *testing.T) *bundle {
@@ -48,6 +52,8 @@ func setup(t *testing.T) *bundle {
 		log:      zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel),
 		consumed: map[string]int{},
 		last:     map[string]amqp.Delivery{},
+		spans:    map[string]trace.SpanContext{},
+		reqIDs:   map[string]string{},
 	}
 	b.exchange = b.names.Exchange("events")
 	b.conn = amqpxtest.Conn(t, b.log)
@@ -70,11 +76,13 @@ func (b *bundle) consume(t *testing.T) {
 		Exchange:    b.exchange,
 		Bindings:    []string{"#"},
 		Concurrency: 4,
-		Handler: func(_ context.Context, d amqp.Delivery) error {
+		Handler: func(ctx context.Context, d amqp.Delivery) error {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			b.consumed[d.MessageId]++
 			b.last[d.MessageId] = d
+			b.spans[d.MessageId] = trace.SpanContextFromContext(ctx)
+			b.reqIDs[d.MessageId] = tracing.RequestID(ctx)
 			return nil
 		},
 	}
@@ -123,7 +131,13 @@ func (b *bundle) msg(id string) outbox.Message {
 
 func (b *bundle) write(t *testing.T, msgs ...outbox.Message) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	b.writeIn(t, context.Background(), msgs...)
+}
+
+// writeIn writes msgs in one transaction under parent (a traced context).
+func (b *bundle) writeIn(t *testing.T, parent context.Context, msgs ...outbox.Message) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(parent, 10*time.Second)
 	defer cancel()
 	require.NoError(t, store.WithTx(ctx, b.pool, func(tx pgx.Tx) error {
 		for _, m := range msgs {
@@ -417,4 +431,40 @@ func TestWriteBatchInsertsAllAndSkipsKnownIDs(t *testing.T) {
 		return outbox.WriteBatch(ctx, tx, []outbox.Message{msg("d"), {ID: "bad"}})
 	})
 	require.Error(t, err, "an invalid message fails the whole batch")
+}
+
+// The trace context of the transaction that wrote an event travels with it:
+// outbox row headers → the relay's AMQP headers → the consumer's context
+// (amqpx.Trace), with the request id in the baggage. A message written
+// outside any trace carries none, and a header set by the writer wins.
+func TestTraceContextTravelsFromWriterToConsumer(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.consume(t)
+	b.run(t, b.relay(t, outbox.RelayConfig{PollInterval: 50 * time.Millisecond}))
+
+	sc := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+		SpanID:  trace.SpanID{1, 2, 3, 4, 5, 6, 7, 8}, TraceFlags: trace.FlagsSampled,
+	})
+	ctx := tracing.WithRequestID(trace.ContextWithSpanContext(context.Background(), sc), "req-42")
+	b.writeIn(t, ctx, b.msg("traced"))
+	b.write(t, b.msg("untraced"))
+
+	require.Eventually(t, func() bool { return len(b.snapshot()) == 2 }, 10*time.Second, 10*time.Millisecond)
+	var stored map[string]string
+	require.NoError(t, b.pool.QueryRow(context.Background(),
+		`SELECT headers FROM outbox WHERE message_id = 'traced'`).Scan(&stored))
+	require.Equal(t, "00-0102030405060708090a0b0c0d0e0f10-0102030405060708-01", stored["traceparent"])
+
+	d, _ := b.delivery("traced")
+	require.Contains(t, d.Headers["traceparent"], "0102030405060708090a0b0c0d0e0f10", "the AMQP message carries the trace")
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	require.Equal(t, sc.TraceID(), b.spans["traced"].TraceID(), "the consumer continues the writer's trace")
+	require.Equal(t, "req-42", b.reqIDs["traced"])
+	require.False(t, b.spans["untraced"].IsValid())
+	require.Empty(t, b.reqIDs["untraced"])
+	ud, _ := b.delivery("untraced")
+	require.NotContains(t, ud.Headers, "traceparent")
 }

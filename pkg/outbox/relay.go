@@ -11,8 +11,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"fundigo/pkg/amqpx"
+	"fundigo/pkg/tracing"
 )
 
 // RelayConfig configures a Relay.
@@ -204,12 +208,24 @@ func (r *Relay) relayBatch(ctx context.Context, ignoreBackoff bool) (int, error)
 	}
 
 	msgs := make([]amqpx.Message, len(rows))
+	spans := make([]trace.Span, len(rows))
 	for i, rw := range rows {
 		msgs[i] = rw.message(r.cfg.Exchange)
+		spans[i] = publishSpan(rw, msgs[i].Publishing.Headers)
 	}
 	pctx, pcancel := context.WithTimeout(bctx, r.cfg.PublishTimeout)
 	errs := r.pub.PublishBatch(pctx, msgs)
 	pcancel()
+	for i, sp := range spans {
+		if sp == nil {
+			continue
+		}
+		if errs[i] != nil {
+			sp.RecordError(errs[i])
+			sp.SetStatus(codes.Error, "publish failed")
+		}
+		sp.End()
+	}
 
 	var (
 		published  []int64
@@ -291,6 +307,25 @@ func (r *Relay) mark(ctx context.Context, tx pgx.Tx, published, failed []int64, 
 		}
 	}
 	return nil
+}
+
+// publishSpan starts the producer span of a row written in a trace (its
+// headers carry a traceparent, see WriteBatch) and points the message's
+// trace headers at it, so consumers continue the trace under the publish.
+// Rows written outside any trace get no span (nil).
+func publishSpan(rw row, headers amqp.Table) trace.Span {
+	if !tracing.HasContext(rw.headers) {
+		return nil
+	}
+	ctx, span := tracing.Tracer().Start(tracing.Extract(context.Background(), rw.headers), "publish "+rw.routingKey,
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("messaging.system", "rabbitmq"),
+			attribute.String("messaging.rabbitmq.destination.routing_key", rw.routingKey),
+			attribute.String("messaging.message.id", rw.messageID)))
+	for k, v := range tracing.Headers(ctx) {
+		headers[k] = v
+	}
+	return span
 }
 
 // HeaderCreatedAt is the AMQP header carrying the outbox row's created_at

@@ -2,17 +2,21 @@ package payment
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"fundigo/pkg/logging"
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/outbox"
 	"fundigo/pkg/store"
+	"fundigo/pkg/tracing"
 )
 
 // claimed is one inbox row taken by a batch.
@@ -26,10 +30,11 @@ type claimed struct {
 	confirmed bool
 	done      bool // already applied (a payment_callbacks row exists)
 	cb        *mpesa.STKCallback
+	trace     map[string]string // the delivery's W3C trace context (inbox.trace_context)
 }
 
 const claimColumns = `i.id, i.body, i.received_at, i.source_trusted,
-	EXISTS (SELECT 1 FROM payment_callbacks c WHERE c.inbox_id = i.id)`
+	EXISTS (SELECT 1 FROM payment_callbacks c WHERE c.inbox_id = i.id), i.trace_context`
 
 // claimNext locks up to limit unapplied, due STK inbox rows, oldest first;
 // rows locked by another applier are skipped, so replicas share the work.
@@ -53,7 +58,11 @@ func claimRows(rows pgx.Rows, err error) ([]claimed, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
 		var c claimed
-		err := r.Scan(&c.id, &c.body, &c.receivedAt, &c.trusted, &c.done)
+		var tc []byte
+		err := r.Scan(&c.id, &c.body, &c.receivedAt, &c.trusted, &c.done, &tc)
+		if err == nil && tc != nil {
+			_ = json.Unmarshal(tc, &c.trace) // an unreadable context only loses the trace
+		}
 		return c, err
 	})
 	if err != nil {
@@ -156,9 +165,11 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 			changed[r.cb.CheckoutRequestID] = true
 		}
 		if v.to != "" {
+			n := len(w.events)
 			if w.events, err = appendEvents(w.events, next); err != nil {
 				return err
 			}
+			traceApply(ctx, r, next, w.events[n:])
 			ev := log.Info()
 			if v.to == NeedsReview {
 				ev = log.Warn().Str("review_reason", v.o.Reason)
@@ -189,6 +200,25 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 		d.Log.Error().Ints64("inbox_ids", stuckIDs).Msg("stored stk callbacks are not callbacks; stuck for an operator")
 	}
 	return nil
+}
+
+// traceApply records the application of r as a span continuing the trace of
+// the callback's delivery (the row's trace_context, from the webhook
+// request), and gives the events it emits (evs, modified in place) that
+// span's context, so the relay's publish and the consumers join the same
+// trace. Rows delivered without a trace context emit untraced events.
+func traceApply(ctx context.Context, r claimed, p Payment, evs []outbox.Message) {
+	if !tracing.HasContext(r.trace) {
+		return
+	}
+	sctx, span := tracing.Tracer().Start(tracing.Extract(ctx, r.trace), "payment.apply_callback",
+		trace.WithAttributes(attribute.String("fundigo.payment.id", p.ID),
+			attribute.Int64("fundigo.inbox.id", r.id),
+			attribute.String("fundigo.payment.status", string(p.Status))))
+	defer span.End()
+	for i := range evs {
+		evs[i].Headers = outbox.WithTrace(sctx, evs[i].Headers)
+	}
 }
 
 // readBatch takes the CheckoutRequestID locks of keys (LockCheckouts), then

@@ -55,7 +55,7 @@ func requestConfirmation(ctx context.Context, d Deps, log zerolog.Logger, checko
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmEnqueueBudget)
 	defer cancel()
 	for i, c := range checkouts {
-		task, err := tasks.NewPaymentConfirm(c, d.Queues.Critical)
+		task, err := tasks.NewPaymentConfirm(ctx, c, d.Queues.Critical)
 		if err == nil {
 			_, err = d.Tasks.EnqueueContext(ctx, task)
 		}

@@ -168,7 +168,7 @@ func Create(ctx context.Context, d Deps, id string, r CreateRequest) (Payment, e
 	}
 	log := d.Log.With().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldMSISDN, logging.MaskMSISDN(phone)).Logger()
 	if d.Tasks != nil && p.Method == MethodSTK {
-		t, err := tasks.NewSTKPush(p.ID, d.Queues.Critical)
+		t, err := tasks.NewSTKPush(ctx, p.ID, d.Queues.Critical)
 		if err == nil {
 			_, err = d.Tasks.EnqueueContext(ctx, t)
 		}

@@ -11,6 +11,7 @@ import (
 	"fundigo/pkg/inbox"
 	"fundigo/pkg/logging"
 	"fundigo/pkg/mpesa"
+	"fundigo/pkg/tracing"
 )
 
 // Intake accepts STK callbacks for every entry point that receives one (the
@@ -76,7 +77,7 @@ func (in *Intake) Accept(ctx context.Context, d Delivery) (Accepted, error) {
 	}
 	res, err := in.Writer.Write(ctx, inbox.Entry{
 		Route: mpesa.InboxRouteSTK, Key: cb.CheckoutRequestID, Body: d.Body,
-		Notify: NotifyChannel, Trusted: d.Trusted,
+		Notify: NotifyChannel, Trusted: d.Trusted, Trace: tracing.Headers(ctx),
 	})
 	if errors.Is(err, inbox.ErrRejected) {
 		return Accepted{}, in.reject(ctx, d, err)

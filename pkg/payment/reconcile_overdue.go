@@ -90,7 +90,7 @@ func redrivePending(ctx context.Context, d Deps, log zerolog.Logger) error {
 func redrive(ctx context.Context, d Deps, log zerolog.Logger, id string) error {
 	queue := d.Queues.Critical
 	enqueue := func() error {
-		t, err := tasks.NewSTKPush(id, queue)
+		t, err := tasks.NewSTKPush(ctx, id, queue)
 		if err != nil {
 			return err
 		}

@@ -47,7 +47,7 @@ func StartRecompute(ctx context.Context, d Deps, id, reason string) error {
 	if err := s.RecordCommand(ctx, id, tasks.TypeRatingsRecomputeAll); err != nil {
 		return err
 	}
-	t, err := tasks.NewRecomputeAll(reason)
+	t, err := tasks.NewRecomputeAll(ctx, reason)
 	if err == nil {
 		_, err = d.Tasks.EnqueueContext(ctx, t, asynq.Queue(d.Queues.Low), asynq.TaskID(id))
 	}

@@ -25,8 +25,19 @@ import (
 	"strings"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 )
+
+// Trace adds OpenTelemetry tracing to c (one span per command or
+// pipeline, under the caller's span). Commands' arguments are left out of
+// the spans: keys and values may name users or phones.
+func Trace(c redis.UniversalClient) error {
+	if err := redisotel.InstrumentTracing(c, redisotel.WithDBStatement(false)); err != nil {
+		return fmt.Errorf("trace redis client: %w", err)
+	}
+	return nil
+}
 
 // SentinelScheme is the URL scheme selecting a Sentinel-managed primary.
 const SentinelScheme = "redis-sentinel"

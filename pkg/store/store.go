@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -44,6 +45,10 @@ type PoolConfig struct {
 	// connection forever. A value set in the URL's options wins.
 	StatementTimeout time.Duration
 	LockTimeout      time.Duration
+	// Tracer, if set, also traces every connection (otelpgx); it is
+	// combined with the pool-wait tracer WatchPoolWaits relies on, never
+	// instead of it.
+	Tracer pgx.QueryTracer
 }
 
 // NewPoolConfig parses url and applies cfg. The parse error may echo the
@@ -65,6 +70,9 @@ func NewPoolConfig(url string, cfg PoolConfig) (*pgxpool.Config, error) {
 		}
 	}
 	pc.ConnConfig.Tracer = poolWaitTracer{}
+	if cfg.Tracer != nil {
+		pc.ConnConfig.Tracer = multitracer.New(poolWaitTracer{}, cfg.Tracer)
+	}
 	return pc, nil
 }
 

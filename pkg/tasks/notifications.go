@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +38,7 @@ type PushSendPayload struct {
 // processAt (zero: now). Its task id is deterministic (notification, due
 // time, slot), so fanning out the same notification again enqueues nothing
 // new while the first tasks are still queued.
-func NewPushSend(queue, notificationID string, slot int, processAt time.Time) (*asynq.Task, error) {
+func NewPushSend(ctx context.Context, queue, notificationID string, slot int, processAt time.Time) (*asynq.Task, error) {
 	b, err := json.Marshal(PushSendPayload{NotificationID: notificationID})
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s payload: %w", TypePushSend, err)
@@ -48,7 +49,7 @@ func NewPushSend(queue, notificationID string, slot int, processAt time.Time) (*
 		id += ":" + strconv.FormatInt(processAt.Unix(), 10)
 		opts = append(opts, asynq.ProcessAt(processAt))
 	}
-	return asynq.NewTask(TypePushSend, b, append(opts, asynq.TaskID(id))...), nil
+	return New(ctx, TypePushSend, b, append(opts, asynq.TaskID(id))...), nil
 }
 
 // NewPushReceipts builds a receipts run (for operators; the scheduler

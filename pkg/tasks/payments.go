@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,12 +45,12 @@ const PaymentConfirmMaxRetry = 12
 
 // NewPaymentConfirm builds the confirmation task of checkoutRequestID on
 // queue. No retention: once it succeeded, a later callback may ask again.
-func NewPaymentConfirm(checkoutRequestID, queue string) (*asynq.Task, error) {
+func NewPaymentConfirm(ctx context.Context, checkoutRequestID, queue string) (*asynq.Task, error) {
 	b, err := json.Marshal(PaymentConfirmPayload{CheckoutRequestID: checkoutRequestID})
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s payload: %w", TypePaymentConfirm, err)
 	}
-	return asynq.NewTask(TypePaymentConfirm, b, asynq.TaskID("confirm:"+checkoutRequestID), asynq.Queue(queue),
+	return New(ctx, TypePaymentConfirm, b, asynq.TaskID("confirm:"+checkoutRequestID), asynq.Queue(queue),
 		asynq.MaxRetry(PaymentConfirmMaxRetry), asynq.Timeout(time.Minute)), nil
 }
 
@@ -63,13 +64,14 @@ type STKPushPayload struct {
 // fails with reason "other".
 const STKPushMaxRetry = 8
 
-// NewSTKPush builds the push task of paymentID on queue.
-func NewSTKPush(paymentID, queue string) (*asynq.Task, error) {
+// NewSTKPush builds the push task of paymentID on queue, carrying ctx's
+// trace context.
+func NewSTKPush(ctx context.Context, paymentID, queue string) (*asynq.Task, error) {
 	b, err := json.Marshal(STKPushPayload{PaymentID: paymentID})
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s payload: %w", TypeSTKPush, err)
 	}
-	return asynq.NewTask(TypeSTKPush, b, asynq.TaskID(paymentID), asynq.Queue(queue),
+	return New(ctx, TypeSTKPush, b, asynq.TaskID(paymentID), asynq.Queue(queue),
 		asynq.MaxRetry(STKPushMaxRetry), asynq.Timeout(time.Minute), asynq.Retention(time.Hour)), nil
 }
 

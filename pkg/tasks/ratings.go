@@ -39,12 +39,12 @@ const RecomputeAllTimeout = 3 * time.Hour
 
 // NewRecomputeAll builds a full recompute task. Its result (progress JSON)
 // is retained for a day so GET /v1/tasks/{id} can report it after the end.
-func NewRecomputeAll(reason string) (*asynq.Task, error) {
+func NewRecomputeAll(ctx context.Context, reason string) (*asynq.Task, error) {
 	b, err := json.Marshal(RecomputeAllPayload{Reason: reason})
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s payload: %w", TypeRatingsRecomputeAll, err)
 	}
-	return asynq.NewTask(TypeRatingsRecomputeAll, b,
+	return New(ctx, TypeRatingsRecomputeAll, b,
 		asynq.MaxRetry(20), asynq.Timeout(RecomputeAllTimeout), asynq.Retention(24*time.Hour)), nil
 }
 
@@ -77,7 +77,7 @@ func EnqueueRecomputeTechnician(ctx context.Context, c *asynq.Client, queue, tec
 		id, at := RecomputeTechnicianTaskID(technicianID, now, window)
 		opts = append(opts, asynq.TaskID(id), asynq.ProcessAt(at))
 	}
-	_, err = c.EnqueueContext(ctx, asynq.NewTask(TypeRatingsRecomputeTechnician, b), opts...)
+	_, err = c.EnqueueContext(ctx, New(ctx, TypeRatingsRecomputeTechnician, b), opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		return false, nil
 	}

@@ -172,7 +172,7 @@ func EnqueueRemote(ctx context.Context, c *asynq.Client, q Queues, id string, r 
 	if r.UniqueFor > 0 {
 		opts = append(opts, asynq.Unique(time.Duration(r.UniqueFor)*time.Second))
 	}
-	_, err := c.EnqueueContext(ctx, asynq.NewTask(r.Type, payload), opts...)
+	_, err := c.EnqueueContext(ctx, New(ctx, r.Type, payload), opts...)
 	switch {
 	case errors.Is(err, asynq.ErrDuplicateTask):
 		return Remote{}, ErrDuplicate

@@ -19,6 +19,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"fundigo/pkg/outcome"
+	"fundigo/pkg/tracing"
 )
 
 // Queues names the three priority queues. Names are configurable so that
@@ -140,4 +141,12 @@ func backoff(n int) time.Duration {
 	}
 	half := d / 2
 	return half + rand.N(half+1)
+}
+
+// New is asynq.NewTask carrying ctx's W3C trace context (and the request id
+// in its baggage) in the task's headers, so the handler continues the trace
+// of whatever enqueued it (workers' trace middleware). Every constructor in
+// this package builds its task with it.
+func New(ctx context.Context, typename string, payload []byte, opts ...asynq.Option) *asynq.Task {
+	return asynq.NewTaskWithHeaders(typename, payload, tracing.Headers(ctx), opts...)
 }

@@ -45,7 +45,7 @@ func (f *flow) post(t *testing.T, body []byte) {
 // confirm runs the confirmation task of checkout now.
 func (f *flow) confirm(t *testing.T, checkout string) error {
 	t.Helper()
-	task, err := tasks.NewPaymentConfirm(checkout, "q")
+	task, err := tasks.NewPaymentConfirm(context.Background(), checkout, "q")
 	require.NoError(t, err)
 	return f.mux.ProcessTask(context.Background(), task)
 }

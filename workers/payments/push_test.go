@@ -102,7 +102,7 @@ func (f *flow) create(t *testing.T, phone string, amount int64) string {
 
 func (f *flow) push(t *testing.T, id string) error {
 	t.Helper()
-	task, err := tasks.NewSTKPush(id, "q")
+	task, err := tasks.NewSTKPush(context.Background(), id, "q")
 	require.NoError(t, err)
 	return f.mux.ProcessTask(context.Background(), task)
 }

@@ -143,7 +143,7 @@ func archivedPush(t *testing.T) (*flow, payments.Deps, string) {
 	d.Tasks, d.Inspector = taskstest.Client(t), insp
 	d.Config.Reconcile = config.Reconcile{PendingDeadline: 10 * time.Minute}
 	id := f.create(t, mpesasim.PhoneSuccess, 100)
-	task, err := tasks.NewSTKPush(id, d.Queues.Critical)
+	task, err := tasks.NewSTKPush(context.Background(), id, d.Queues.Critical)
 	require.NoError(t, err)
 	_, err = d.Tasks.EnqueueContext(context.Background(), task)
 	require.NoError(t, err)

@@ -1,6 +1,7 @@
 package ratings
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func TestRecomputeAllTaskReportsProgress(t *testing.T) {
 	mux, _ := countingMux(b.deps)
 	taskstest.Serve(t, b.deps.Rating.Queues, mux)
 
-	task, err := tasks.NewRecomputeAll("test")
+	task, err := tasks.NewRecomputeAll(context.Background(), "test")
 	require.NoError(t, err)
 	info, err := b.deps.Rating.Tasks.Enqueue(task, asynq.Queue(b.deps.Rating.Queues.Low), asynq.TaskID("recompute-1"))
 	require.NoError(t, err)

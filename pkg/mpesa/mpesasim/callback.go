@@ -28,18 +28,35 @@ func (s *Sim) scheduleCallback(url string, t *txn, delay time.Duration, copies i
 			return
 		}
 		for range copies {
-			s.deliver(url, t.checkoutID, body)
+			s.deliver(url, t.checkoutID, body, t.trace)
 		}
 	}()
 }
 
-func (s *Sim) deliver(url, checkoutID string, body []byte) {
+// traceHeaders are the W3C trace context headers of a push request. Daraja
+// propagates no trace context; the simulator sends the push's back with its
+// callback, so a development trace runs from the payment request through
+// the callback (docs/operations.md, "Tracing").
+func traceHeaders(h http.Header) http.Header {
+	out := http.Header{}
+	for _, k := range []string{"Traceparent", "Tracestate", "Baggage"} {
+		if v := h.Get(k); v != "" && len(v) <= 512 {
+			out.Set(k, v)
+		}
+	}
+	return out
+}
+
+func (s *Sim) deliver(url, checkoutID string, body []byte, trace http.Header) {
 	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
 	ok := false
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
+		for k, v := range trace {
+			req.Header[k] = v
+		}
 		var resp *http.Response
 		resp, err = s.cfg.HTTPClient.Do(req)
 		if err == nil {

@@ -20,6 +20,9 @@ type txn struct {
 	behaviour  Behaviour
 	finalAt    time.Time // when the customer "answers"
 	receipt    string
+	// trace is the push request's W3C trace context, sent back with the
+	// callback (see traceHeaders).
+	trace http.Header
 }
 
 // handleSTKPush validates like Daraja, records the push and schedules its
@@ -80,6 +83,7 @@ func (s *Sim) handleSTKPush(w http.ResponseWriter, r *http.Request) {
 		delay = s.faults.CallbackDelay
 	}
 	t := &txn{
+		trace:      traceHeaders(r.Header),
 		merchantID: fmt.Sprintf("%05d-%08d-1", 10000+s.seq%90000, s.seq),
 		checkoutID: fmt.Sprintf("ws_CO_%s%06d", now.In(mpesa.Nairobi()).Format("02012006150405"), s.seq),
 		phone:      phone,
