@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+
+	"github.com/hibiken/asynqmon"
 
 	"fundigo/pkg/admin"
 	"fundigo/pkg/health"
@@ -59,4 +62,25 @@ func (in *infra) registerWorkerCollectors(w *workers.Server) {
 		metrics.NewAMQPQueues(in.amqp, w.ConsumerQueues),
 		metrics.NewSQL(in.pool),
 	)
+}
+
+// queueUIPath is where asynqmon answers on the admin listener.
+const queueUIPath = "/asynq"
+
+// mountQueueUI puts asynqmon (the Asynq queue UI: queues, tasks, retries,
+// archived tasks) on the admin listener at /asynq/, behind the service keys
+// (FUNDIGO_API_KEYS; X-API-Key or the Basic auth password). Payloads and
+// results are not shown: they may name customers.
+func (in *infra) mountQueueUI() {
+	hidden := func(_ string, b []byte) string { return fmt.Sprintf("(%d bytes, not shown)", len(b)) }
+	in.queueUI = asynqmon.New(asynqmon.Options{
+		RootPath:         queueUIPath,
+		RedisConnOpt:     in.redisOpt,
+		PayloadFormatter: asynqmon.PayloadFormatterFunc(hidden),
+		ResultFormatter:  asynqmon.ResultFormatterFunc(hidden),
+	})
+	if in.adminMounts == nil {
+		in.adminMounts = map[string]http.Handler{}
+	}
+	in.adminMounts[queueUIPath+"/"] = admin.RequireKey(in.cfg.Auth.APIKeys, in.queueUI)
 }

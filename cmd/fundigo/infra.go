@@ -9,6 +9,7 @@ import (
 
 	"github.com/exaring/otelpgx"
 	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -54,6 +55,8 @@ type infra struct {
 	tracing *tracing.Provider
 	// errors reports to Sentry (FUNDIGO_SENTRY_DSN; disabled when unset).
 	errors *sentryx.Reporter
+	// queueUI is asynqmon, mounted at /asynq/ on the admin listener.
+	queueUI *asynqmon.HTTPHandler
 }
 
 // openInfra opens the shared connections. ctx may carry a test span
@@ -96,6 +99,7 @@ func openInfra(ctx context.Context, cfg config.Config, log zerolog.Logger, name 
 		}
 	}
 	in.tasks = asynq.NewClient(in.redisOpt)
+	in.mountQueueUI()
 	in.insp = asynq.NewInspector(in.redisOpt)
 	if in.amqp, err = amqpx.NewConn(log, amqpx.ConnConfig{URL: cfg.AMQP.URL.Reveal(), Name: "fundigo-" + name}); err != nil {
 		in.close(context.Background())
@@ -124,6 +128,9 @@ func (in *infra) close(ctx context.Context) {
 	}
 	if in.insp != nil {
 		_ = in.insp.Close()
+	}
+	if in.queueUI != nil {
+		_ = in.queueUI.Close()
 	}
 	if in.tasks != nil {
 		_ = in.tasks.Close()

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +90,28 @@ func TestOnePaymentIsOneTrace(t *testing.T) {
 	}
 	require.True(t, requestLine, "the access log line of POST /v1/payments carries trace_id")
 	require.True(t, taskLine, "the STK push task's log line carries trace_id")
+
+	// The queue UI on the admin listener answers only with the service key.
+	adminURL := "http://" + getenv("FUNDIGO_ADMIN_ADDR") + "/asynq/api/queues"
+	code, _ := e.adminGet(t, adminURL, "")
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, body := e.adminGet(t, adminURL, e2eKey)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, "queues")
+}
+
+func (e *paymentsE2E) adminGet(t *testing.T, url, key string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	resp, err := e.http.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func spanNames(exp *tracetest.InMemoryExporter, id trace.TraceID) map[string]bool {
