@@ -36,7 +36,7 @@ func (s *Sim) scheduleCallback(url string, t *txn, delay time.Duration, copies i
 // traceHeaders are the W3C trace context headers of a push request. Daraja
 // propagates no trace context; the simulator sends the push's back with its
 // callback, so a development trace runs from the payment request through
-// the callback (docs/operations.md, "Tracing").
+// the callback (docs/ARCHITECTURE.md, "Tracing and error reports").
 func traceHeaders(h http.Header) http.Header {
 	out := http.Header{}
 	for _, k := range []string{"Traceparent", "Tracestate", "Baggage"} {
