@@ -158,7 +158,7 @@ func (s *Sim) post(url, id string, body []byte) {
 		case <-s.ctx.Done():
 			return
 		}
-		s.deliver(url, id, body)
+		s.deliver(url, id, body, nil)
 	}()
 }
 
