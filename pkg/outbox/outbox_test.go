@@ -459,12 +459,12 @@ func TestTraceContextTravelsFromWriterToConsumer(t *testing.T) {
 
 	d, _ := b.delivery("traced")
 	require.Contains(t, d.Headers["traceparent"], "0102030405060708090a0b0c0d0e0f10", "the AMQP message carries the trace")
+	ud, _ := b.delivery("untraced")
+	require.NotContains(t, ud.Headers, "traceparent")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	require.Equal(t, sc.TraceID(), b.spans["traced"].TraceID(), "the consumer continues the writer's trace")
 	require.Equal(t, "req-42", b.reqIDs["traced"])
 	require.False(t, b.spans["untraced"].IsValid())
 	require.Empty(t, b.reqIDs["untraced"])
-	ud, _ := b.delivery("untraced")
-	require.NotContains(t, ud.Headers, "traceparent")
 }
