@@ -76,7 +76,7 @@ func (c *Client) B2C(ctx context.Context, in Initiator, r B2CRequest) (B2CAck, e
 		"Remarks":                  Remarks(r.Remarks),
 		"QueueTimeOutURL":          r.QueueTimeOutURL,
 		"ResultURL":                r.ResultURL,
-		"Occassion":                truncate(r.Occasion, 100), // sic: Daraja's spelling
+		"Occassion":                truncate(r.Occasion, 100), //nolint:misspell // sic: Daraja's field name
 	}
 	var out struct {
 		ConversationID           FlexString `json:"ConversationID"`

@@ -22,7 +22,10 @@ func SecurityCredential(certPEM []byte, password string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, []byte(password))
+	// Daraja decrypts the SecurityCredential as RSA PKCS #1 v1.5 and offers
+	// no other padding, so the deprecated function is the protocol here.
+	ct, err := rsa.EncryptPKCS1v15(rand.Reader, pub, []byte(password)) //nolint:staticcheck // Daraja's SecurityCredential is PKCS #1 v1.5
+
 	if err != nil {
 		return "", fmt.Errorf("security credential: encrypt: %w", err)
 	}
