@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/amqpx/amqpxtest"
+	"fundigo/pkg/celery"
+	"fundigo/pkg/tasks/taskstest"
 )
 
 // roleEnv is getenv with the role's own admin listener.
@@ -26,10 +32,18 @@ func roleEnv(t *testing.T, getenv func(string) string) func(string) string {
 // /metrics (asked for gzip) parses and carries the families of that role.
 func TestEveryRoleExposesItsMetrics(t *testing.T) {
 	t.Parallel()
+	// The worker also consumes a Celery queue of its own, so a Celery
+	// task's family shows up too.
+	celeryQueue := "celery_metrics_" + strings.ReplaceAll(taskstest.Prefix(t), ":", "")
+	t.Cleanup(func() { deleteCeleryQueues(t, celeryQueue) })
 	getenv, base := testEnv(t, map[string]string{
 		"FUNDIGO_SIMULATORS":               "true", // the worker's Daraja and Expo
 		"FUNDIGO_MPESA_CALLBACK_TOKEN":     e2eCallbackToken,
 		"FUNDIGO_MPESA_SIM_CALLBACK_DELAY": "200ms",
+		"FUNDIGO_CELERY_ENABLED":           "true",
+		"FUNDIGO_CELERY_QUEUES":            celeryQueue,
+		"FUNDIGO_CELERY_DEAD_LETTER_QUEUE": celeryQueue + ".unknown",
+		"FUNDIGO_CELERY_RESULT_URL":        taskstest.URL(),
 	})
 	apiEnv, workerEnv, schedEnv := roleEnv(t, getenv), roleEnv(t, getenv), roleEnv(t, getenv)
 	_, workerLogs := startRole(t, workerEnv, "worker")
@@ -55,6 +69,10 @@ func TestEveryRoleExposesItsMetrics(t *testing.T) {
 	code, body = e.call(t, http.MethodPost, "/v1/admin/schedules/payments:reconcile/run", nil,
 		map[string]string{"Idempotency-Key": "metrics-e2e-run"})
 	require.Less(t, code, 300, "%v", body)
+
+	// One Celery task, as Django's .delay() publishes it: the ratings
+	// recompute, handled in Go.
+	publishCelery(t, celeryQueue, "ratings.tasks.update_technician_ratings")
 
 	type want struct {
 		family string
@@ -89,6 +107,7 @@ func TestEveryRoleExposesItsMetrics(t *testing.T) {
 			{"fundigo_push_provider_requests_total", map[string]string{"provider": "expo", "code": "200"}},
 			{"fundigo_push_limiter_wait_seconds", nil},
 			{"fundigo_dependency_up", map[string]string{"dependency": "rabbitmq", "required": "true"}},
+			{"fundigo_celery_tasks_total", map[string]string{"name": "ratings.recompute_all", "state": "success"}},
 		}},
 		{"scheduler", schedEnv("FUNDIGO_ADMIN_ADDR"), []want{
 			{"fundigo_scheduler_is_leader", nil},
@@ -133,4 +152,30 @@ func TestEveryRoleExposesItsMetrics(t *testing.T) {
 	mfs := scrape(t, schedEnv("FUNDIGO_ADMIN_ADDR"))
 	leaders, _ = seriesValue(mfs["fundigo_scheduler_leader_present"], nil)
 	require.Equal(t, 1.0, leaders)
+}
+
+// publishCelery publishes one task message to queue on the default exchange,
+// as a Python Celery client's .delay() does over RabbitMQ.
+func publishCelery(t *testing.T, queue, task string) {
+	t.Helper()
+	m, err := celery.NewMessage(task, nil, nil)
+	require.NoError(t, err)
+	pub, err := m.Publishing()
+	require.NoError(t, err)
+	conn, err := amqp.Dial(amqpxtest.URL())
+	require.NoError(t, err)
+	defer conn.Close() //nolint:errcheck // test helper
+	ch, err := conn.Channel()
+	require.NoError(t, err)
+	// The worker declares the queue when it starts consuming; wait for it.
+	require.Eventually(t, func() bool {
+		probe, err := conn.Channel()
+		if err != nil {
+			return false
+		}
+		defer probe.Close() //nolint:errcheck // test helper
+		_, err = probe.QueueDeclarePassive(queue, true, false, false, false, nil)
+		return err == nil
+	}, 60*time.Second, 100*time.Millisecond, "celery queue %s declared", queue)
+	require.NoError(t, ch.PublishWithContext(context.Background(), "", queue, false, false, pub))
 }
