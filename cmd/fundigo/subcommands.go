@@ -7,6 +7,7 @@ import "github.com/spf13/cobra"
 func addSubcommands(root *cobra.Command, e env) {
 	root.AddCommand(newBenchCmd(e))
 	root.AddCommand(newMpesaSimCmd(e))
+	root.AddCommand(newMpesaCmd(e))
 	root.AddCommand(newPushSimCmd(e))
 	root.AddCommand(newRatingsCmd(e))
 	root.AddCommand(newPaymentsCmd(e))
