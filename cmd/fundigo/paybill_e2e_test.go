@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/payment"
 )
 
 // c2bBody is a C2B validation/confirmation as Daraja v2 sends it: amounts
@@ -90,4 +94,29 @@ func TestPaybillEndToEnd(t *testing.T) {
 	require.Equal(t, "paid", alloc["status"])
 	_, list = e.call(t, http.MethodGet, "/v1/payments/unallocated", nil, nil)
 	require.Empty(t, list["results"])
+
+	// The operator CLI does the same: list, then allocate.
+	code, _ = e.call(t, http.MethodPost, confirmation, c2bBody("PB00000003", "JOB-TYPO-2", "300"), nil)
+	require.Equal(t, http.StatusOK, code)
+	cli := func(args ...string) (string, error) {
+		var out lockedBuffer
+		err := run(context.Background(), args, e.getenv, &out, &out)
+		return out.String(), err
+	}
+	require.Eventually(t, func() bool {
+		out, err := cli("payments", "unallocated", "list")
+		return err == nil && strings.Contains(out, "PB00000003") && strings.Contains(out, "1 unallocated")
+	}, 20*time.Second, 100*time.Millisecond)
+	code, p3 := e.call(t, http.MethodPost, "/v1/payments", map[string]any{"job_id": "job-pb3", "customer_id": "c1",
+		"phone": "0708374149", "amount": 300, "method": "paybill"}, nil)
+	require.Equal(t, http.StatusAccepted, code, "%v", p3)
+	_, err := cli("payments", "unallocated", "allocate", "PB00000003", id)
+	require.ErrorIs(t, err, payment.ErrNotAllocatable, "a paid payment cannot take it")
+	out, err := cli("payments", "unallocated", "allocate", "PB00000003", p3["id"].(string))
+	require.NoError(t, err, out)
+	require.Contains(t, out, "allocated PB00000003 to payment "+p3["id"].(string)+": paid")
+	e.waitStatus(t, p3["id"].(string), "paid")
+	out, err = cli("payments", "unallocated", "list")
+	require.NoError(t, err)
+	require.Contains(t, out, "0 unallocated")
 }

@@ -17,7 +17,7 @@ func newPaymentsCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{Use: "payments", Short: "Operator commands for payments"}
 	stuck := &cobra.Command{Use: "stuck", Short: "Stored STK callbacks the applier gave up on (list, retry)"}
 	stuck.AddCommand(newPaymentsStuckListCmd(e), newPaymentsStuckRetryCmd(e))
-	cmd.AddCommand(stuck)
+	cmd.AddCommand(stuck, newPaymentsUnallocatedCmd(e))
 	return cmd
 }
 
