@@ -168,3 +168,31 @@ func TestDeadWorkerNeverResends(t *testing.T) {
 		require.Empty(t, b.sim.Received(d.DeviceToken))
 	}
 }
+
+// payout.succeeded tells the technician, in their device's language, once
+// even when the event arrives twice; the other payout events tell nobody,
+// and an event without a technician is refused.
+func TestPayoutSucceededNotifiesTechnicianOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addDevice(t, "tech-5", "ExponentPushToken[tech-sw]", "sw")
+	receipt := "UAB12CD34E"
+	po := events.Payout{ID: "po-1", TechnicianID: "tech-5", JobID: "job-3", Amount: 2500, Status: "succeeded", MpesaReceipt: &receipt}
+	for range 2 {
+		require.NoError(t, b.p.NotifyPayout(t.Context(), events.RoutingKeyPayoutSucceeded, po))
+	}
+	require.NoError(t, b.p.NotifyPayout(t.Context(), events.RoutingKeyPayoutFailed, po), "failures are for operators")
+	var id string
+	var count int
+	require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(), `SELECT count(*), min(id::text) FROM notifications`).Scan(&count, &id))
+	require.Equal(t, 1, count)
+	b.drain(t, id)
+	got := b.sim.Received("ExponentPushToken[tech-sw]")
+	require.Len(t, got, 1)
+	require.Equal(t, "Malipo yametumwa", got[0].Title)
+	require.Equal(t, "Tumekutumia KES 2,500 kwa kazi job-3. Risiti ya M-Pesa UAB12CD34E.", got[0].Body)
+	require.Equal(t, "po-1", got[0].Data["payout_id"])
+
+	var ve *ValidationError
+	require.ErrorAs(t, b.p.NotifyPayout(t.Context(), events.RoutingKeyPayoutSucceeded, events.Payout{ID: "po-2"}), &ve)
+}

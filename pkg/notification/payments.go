@@ -75,6 +75,30 @@ func paymentRequest(routingKey string, pay events.Payment, role, userID, templat
 	}
 }
 
+// NotifyPayout tells a technician that their payout succeeded (template
+// payout_sent, en/sw). The source key is the routing key, the payout id and
+// the role, so a redelivered event notifies nobody twice. Other payout
+// events notify nobody (operators watch them).
+func (p *Pipeline) NotifyPayout(ctx context.Context, routingKey string, po events.Payout) error {
+	if routingKey != events.RoutingKeyPayoutSucceeded {
+		return nil
+	}
+	if po.ID == "" || po.TechnicianID == "" {
+		return &ValidationError{Subject: "notification input", Fields: []FieldError{{Field: "payout", Message: routingKey + ": payout id and technician_id are required"}}}
+	}
+	key := "event:" + routingKey + ":" + po.ID + ":technician"
+	return p.Accept(ctx, Request{
+		ID:        uuid.NewSHA1(paymentNamespace, []byte(key)).String(),
+		SourceKey: key,
+		UserIDs:   []string{po.TechnicianID},
+		Template:  "payout_sent",
+		Params:    map[string]any{"amount": po.Amount, "receipt": deref(po.MpesaReceipt), "job_id": po.JobID},
+		Data:      map[string]any{"payout_id": po.ID, "job_id": po.JobID},
+		Category:  categoryPayments,
+		Priority:  PriorityHigh,
+	})
+}
+
 func deref(s *string) string {
 	if s == nil {
 		return ""

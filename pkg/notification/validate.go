@@ -38,6 +38,7 @@ var requiredParams = map[string][]string{
 	"job_assigned":        {"job_id"},
 	"technician_en_route": {"job_id"},
 	"review_received":     {"rating"},
+	"payout_sent":         {"amount", "job_id", "receipt"},
 }
 
 // FieldError is one invalid field of an input.

@@ -15,3 +15,10 @@ func (w *worker) handlePayment(ctx context.Context, p events.Payment) error {
 	info, _ := amqpx.InfoFrom(ctx)
 	return w.pipeline.NotifyPayment(ctx, info.RoutingKey, p)
 }
+
+// handlePayout consumes payout.succeeded and lets the pipeline tell the
+// technician their money was sent; redeliveries notify nobody twice.
+func (w *worker) handlePayout(ctx context.Context, p events.Payout) error {
+	info, _ := amqpx.InfoFrom(ctx)
+	return w.pipeline.NotifyPayout(ctx, info.RoutingKey, p)
+}

@@ -66,5 +66,12 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 			Name:        amqpx.FuncName(w.handlePayment),
 			Handler:     amqpx.JSON(w.handlePayment),
 		},
+		{
+			Queue:       w.queuePrefix + "notifications.payouts",
+			Bindings:    []string{events.RoutingKeyPayoutSucceeded},
+			Concurrency: 2,
+			Name:        amqpx.FuncName(w.handlePayout),
+			Handler:     amqpx.JSON(w.handlePayout),
+		},
 	}, nil
 }
