@@ -29,6 +29,7 @@ func TestChaosKillMidBatchAppliesEveryAcceptedCallbackOnce(t *testing.T) {
 	ns := amqpxtest.Names(t)
 	exchange, prefix := ns.Exchange("events"), ns.Prefix()+"."
 	ns.Queue("payments.stk_callbacks")
+	ns.Queue("payments.c2b_confirmations")
 	pool, dbURL := storetest.NewPoolURL(t)
 	ctx := context.Background()
 	const n, dups = 5000, 1000

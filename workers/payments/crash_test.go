@@ -145,7 +145,8 @@ func TestSIGKILLMidStreamLosesNothingAppliesNothingTwice(t *testing.T) {
 	t.Parallel()
 	ns := amqpxtest.Names(t)
 	exchange, prefix := ns.Exchange("events"), ns.Prefix()+"."
-	ns.Queue("payments.stk_callbacks") // schedules the consumer's queue for deletion
+	ns.Queue("payments.stk_callbacks") // schedules the consumer's queues for deletion
+	ns.Queue("payments.c2b_confirmations")
 	pool, dbURL := storetest.NewPoolURL(t)
 	ctx := context.Background()
 	const n = 400
