@@ -332,7 +332,9 @@ func (t *Transport) Receive(ctx context.Context, queues []string, timeout time.D
 		return nil, err
 	}
 	now := float64(t.opt.Now().UnixNano()) / 1e9
-	_, err = t.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	// MULTI/EXEC as kombu's QoS.append (a redis-py transaction pipeline):
+	// the index and the hash change together, in the same round trip.
+	_, err = t.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZAdd(ctx, t.key(t.opt.UnackedIndex), redis.Z{Score: now, Member: d.Tag})
 		p.HSet(ctx, t.key(t.opt.Unacked), d.Tag, entry)
 		return nil
@@ -347,9 +349,10 @@ func (t *Transport) Receive(ctx context.Context, queues []string, timeout time.D
 	return d, nil
 }
 
-// Ack forgets a delivery: it will not be restored.
+// Ack forgets a delivery: it will not be restored. The index and the hash
+// entry go together (MULTI/EXEC, as kombu's _remove_from_indices).
 func (t *Transport) Ack(ctx context.Context, tag string) error {
-	_, err := t.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := t.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRem(ctx, t.key(t.opt.UnackedIndex), tag)
 		p.HDel(ctx, t.key(t.opt.Unacked), tag)
 		return nil
