@@ -497,11 +497,12 @@ func (t *Transport) Peek(ctx context.Context, queue string, limit int) (keys []s
 		if len(raws) >= limit {
 			break
 		}
-		items, err := t.rdb.LRange(ctx, k, 0, -1).Result()
+		// The oldest are at the tail: read only the ones still wanted.
+		items, err := t.rdb.LRange(ctx, k, -int64(limit-len(raws)), -1).Result()
 		if err != nil {
 			return nil, nil, err
 		}
-		for i := len(items) - 1; i >= 0 && len(raws) < limit; i-- {
+		for i := len(items) - 1; i >= 0; i-- {
 			keys = append(keys, k)
 			raws = append(raws, items[i])
 		}

@@ -67,6 +67,39 @@ func TestPriorityListsAndOrder(t *testing.T) {
 	}
 }
 
+// Peek reads the oldest messages first, priority 0 before the steps, and
+// leaves them in place.
+func TestPeekOldestFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tr := newTransport(t, komburedis.Options{})
+	p := tr.Options().KeyPrefix
+	for _, body := range []string{"a", "b", "c", "d"} {
+		require.NoError(t, tr.Publish(ctx, "", "q", envelope(body, 0)))
+	}
+	require.NoError(t, tr.Publish(ctx, "", "q", envelope("low", 4)))
+	ids := func(raws []string) []string {
+		var out []string
+		for _, raw := range raws {
+			var env komburedis.Envelope
+			require.NoError(t, json.Unmarshal([]byte(raw), &env))
+			out = append(out, env.Properties.CorrelationID)
+		}
+		return out
+	}
+	keys, raws, err := tr.Peek(ctx, "q", 2)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b"}, ids(raws))
+	require.Equal(t, []string{p + "q", p + "q"}, keys)
+	keys, raws, err = tr.Peek(ctx, "q", 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "c", "d", "low"}, ids(raws))
+	require.Equal(t, p+"q\x06\x163", keys[4])
+	n, err := tr.Len(ctx, "q")
+	require.NoError(t, err)
+	require.EqualValues(t, 5, n, "peeking removes nothing")
+}
+
 func TestBindingsRoute(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
