@@ -215,18 +215,21 @@ func ListRedisDeadLetters(ctx context.Context, t *komburedis.Transport, queue st
 	}
 	out := make([]DeadLetter, 0, len(raws))
 	for _, raw := range raws {
-		out = append(out, describeRaw(raw))
+		_, dl := decodeDeadLetter(raw)
+		out = append(out, dl)
 	}
 	return out, nil
 }
 
-func describeRaw(raw string) DeadLetter {
+// decodeDeadLetter decodes one item of a dead-letter list and describes it
+// (an item that is not a kombu envelope is described as such).
+func decodeDeadLetter(raw string) (komburedis.Envelope, DeadLetter) {
 	var env komburedis.Envelope
 	if err := json.Unmarshal([]byte(raw), &env); err != nil {
-		return DeadLetter{Reason: "not a kombu message", Bytes: len(raw)}
+		return env, DeadLetter{Reason: "not a kombu message", Bytes: len(raw)}
 	}
-	body, _ := env.DecodedBody()
-	return describe(amqp.Delivery{Headers: env.Headers, CorrelationId: env.Properties.CorrelationID, Body: body})
+	body, _ := env.DecodedBody() // a body that is not base64 counts as empty
+	return env, describe(amqp.Delivery{Headers: env.Headers, CorrelationId: env.Properties.CorrelationID, Body: body})
 }
 
 // ReplayRedisDeadLetters moves up to limit messages of the dead-letter list
@@ -248,15 +251,13 @@ func ReplayRedisDeadLetters(ctx context.Context, t *komburedis.Transport, queue 
 		if len(replayed) >= limit {
 			break
 		}
-		dl := describeRaw(raw)
+		env, dl := decodeDeadLetter(raw)
 		if !match(dl) {
 			continue
 		}
 		if dl.Queue == "" {
 			return replayed, errors.New("dead letter " + dl.ID + " does not say which queue it came from")
 		}
-		var env komburedis.Envelope
-		_ = json.Unmarshal([]byte(raw), &env) // describeRaw decoded it
 		for _, k := range []string{HeaderDeadLetterQueue, HeaderDeadLetterReason, HeaderDeadLetteredAt} {
 			delete(env.Headers, k)
 		}
