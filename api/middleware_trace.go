@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"fundigo/pkg/tracing"
@@ -14,8 +15,20 @@ import (
 
 // traced wraps the Echo instance in otelhttp: one server span per request,
 // continuing the caller's W3C traceparent. Probes are not traced. The span
-// is named by traceRoute once Echo knows the route.
+// is named by traceRoute once Echo knows the route. With tracing off
+// (tracing.On, decided when the server is built) there is no span to
+// record: the request only takes a caller's trace context (traceparent,
+// baggage) into its context, so it is passed on, without otelhttp's
+// per-request wrapping and attributes.
 func traced(e *echo.Echo) http.Handler {
+	if !tracing.On() {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get(tracing.HeaderTraceparent) != "" || r.Header.Get(tracing.HeaderBaggage) != "" {
+				r = r.WithContext(tracing.Propagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
+			}
+			e.ServeHTTP(w, r)
+		})
+	}
 	return otelhttp.NewHandler(e, "http.server",
 		otelhttp.WithPropagators(tracing.Propagator()),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return boundedMethod(r.Method) }),
@@ -26,7 +39,7 @@ func traced(e *echo.Echo) http.Handler {
 // traceRoute names the request's span "METHOD /route/template" (never the
 // raw URL: ids and the webhook's secret path token stay out of traces),
 // sets http.route, and puts the request id into the baggage so every task
-// and event the request causes carries it.
+// and event the request causes carries it (with tracing off too).
 func traceRoute() echo.MiddlewareFunc {
 	var (
 		once   sync.Once
@@ -35,14 +48,15 @@ func traceRoute() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			once.Do(func() { routes = registeredPaths(c.Echo()) })
-			route := c.Path()
-			if !routes[route] {
-				route = "unmatched"
+			if span := trace.SpanFromContext(req.Context()); span.IsRecording() {
+				once.Do(func() { routes = registeredPaths(c.Echo()) })
+				route := c.Path()
+				if !routes[route] {
+					route = "unmatched"
+				}
+				span.SetName(boundedMethod(req.Method) + " " + route)
+				span.SetAttributes(attribute.String("http.route", route))
 			}
-			span := trace.SpanFromContext(req.Context())
-			span.SetName(boundedMethod(req.Method) + " " + route)
-			span.SetAttributes(attribute.String("http.route", route))
 			ctx := tracing.WithRequestID(req.Context(), c.Response().Header().Get(echo.HeaderXRequestID))
 			c.SetRequest(req.WithContext(ctx))
 			return next(c)

@@ -66,12 +66,18 @@ func logTask(log zerolog.Logger, rep *sentryx.Reporter) asynq.MiddlewareFunc {
 
 // traceTask continues the trace the task was enqueued in (its W3C headers,
 // tasks.New) with a consumer span named after the task type, so one request
-// shows as one trace down to the tasks it caused. It is the outermost
+// shows as one trace down to the tasks it caused (with tracing off, no
+// span: the handler's context carries the task's trace context as is). It
+// is the outermost
 // middleware: the task's logger (logTask) carries the span's trace_id.
 func traceTask() asynq.MiddlewareFunc {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 			ctx = tracing.Extract(ctx, t.Headers())
+			if !tracing.On() {
+				// No span to record: pass the task's trace context on.
+				return next.ProcessTask(ctx, t)
+			}
 			id, _ := asynq.GetTaskID(ctx)
 			queue, _ := asynq.GetQueueName(ctx)
 			retried, _ := asynq.GetRetryCount(ctx)

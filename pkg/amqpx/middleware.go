@@ -120,12 +120,17 @@ func Observe(fn ObserveFunc) MiddlewareFunc {
 // Trace continues the trace a message was published in (its W3C
 // traceparent/tracestate/baggage headers, written by the outbox relay) with a
 // consumer span named after the routing key, and gives the message's logger
-// the span's trace_id (and the propagated request id). NewConsumer puts it
-// outermost.
+// the span's trace_id (and the propagated request id). With tracing off
+// (tracing.On) it starts no span: the handler's context carries the
+// message's trace context as is. NewConsumer puts it outermost.
 func Trace() MiddlewareFunc {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, d amqp.Delivery) error {
 			ctx = tracing.Extract(ctx, TraceHeaders(d.Headers))
+			if !tracing.On() {
+				// No span to record: pass the message's trace context on.
+				return next(tracing.Logger(ctx, true), d)
+			}
 			info, _ := InfoFrom(ctx)
 			ctx, span := tracing.Tracer().Start(ctx, "process "+info.RoutingKey, trace.WithSpanKind(trace.SpanKindConsumer),
 				trace.WithAttributes(attribute.String("messaging.system", "rabbitmq"),

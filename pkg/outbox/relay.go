@@ -312,9 +312,10 @@ func (r *Relay) mark(ctx context.Context, tx pgx.Tx, published, failed []int64, 
 // publishSpan starts the producer span of a row written in a trace (its
 // headers carry a traceparent, see WriteBatch) and points the message's
 // trace headers at it, so consumers continue the trace under the publish.
-// Rows written outside any trace get no span (nil).
+// Rows written outside any trace get no span (nil), nor does any row with
+// tracing off (tracing.On): its headers already carry its trace context.
 func publishSpan(rw row, headers amqp.Table) trace.Span {
-	if !tracing.HasContext(rw.headers) {
+	if !tracing.On() || !tracing.HasContext(rw.headers) {
 		return nil
 	}
 	ctx, span := tracing.Tracer().Start(tracing.Extract(context.Background(), rw.headers), "publish "+rw.routingKey,

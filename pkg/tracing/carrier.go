@@ -108,8 +108,11 @@ func LogContext(ctx context.Context, lc zerolog.Context, withRequestID bool) zer
 }
 
 // Logger returns ctx with its zerolog logger (zerolog.Ctx) extended by
-// LogContext.
+// LogContext; ctx itself when there is nothing to add.
 func Logger(ctx context.Context, withRequestID bool) context.Context {
+	if !trace.SpanContextFromContext(ctx).IsValid() && (!withRequestID || RequestID(ctx) == "") {
+		return ctx // nothing to add: no logger copy
+	}
 	l := LogContext(ctx, zerolog.Ctx(ctx).With(), withRequestID).Logger()
 	return l.WithContext(ctx)
 }

@@ -154,6 +154,16 @@ func sampler(cfg config.Tracing) sdktrace.Sampler {
 	}
 }
 
+// On reports whether Setup installed a tracer provider in this process
+// (OpenTelemetry's global one is the SDK's): spans are recorded. Off, the
+// instrumentation takes its lean path, as cheap as it was before tracing:
+// it passes an incoming trace context on (and names it in log lines) but
+// starts no span.
+func On() bool {
+	_, ok := otel.GetTracerProvider().(*sdktrace.TracerProvider)
+	return ok
+}
+
 // Tracer is the tracer of fundigo's own spans (the global provider's).
 func Tracer() trace.Tracer { return otel.Tracer(ScopeName) }
 

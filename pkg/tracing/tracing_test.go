@@ -34,6 +34,7 @@ func TestTracingIsOffByDefault(t *testing.T) {
 	p, err := tracing.Setup(context.Background(), cfg.Tracing, tracing.Info{Role: "test"})
 	require.NoError(t, err)
 	require.False(t, p.Enabled())
+	require.False(t, tracing.On(), "the instrumentation takes its lean path")
 	require.Same(t, before, otel.GetTracerProvider(), "Setup off must not install a provider")
 	_, isSDK := otel.GetTracerProvider().(*sdktrace.TracerProvider)
 	require.False(t, isSDK)
