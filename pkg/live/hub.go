@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -92,20 +93,26 @@ func (h *Hub) Run(ctx context.Context) error {
 }
 
 // dispatch hands one fan-out frame to its owner's subscriptions without
-// blocking; a subscription whose buffer is full is dropped.
+// blocking; a subscription whose buffer is full is dropped. Every process
+// receives every owner's frames: one whose owner has no subscription here
+// is skipped before it is decoded.
 func (h *Hub) dispatch(payload string) {
-	owner, m, ok := parseFanout(payload)
-	if !ok {
-		h.log.Warn().Int("bytes", len(payload)).Msg("unreadable live fan-out frame; skipped")
-		return
-	}
+	owner, _, _ := strings.Cut(payload, "\n")
 	var slow []*Subscription
 	h.mu.RLock()
-	for s := range h.subs[owner] {
-		select {
-		case s.ch <- m:
-		default:
-			slow = append(slow, s)
+	if subs := h.subs[owner]; len(subs) > 0 {
+		_, m, ok := parseFanout(payload)
+		if !ok {
+			h.mu.RUnlock()
+			h.log.Warn().Int("bytes", len(payload)).Msg("unreadable live fan-out frame; skipped")
+			return
+		}
+		for s := range subs {
+			select {
+			case s.ch <- m:
+			default:
+				slow = append(slow, s)
+			}
 		}
 	}
 	h.mu.RUnlock()
