@@ -365,7 +365,21 @@ func (t *Transport) Ack(ctx context.Context, tag string) error {
 // leftmost LPUSHes it (the back of the queue: kombu's reject with requeue),
 // otherwise RPUSH (the front: kombu's visibility restore). A tag no longer
 // unacked (acked or restored by another consumer) is not an error.
+// Every delivery and ack writes the watched hash, so a transaction aborted
+// by one of them is retried, as redis-py's client.transaction does.
 func (t *Transport) Restore(ctx context.Context, tag string, leftmost bool) error {
+	for {
+		err := t.restoreOnce(ctx, tag, leftmost)
+		if !errors.Is(err, redis.TxFailedErr) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("restore %s: %w", tag, ctx.Err())
+		}
+	}
+}
+
+func (t *Transport) restoreOnce(ctx context.Context, tag string, leftmost bool) error {
 	unacked := t.key(t.opt.Unacked)
 	return t.rdb.Watch(ctx, func(tx *redis.Tx) error {
 		entry, err := tx.HGet(ctx, unacked, tag).Result()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -193,6 +194,43 @@ func TestRestoreRequeueAndGarbage(t *testing.T) {
 	n, err := tr.Client().HLen(ctx, p+"unacked").Result()
 	require.NoError(t, err)
 	require.Zero(t, n, "garbage is not recorded as unacked")
+}
+
+// Restore watches the whole unacked hash, which every other delivery and
+// ack of the broker writes: a transaction aborted by one of those is retried
+// (as redis-py's client.transaction does), not reported as a failed restore.
+func TestRestoreRetriesWhenUnackedChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tr := newTransport(t, komburedis.Options{})
+	p := tr.Options().KeyPrefix
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // another consumer's deliveries and acks
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = tr.Client().HSet(ctx, p+"unacked", "other", i).Err()
+		}
+	})
+	const n = 50
+	for i := range n {
+		require.NoError(t, tr.Publish(ctx, "", "q", envelope(strconv.Itoa(i), 0)))
+		d, err := tr.Receive(ctx, []string{"q"}, time.Second)
+		require.NoError(t, err)
+		require.NoError(t, tr.Restore(ctx, d.Tag, true), "restore %d", i)
+	}
+	close(stop)
+	wg.Wait()
+	l, err := tr.Len(ctx, "q")
+	require.NoError(t, err)
+	require.EqualValues(t, n, l, "every restore put its message back")
+	held, err := tr.Client().ZCard(ctx, p+"unacked_index").Result()
+	require.NoError(t, err)
+	require.Zero(t, held)
 }
 
 // TestPythonKombuInterop checks the layout against Debian's python3-kombu:
