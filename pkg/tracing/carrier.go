@@ -21,8 +21,12 @@ const (
 )
 
 // Headers returns the W3C carrier of ctx's span context and baggage, or nil
-// when ctx carries neither.
+// when ctx carries neither (checked first: every enqueued task and outbox
+// batch asks, and most carry nothing).
 func Headers(ctx context.Context) map[string]string {
+	if !trace.SpanContextFromContext(ctx).IsValid() && baggage.FromContext(ctx).Len() == 0 {
+		return nil
+	}
 	c := propagation.MapCarrier{}
 	propagator.Inject(ctx, c)
 	if len(c) == 0 {

@@ -84,6 +84,9 @@ func TestCarrierRoundTripsTraceAndRequestID(t *testing.T) {
 
 	// Nothing to carry: nil, and a bad request id is not taken.
 	require.Nil(t, tracing.Headers(context.Background()))
+	onlyID := tracing.Headers(tracing.WithRequestID(context.Background(), "req-9"))
+	require.Contains(t, onlyID["baggage"], "req-9", "a request id without a trace is still carried")
+	require.NotContains(t, onlyID, "traceparent")
 	require.Empty(t, tracing.RequestID(tracing.WithRequestID(context.Background(), "a\r\nb")))
 
 	// Log lines of the extracted context name the trace.
