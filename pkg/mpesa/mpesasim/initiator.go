@@ -1,18 +1,13 @@
 package mpesasim
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
-	"io"
 	"math/big"
-	"mime"
-	"net/http"
 	"time"
 )
 
@@ -63,33 +58,4 @@ func (s *Sim) credentialOK(name, credential string) bool {
 	// accepted/refused, with its own development key pair.
 	pt, err := rsa.DecryptPKCS1v15(nil, s.keyPair().key, ct) //nolint:staticcheck // Daraja's SecurityCredential is PKCS #1 v1.5
 	return err == nil && string(pt) == s.cfg.InitiatorPassword
-}
-
-// decodeAuthed applies the checks every initiator API shares: POST, a
-// valid token, JSON. It answers the error itself and returns ok=false.
-func (s *Sim) decodeAuthed(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
-	if r.Method != http.MethodPost {
-		writeError(w, http.StatusMethodNotAllowed, "405.001", "Method Not Allowed")
-		return nil, false
-	}
-	if !s.authorized(w, r) {
-		return nil, false
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		badRequest(w, "Content-Type")
-		return nil, false
-	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-	if err != nil {
-		badRequest(w, "Request")
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var body map[string]any
-	if err := dec.Decode(&body); err != nil || body == nil {
-		badRequest(w, "Request")
-		return nil, false
-	}
-	return body, true
 }

@@ -12,11 +12,9 @@ import (
 	"fundigo/pkg/mpesa"
 )
 
-// decodeRequest applies Daraja's checks common to STK Push and Query:
-// POST, JSON media type, valid token, a JSON object body, the shortcode, a
-// Kenya-time timestamp close to now and the matching password. It answers
-// the error itself and returns ok=false.
-func (s *Sim) decodeRequest(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+// decodeAuthed applies the checks every initiator API shares: POST, a
+// valid token, JSON. It answers the error itself and returns ok=false.
+func (s *Sim) decodeAuthed(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	if r.Method != http.MethodPost {
 		writeError(w, http.StatusMethodNotAllowed, "405.001", "Method Not Allowed")
 		return nil, false
@@ -38,6 +36,18 @@ func (s *Sim) decodeRequest(w http.ResponseWriter, r *http.Request) (map[string]
 	var body map[string]any
 	if err := dec.Decode(&body); err != nil || body == nil {
 		badRequest(w, "Request")
+		return nil, false
+	}
+	return body, true
+}
+
+// decodeRequest applies Daraja's checks common to STK Push and Query: those
+// of every authenticated API (decodeAuthed), then the shortcode, a
+// Kenya-time timestamp close to now and the matching password. It answers
+// the error itself and returns ok=false.
+func (s *Sim) decodeRequest(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+	body, ok := s.decodeAuthed(w, r)
+	if !ok {
 		return nil, false
 	}
 	if str(body, "BusinessShortCode") != s.cfg.ShortCode {
