@@ -126,10 +126,7 @@ var idSpace = uuid.MustParse("6f1d2c8e-5a4b-4e0f-9c3d-2b7a8e1f0c55")
 // was lost finds the same payment instead of prompting the customer a second
 // time; random otherwise.
 func IDFor(caller, idempotencyKey string) string {
-	if idempotencyKey == "" {
-		return uuid.NewString()
-	}
-	return uuid.NewSHA1(idSpace, []byte(caller+"\x00"+idempotencyKey)).String()
+	return store.KeyedID(idSpace, caller, idempotencyKey)
 }
 
 // Create validates r, commits a pending payment with id (see IDFor), then

@@ -15,6 +15,7 @@ import (
 	"fundigo/pkg/logging"
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/outbox"
+	"fundigo/pkg/store"
 	"fundigo/pkg/tasks"
 	"fundigo/pkg/validation"
 )
@@ -75,10 +76,7 @@ var idSpace = uuid.MustParse("0b8f5c0e-3f7a-4d52-9a61-7c2e4d9b1a38")
 // Idempotency-Key) when a key is given, so a retry finds the same payout
 // (and the same OriginatorConversationID) instead of paying twice.
 func IDFor(caller, idempotencyKey string) string {
-	if idempotencyKey == "" {
-		return uuid.NewString()
-	}
-	return uuid.NewSHA1(idSpace, []byte(caller+"\x00"+idempotencyKey)).String()
+	return store.KeyedID(idSpace, caller, idempotencyKey)
 }
 
 // Create validates r, commits a pending payout with id (see IDFor) and

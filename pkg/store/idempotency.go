@@ -107,3 +107,14 @@ func CleanupIdempotencyKeys(ctx context.Context, db DB, olderThan time.Duration,
 		WHERE created_at < now() - $1::interval
 		LIMIT $2 FOR UPDATE SKIP LOCKED)`, olderThan, batch)
 }
+
+// KeyedID returns the id of a record created under an Idempotency-Key:
+// derived from (caller, key) in the namespace space, so a retry whose
+// stored answer was lost finds the same record instead of making a second
+// one; random when no key is given. Each domain passes its own namespace.
+func KeyedID(space uuid.UUID, caller, key string) string {
+	if key == "" {
+		return uuid.NewString()
+	}
+	return uuid.NewSHA1(space, []byte(caller+"\x00"+key)).String()
+}
