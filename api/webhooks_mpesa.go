@@ -4,14 +4,12 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"fundigo/pkg/inbox"
 	"fundigo/pkg/logging"
-	"fundigo/pkg/mpesa"
 	"fundigo/pkg/payment"
 )
 
@@ -47,20 +45,9 @@ func handleSTKCallback(w stkWebhook) echo.HandlerFunc {
 		if len(w.token) == 0 || subtle.ConstantTimeCompare([]byte(c.Param("token")), w.token) != 1 {
 			return NewProblem(http.StatusNotFound, "no such route")
 		}
-		if req.ContentLength > mpesa.MaxCallbackBytes {
-			return NewProblem(http.StatusRequestEntityTooLarge, "the body is larger than 64 KiB")
-		}
-		ct := req.Header.Get(echo.HeaderContentType)
-		if !isJSONMediaType(ct) {
-			return NewProblem(http.StatusUnsupportedMediaType, "the body must be application/json")
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, mpesa.MaxCallbackBytes))
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return NewProblem(http.StatusRequestEntityTooLarge, "the body is larger than 64 KiB")
-		}
+		body, ct, err := readWebhookBody(c)
 		if err != nil {
-			return NewProblem(http.StatusBadRequest, "the body could not be read")
+			return err
 		}
 		res, err := w.intake.Accept(req.Context(), payment.Delivery{Body: body, ContentType: ct, Origin: "webhook", Trusted: w.trusted})
 		var rejected *payment.RejectedError
