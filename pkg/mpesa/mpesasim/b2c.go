@@ -109,7 +109,7 @@ func (s *Sim) handleB2C(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.take5xx() {
 		s.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, mpesa.CodeSpikeArrest, "System is busy. Please try again in few minutes.")
+		writeBusy(w)
 		return
 	}
 	if _, dup := s.payouts[orig]; dup {
@@ -119,7 +119,7 @@ func (s *Sim) handleB2C(w http.ResponseWriter, r *http.Request) {
 	}
 	s.seq++
 	now := s.cfg.NowFunc()
-	p := &payout{originatorID: orig, conversationID: fmt.Sprintf("AG_%s_%014d", now.In(mpesa.Nairobi()).Format("20060102"), s.seq),
+	p := &payout{originatorID: orig, conversationID: conversationID(now, s.seq),
 		phone: phone, amount: amount, receipt: receipt(s.seq), at: now.Add(s.delay())}
 	result, timeout := s.b2cOutcome(p, credOK)
 	s.payouts[orig] = p
@@ -206,4 +206,9 @@ func B2CTimeoutBody(orig, conv string) []byte {
 		"OriginatorConversationID": orig, "ConversationID": conv, "TransactionID": "",
 	}})
 	return b
+}
+
+// conversationID is Daraja's ConversationID of request number seq at now.
+func conversationID(now time.Time, seq int) string {
+	return fmt.Sprintf("AG_%s_%014d", now.In(mpesa.Nairobi()).Format("20060102"), seq)
 }

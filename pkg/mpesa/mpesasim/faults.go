@@ -1,6 +1,11 @@
 package mpesasim
 
-import "time"
+import (
+	"net/http"
+	"time"
+
+	"fundigo/pkg/mpesa"
+)
 
 // Faults switch on Daraja's bad days. Set them with SetFaults; they apply to
 // requests arriving afterwards.
@@ -44,4 +49,9 @@ func (s *Sim) take5xx() bool {
 		return true
 	}
 	return false
+}
+
+// writeBusy answers Daraja's 503 "System is busy" (spike arrest).
+func writeBusy(w http.ResponseWriter) {
+	writeError(w, http.StatusServiceUnavailable, mpesa.CodeSpikeArrest, "System is busy. Please try again in few minutes.")
 }

@@ -73,7 +73,7 @@ func (s *Sim) handleSTKPush(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.take5xx() {
 		s.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, mpesa.CodeSpikeArrest, "System is busy. Please try again in few minutes.")
+		writeBusy(w)
 		return
 	}
 	now := s.cfg.NowFunc()

@@ -18,7 +18,7 @@ func (s *Sim) handleSTKQuery(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.take5xx() {
 		s.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, mpesa.CodeSpikeArrest, "System is busy. Please try again in few minutes.")
+		writeBusy(w)
 		return
 	}
 	s.stats.Queries++

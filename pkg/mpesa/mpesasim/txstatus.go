@@ -36,14 +36,14 @@ func (s *Sim) handleTxStatus(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.take5xx() {
 		s.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, mpesa.CodeSpikeArrest, "System is busy. Please try again in few minutes.")
+		writeBusy(w)
 		return
 	}
 	s.stats.StatusQueries++
 	s.seq++
 	now := s.cfg.NowFunc()
 	qOrig := fmt.Sprintf("%05d-%08d-1", 10000+s.seq%90000, s.seq)
-	qConv := fmt.Sprintf("AG_%s_%014d", now.In(mpesa.Nairobi()).Format("20060102"), s.seq)
+	qConv := conversationID(now, s.seq)
 	var p *payout
 	if orig != "" {
 		p = s.payouts[orig]
