@@ -78,12 +78,7 @@ func (c *Client) B2C(ctx context.Context, in Initiator, r B2CRequest) (B2CAck, e
 		"ResultURL":                r.ResultURL,
 		"Occassion":                truncate(r.Occasion, 100), //nolint:misspell // sic: Daraja's field name
 	}
-	var out struct {
-		ConversationID           FlexString `json:"ConversationID"`
-		OriginatorConversationID FlexString `json:"OriginatorConversationID"`
-		ResponseCode             FlexString `json:"ResponseCode"`
-		ResponseDescription      FlexString `json:"ResponseDescription"`
-	}
+	var out initiatorAck
 	if err := c.call(ctx, PathB2C, body, &out); err != nil {
 		return B2CAck{}, fmt.Errorf("b2c %s: %w", r.OriginatorConversationID, err)
 	}
@@ -95,6 +90,14 @@ func (c *Client) B2C(ctx context.Context, in Initiator, r B2CRequest) (B2CAck, e
 	}
 	return B2CAck{OriginatorConversationID: string(out.OriginatorConversationID),
 		ConversationID: string(out.ConversationID), ResponseDescription: string(out.ResponseDescription)}, nil
+}
+
+// initiatorAck is the synchronous answer of B2C and Transaction Status.
+type initiatorAck struct {
+	ConversationID           FlexString `json:"ConversationID"`
+	OriginatorConversationID FlexString `json:"OriginatorConversationID"`
+	ResponseCode             FlexString `json:"ResponseCode"`
+	ResponseDescription      FlexString `json:"ResponseDescription"`
 }
 
 // StatusRequest asks Transaction Status about the transaction started by
@@ -142,12 +145,7 @@ func (c *Client) TransactionStatus(ctx context.Context, in Initiator, r StatusRe
 	if r.OriginalConversationID != "" {
 		body["OriginalConversationID"] = r.OriginalConversationID
 	}
-	var out struct {
-		ConversationID           FlexString `json:"ConversationID"`
-		OriginatorConversationID FlexString `json:"OriginatorConversationID"`
-		ResponseCode             FlexString `json:"ResponseCode"`
-		ResponseDescription      FlexString `json:"ResponseDescription"`
-	}
+	var out initiatorAck
 	subject := r.OriginalConversationID + r.TransactionID
 	if err := c.call(ctx, PathTxStatus, body, &out); err != nil {
 		return StatusAck{}, fmt.Errorf("transaction status of %s: %w", subject, err)
