@@ -39,3 +39,14 @@ func Get(ctx context.Context, q Querier, id int64) (Row, error) {
 	}
 	return r, nil
 }
+
+// MarkApplied marks inbox row id applied at at, inside the transaction that
+// applies it; false when it was applied before (a redelivered notice:
+// change nothing).
+func MarkApplied(ctx context.Context, db store.DB, id int64, at time.Time) (bool, error) {
+	tag, err := db.Exec(ctx, `UPDATE inbox SET applied_at = $2 WHERE id = $1 AND applied_at IS NULL`, id, at)
+	if err != nil {
+		return false, fmt.Errorf("mark inbox row %d applied: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

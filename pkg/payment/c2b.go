@@ -74,11 +74,11 @@ func ApplyC2B(ctx context.Context, d Deps, inboxID int64) (string, error) {
 		if err != nil {
 			return fmt.Errorf("inbox row %d: %w", inboxID, err)
 		}
-		tag, err := tx.Exec(ctx, `UPDATE inbox SET applied_at = $2 WHERE id = $1 AND applied_at IS NULL`, inboxID, d.now())
+		fresh, err := inbox.MarkApplied(ctx, tx, inboxID, d.now())
 		if err != nil {
-			return fmt.Errorf("mark inbox row %d applied: %w", inboxID, err)
+			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if !fresh {
 			outcome = C2BDuplicate
 			return nil
 		}

@@ -35,7 +35,7 @@ func ApplyInboxRow(ctx context.Context, d Deps, inboxID int64) error {
 		if err != nil {
 			return fmt.Errorf("inbox row %d: %w", inboxID, err)
 		}
-		fresh, err := NewStore(tx).MarkInboxApplied(ctx, inboxID, d.now())
+		fresh, err := inbox.MarkApplied(ctx, tx, inboxID, d.now())
 		if err != nil || !fresh {
 			return err
 		}

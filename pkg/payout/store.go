@@ -301,13 +301,3 @@ func (s *Store) RecordBalances(ctx context.Context, id string, b Balances, at ti
 	}
 	return nil
 }
-
-// MarkInboxApplied marks an inbox row applied in the applying transaction;
-// false when it was applied before (a redelivered notice: change nothing).
-func (s *Store) MarkInboxApplied(ctx context.Context, inboxID int64, at time.Time) (bool, error) {
-	tag, err := s.db.Exec(ctx, `UPDATE inbox SET applied_at = $2 WHERE id = $1 AND applied_at IS NULL`, inboxID, at)
-	if err != nil {
-		return false, fmt.Errorf("mark inbox row %d applied: %w", inboxID, err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
