@@ -5,10 +5,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"fundigo/pkg/config"
 	"fundigo/pkg/payment"
-	"fundigo/pkg/store"
 )
 
 // newPaymentsCmd is `fundigo payments`: operator commands of the payments
@@ -28,25 +30,18 @@ func newPaymentsStuckListCmd(e env) *cobra.Command {
 		Short: "List stuck STK callbacks (inbox id, checkout request id, attempts, last error)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := e.load()
-			if err != nil {
-				return err
-			}
-			pool, err := store.Open(cmd.Context(), cfg.Database.URL.Reveal(), store.PoolConfig{MaxConns: 2})
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			rows, err := payment.ListStuck(cmd.Context(), pool, limit)
-			if err != nil {
-				return err
-			}
-			for _, r := range rows {
-				fmt.Fprintf(e.stdout, "%d\t%.40s\tattempts=%d\tstuck_at=%s\t%s\n", r.InboxID, r.CheckoutRequestID,
-					r.Attempts, r.StuckAt.Format(time.RFC3339), r.LastError)
-			}
-			fmt.Fprintf(e.stdout, "%d stuck\n", len(rows))
-			return nil
+			return e.withPool(cmd.Context(), func(_ config.Config, _ zerolog.Logger, pool *pgxpool.Pool) error {
+				rows, err := payment.ListStuck(cmd.Context(), pool, limit)
+				if err != nil {
+					return err
+				}
+				for _, r := range rows {
+					fmt.Fprintf(e.stdout, "%d\t%.40s\tattempts=%d\tstuck_at=%s\t%s\n", r.InboxID, r.CheckoutRequestID,
+						r.Attempts, r.StuckAt.Format(time.RFC3339), r.LastError)
+				}
+				fmt.Fprintf(e.stdout, "%d stuck\n", len(rows))
+				return nil
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 100, "most rows to list")
@@ -67,21 +62,14 @@ func newPaymentsStuckRetryCmd(e env) *cobra.Command {
 				}
 				ids[i] = id
 			}
-			cfg, _, err := e.load()
-			if err != nil {
-				return err
-			}
-			pool, err := store.Open(cmd.Context(), cfg.Database.URL.Reveal(), store.PoolConfig{MaxConns: 2})
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			n, err := payment.RetryStuck(cmd.Context(), pool, ids)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "%d of %d retried\n", n, len(ids))
-			return nil
+			return e.withPool(cmd.Context(), func(_ config.Config, _ zerolog.Logger, pool *pgxpool.Pool) error {
+				n, err := payment.RetryStuck(cmd.Context(), pool, ids)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "%d of %d retried\n", n, len(ids))
+				return nil
+			})
 		},
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"fundigo/pkg/config"
 	"fundigo/pkg/payment"
-	"fundigo/pkg/store"
 )
 
 // newPaymentsUnallocatedCmd is `fundigo payments unallocated`: Pay Bill
@@ -21,25 +23,18 @@ func newPaymentsUnallocatedCmd(e env) *cobra.Command {
 		Short: "List unallocated funds, oldest first (receipt, account typed by the payer, amount, received)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := e.load()
-			if err != nil {
-				return err
-			}
-			pool, err := store.Open(cmd.Context(), cfg.Database.URL.Reveal(), store.PoolConfig{MaxConns: 2})
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			rows, err := payment.ListUnallocated(cmd.Context(), pool, limit)
-			if err != nil {
-				return err
-			}
-			for _, u := range rows {
-				fmt.Fprintf(e.stdout, "%s\taccount=%.40q\tamount=%d.%02d\treceived_at=%s\n", u.TransID, u.BillRefNumber,
-					u.AmountCents/100, u.AmountCents%100, u.ReceivedAt.Format(time.RFC3339))
-			}
-			fmt.Fprintf(e.stdout, "%d unallocated\n", len(rows))
-			return nil
+			return e.withPool(cmd.Context(), func(_ config.Config, _ zerolog.Logger, pool *pgxpool.Pool) error {
+				rows, err := payment.ListUnallocated(cmd.Context(), pool, limit)
+				if err != nil {
+					return err
+				}
+				for _, u := range rows {
+					fmt.Fprintf(e.stdout, "%s\taccount=%.40q\tamount=%d.%02d\treceived_at=%s\n", u.TransID, u.BillRefNumber,
+						u.AmountCents/100, u.AmountCents%100, u.ReceivedAt.Format(time.RFC3339))
+				}
+				fmt.Fprintf(e.stdout, "%d unallocated\n", len(rows))
+				return nil
+			})
 		},
 	}
 	list.Flags().IntVar(&limit, "limit", 100, "most rows to list")
@@ -48,21 +43,14 @@ func newPaymentsUnallocatedCmd(e env) *cobra.Command {
 		Short: "Credit unallocated funds to a Pay Bill payment awaiting exactly that amount (it becomes paid, once)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, log, err := e.load()
-			if err != nil {
-				return err
-			}
-			pool, err := store.Open(cmd.Context(), cfg.Database.URL.Reveal(), store.PoolConfig{MaxConns: 2})
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			p, err := payment.Allocate(cmd.Context(), payment.Deps{Log: log, Pool: pool, Config: cfg.Payments}, args[0], args[1], "cli")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "allocated %s to payment %s: %s\n", args[0], p.ID, p.Status)
-			return nil
+			return e.withPool(cmd.Context(), func(cfg config.Config, log zerolog.Logger, pool *pgxpool.Pool) error {
+				p, err := payment.Allocate(cmd.Context(), payment.Deps{Log: log, Pool: pool, Config: cfg.Payments}, args[0], args[1], "cli")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "allocated %s to payment %s: %s\n", args[0], p.ID, p.Status)
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(list, allocate)

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"fundigo/pkg/bench"
+	"fundigo/pkg/config"
 	"fundigo/pkg/rating"
-	"fundigo/pkg/store"
 	"fundigo/workers"
 	"fundigo/workers/ratings"
 )
@@ -168,19 +169,12 @@ func newRatingsSeedCmd(e env) *cobra.Command {
 			if reviews < 1 || technicians < 1 || chunk < 1 {
 				return errors.New("--reviews, --technicians and --chunk must be at least 1")
 			}
-			cfg, _, err := e.load()
-			if err != nil {
-				return err
-			}
-			pool, err := store.Open(cmd.Context(), cfg.Database.URL.Reveal(), store.PoolConfig{MaxConns: 2})
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			if tag == "" {
-				tag = "seed" + time.Now().UTC().Format("20060102T150405")
-			}
-			return seedRatings(cmd.Context(), e, pool, tag, reviews, technicians, chunk)
+			return e.withPool(cmd.Context(), func(_ config.Config, _ zerolog.Logger, pool *pgxpool.Pool) error {
+				if tag == "" {
+					tag = "seed" + time.Now().UTC().Format("20060102T150405")
+				}
+				return seedRatings(cmd.Context(), e, pool, tag, reviews, technicians, chunk)
+			})
 		},
 	}
 	fl := cmd.Flags()

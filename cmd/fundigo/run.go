@@ -7,11 +7,13 @@ import (
 	"runtime/debug"
 	"text/tabwriter"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"fundigo/pkg/config"
 	"fundigo/pkg/logging"
+	"fundigo/pkg/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -36,6 +38,21 @@ func (e env) load() (config.Config, zerolog.Logger, error) {
 		return cfg, zerolog.Nop(), err
 	}
 	return cfg, log, nil
+}
+
+// withPool loads the configuration, opens a small PostgreSQL pool for a
+// one-off operator command, runs fn with them and closes the pool.
+func (e env) withPool(ctx context.Context, fn func(cfg config.Config, log zerolog.Logger, pool *pgxpool.Pool) error) error {
+	cfg, log, err := e.load()
+	if err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, cfg.Database.URL.Reveal(), store.PoolConfig{MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return fn(cfg, log, pool)
 }
 
 // run is the whole program: it parses args and runs one subcommand until ctx
