@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"fundigo/pkg/mpesa"
 	"fundigo/pkg/redisconn"
 )
 
@@ -44,12 +43,7 @@ Needs a real FUNDIGO_MPESA_BASE_URL (or a running fundigo mpesa-sim).`,
 				return fmt.Errorf("FUNDIGO_REDIS_URL: %w", err)
 			}
 			defer rdb.Close() //nolint:errcheck // CLI exit
-			client, err := mpesa.NewClient(rdb, mpesa.ClientConfig{
-				BaseURL: pc.MpesaBaseURL, ConsumerKey: pc.ConsumerKey.Reveal(), ConsumerSecret: pc.ConsumerSecret.Reveal(),
-				ShortCode: pc.ShortCode, Passkey: pc.Passkey.Reveal(), Timeout: pc.Timeout,
-				CallbackURL: pc.EffectiveCallbackURL(cfg.HTTP.PublicURL), // required by the client; unused here
-				TokenKey:    cfg.Redis.KeyPrefix + "mpesa:oauth", HTTPClient: &http.Client{},
-			})
+			client, err := darajaClient(cfg, rdb, &http.Client{})
 			if err != nil {
 				return err
 			}

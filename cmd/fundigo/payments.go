@@ -3,6 +3,9 @@ package main
 import (
 	"net/http"
 
+	"github.com/redis/go-redis/v9"
+
+	"fundigo/pkg/config"
 	"fundigo/pkg/mpesa"
 	"fundigo/pkg/payment"
 	"fundigo/workers"
@@ -14,13 +17,7 @@ import (
 // start one), the STK push and reconcile tasks and the callback consumer.
 func registerPayments(w *workers.Server, in *infra) error {
 	pc := in.cfg.Payments
-	client, err := mpesa.NewClient(in.redis, mpesa.ClientConfig{
-		BaseURL: pc.MpesaBaseURL, ConsumerKey: pc.ConsumerKey.Reveal(), ConsumerSecret: pc.ConsumerSecret.Reveal(),
-		ShortCode: pc.ShortCode, Passkey: pc.Passkey.Reveal(), TransactionType: pc.TransactionType, PartyB: pc.PartyB,
-		CallbackURL: pc.EffectiveCallbackURL(in.cfg.HTTP.PublicURL), Timeout: pc.Timeout,
-		TokenKey:   in.cfg.Redis.KeyPrefix + "mpesa:oauth",
-		HTTPClient: &http.Client{Transport: in.clientTransport(nil)},
-	})
+	client, err := darajaClient(in.cfg, in.redis, &http.Client{Transport: in.clientTransport(nil)})
 	if err != nil {
 		return err
 	}
@@ -47,4 +44,17 @@ func registerPayments(w *workers.Server, in *infra) error {
 	}
 	w.AddConsumer(specs...)
 	return nil
+}
+
+// darajaClient is the one Daraja client configuration (STK, B2C,
+// Transaction Status, Register URL), with its OAuth token cached in rdb.
+func darajaClient(cfg config.Config, rdb redis.UniversalClient, hc *http.Client) (*mpesa.Client, error) {
+	pc := cfg.Payments
+	return mpesa.NewClient(rdb, mpesa.ClientConfig{
+		BaseURL: pc.MpesaBaseURL, ConsumerKey: pc.ConsumerKey.Reveal(), ConsumerSecret: pc.ConsumerSecret.Reveal(),
+		ShortCode: pc.ShortCode, Passkey: pc.Passkey.Reveal(), TransactionType: pc.TransactionType, PartyB: pc.PartyB,
+		CallbackURL: pc.EffectiveCallbackURL(cfg.HTTP.PublicURL), Timeout: pc.Timeout,
+		TokenKey:   cfg.Redis.KeyPrefix + "mpesa:oauth",
+		HTTPClient: hc,
+	})
 }

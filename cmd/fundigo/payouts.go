@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 
 	"fundigo/pkg/mpesa"
@@ -16,12 +17,7 @@ import (
 // consumer.
 func registerPayouts(w *workers.Server, in *infra) error {
 	pc, oc := in.cfg.Payments, in.cfg.Payouts
-	client, err := mpesa.NewClient(in.redis, mpesa.ClientConfig{
-		BaseURL: pc.MpesaBaseURL, ConsumerKey: pc.ConsumerKey.Reveal(), ConsumerSecret: pc.ConsumerSecret.Reveal(),
-		ShortCode: pc.ShortCode, Passkey: pc.Passkey.Reveal(), TransactionType: pc.TransactionType, PartyB: pc.PartyB,
-		CallbackURL: pc.EffectiveCallbackURL(in.cfg.HTTP.PublicURL), Timeout: pc.Timeout,
-		TokenKey: in.cfg.Redis.KeyPrefix + "mpesa:oauth",
-	})
+	client, err := darajaClient(in.cfg, in.redis, &http.Client{Transport: in.clientTransport(nil)})
 	if err != nil {
 		return err
 	}
