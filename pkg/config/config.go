@@ -128,9 +128,15 @@ func Load(getenv func(string) string) (Config, error) {
 			vars[p.Key] = v
 		}
 	}
-	errs := parseEach(vars) // bad values are reported by variable and left out
-	if err := env.ParseWithOptions(&cfg, env.Options{Environment: vars}); err != nil {
-		errs = append(errs, err)
+	var errs []error
+	if env.ParseWithOptions(&cfg, env.Options{Environment: vars}) != nil {
+		// Only when something is wrong: find the bad values one variable
+		// at a time, report them by name and parse the rest without them.
+		errs = parseEach(vars)
+		cfg = Config{}
+		if err := env.ParseWithOptions(&cfg, env.Options{Environment: vars}); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	cfg.setDefaults()
 	// A bad value's default stands in for it here, so no error follows

@@ -36,33 +36,35 @@ type Setting struct {
 // with cfg's effective value of it; getenv is what Load read.
 func Describe(cfg Config, getenv func(string) string) []Setting {
 	var out []Setting
-	var walk func(v reflect.Value, t reflect.Type)
-	walk = func(v reflect.Value, t reflect.Type) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			key := f.Tag.Get("env")
-			if key == "" {
-				if f.Type.Kind() == reflect.Struct {
-					walk(v.Field(i), f.Type)
-				}
-				continue
-			}
-			def := f.Tag.Get("envDefault")
-			s := Setting{Key: key, Value: display(v.Field(i), f.Tag), Default: displayDefault(def, v.Field(i).Type(), f.Tag), Source: FromDefault}
-			switch {
-			case getenv(key) != "":
-				s.Source = FromEnv
-			case s.Value != s.Default:
-				s.Source = FromDerived
-			}
-			out = append(out, s)
+	eachVariable(reflect.ValueOf(cfg), func(key string, f reflect.StructField, v reflect.Value) {
+		s := Setting{Key: key, Value: display(v, f.Tag), Default: displayDefault(f.Tag.Get("envDefault"), f.Type, f.Tag), Source: FromDefault}
+		switch {
+		case getenv(key) != "":
+			s.Source = FromEnv
+		case s.Value != s.Default:
+			s.Source = FromDerived
+		}
+		out = append(out, s)
+	})
+	return out
+}
+
+// eachVariable calls fn, in declaration order, for every field of v (a
+// Config or one of its sub-structs) read from an environment variable.
+func eachVariable(v reflect.Value, fn func(key string, f reflect.StructField, v reflect.Value)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		switch key := f.Tag.Get("env"); {
+		case key != "":
+			fn(key, f, v.Field(i))
+		case f.Type.Kind() == reflect.Struct:
+			eachVariable(v.Field(i), fn)
 		}
 	}
-	walk(reflect.ValueOf(cfg), reflect.TypeOf(cfg))
-	return out
 }
 
 var (
@@ -161,6 +163,7 @@ func parseEach(vars map[string]string) []error {
 	}
 	slices.Sort(keys)
 	var errs []error
+	secret := secretKeys()
 	for _, k := range keys {
 		var probe Config
 		err := env.ParseWithOptions(&probe, env.Options{Environment: map[string]string{k: vars[k]}})
@@ -168,7 +171,7 @@ func parseEach(vars map[string]string) []error {
 			continue
 		}
 		shown := fmt.Sprintf("%q", truncate(vars[k], 64))
-		if secretKeys()[k] {
+		if secret[k] {
 			shown = redacted // a secret never appears in an error
 		}
 		errs = append(errs, fmt.Errorf("%s=%s: %s", k, shown, expectation(err)))
@@ -212,19 +215,10 @@ func truncate(s string, n int) string {
 // secretKeys are the variables whose values are secrets (Secret, APIKeys).
 func secretKeys() map[string]bool {
 	out := map[string]bool{}
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			key := f.Tag.Get("env")
-			switch {
-			case key != "" && (f.Type == secretType || f.Type == apiKeysType):
-				out[key] = true
-			case key == "" && f.Type.Kind() == reflect.Struct:
-				walk(f.Type)
-			}
+	eachVariable(reflect.ValueOf(Config{}), func(key string, f reflect.StructField, _ reflect.Value) {
+		if f.Type == secretType || f.Type == apiKeysType {
+			out[key] = true
 		}
-	}
-	walk(reflect.TypeOf(Config{}))
+	})
 	return out
 }
