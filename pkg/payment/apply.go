@@ -68,16 +68,16 @@ func applyNew(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, inboxI
 
 // applyOrphan applies an orphan whose payment just got its
 // CheckoutRequestID. Its inbox row was claimed when it was filed; the caller
-// holds the CheckoutRequestID lock. A success that would make p paid but
-// whose source is not trusted (o.Trusted) stays open: Daraja is asked, and
-// Confirm applies it with Daraja's answer.
-func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o Orphan, cb *mpesa.STKCallback) error {
+// holds the CheckoutRequestID lock. A callback that needs Daraja's word (see
+// decide) stays open: Daraja is asked, and Confirm applies it with Daraja's
+// answer.
+func applyOrphan(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, o Orphan, cb *mpesa.STKCallback, ev evidence) error {
 	ps := NewStore(tx)
 	p, err := ps.GetByCheckoutForUpdate(ctx, cb.CheckoutRequestID)
 	if err != nil {
 		return err
 	}
-	outcome, err := decide(ctx, d, tx, log, p, cb, o.Trusted)
+	outcome, err := decide(ctx, d, tx, log, p, cb, ev)
 	if err != nil {
 		return err
 	}
@@ -105,12 +105,17 @@ func ambiguousCandidates(ctx context.Context, d Deps, ps *Store, cb *mpesa.STKCa
 }
 
 // decide applies cb to p (locked) with the rules of judge and returns the
-// outcome; the single-row path (orphans, confirmations). A verdict that
-// needs Daraja's confirmation (verdict.needsConfirmation; trusted vouches
-// for cb) changes nothing and returns outcomeUnconfirmed.
-func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Payment, cb *mpesa.STKCallback, trusted bool) (string, error) {
+// outcome; the single-row path (orphans, confirmations). A callback Daraja
+// refutes (evidence.refutes) changes nothing and returns outcomeRefuted; a
+// verdict that needs Daraja's confirmation (verdict.needsConfirmation)
+// changes nothing and returns outcomeUnconfirmed.
+func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Payment, cb *mpesa.STKCallback, ev evidence) (string, error) {
 	ps := NewStore(tx)
 	log = log.With().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldResultCode, cb.ResultCode).Logger()
+	if ev.refutes(cb) {
+		log.Warn().Msg("stk failure callback from an untrusted source contradicts Daraja's query; recorded, not applied")
+		return outcomeRefuted, nil
+	}
 	owner := ""
 	if r := cb.Metadata.MpesaReceiptNumber; cb.Success() && r != "" {
 		owners, err := ps.ReceiptOwners(ctx, []string{r})
@@ -120,7 +125,7 @@ func decide(ctx context.Context, d Deps, tx pgx.Tx, log zerolog.Logger, p Paymen
 		owner = owners[r]
 	}
 	v := judge(p, cb, owner)
-	if v.needsConfirmation(p.Status, trusted) {
+	if v.needsConfirmation(p.Status, ev.vouches(cb)) {
 		return outcomeUnconfirmed, nil
 	}
 	v.o.At = d.now()

@@ -24,13 +24,12 @@ type claimed struct {
 	id         int64
 	body       []byte
 	receivedAt time.Time
-	trusted    bool
-	// confirmed: Daraja's STK Push Query reported this row's push paid
-	// (set by settle); it vouches for the row if the row is a success.
-	confirmed bool
-	done      bool // already applied (a payment_callbacks row exists)
-	cb        *mpesa.STKCallback
-	trace     map[string]string // the delivery's W3C trace context (inbox.trace_context)
+	// evidence.trusted is the row's source_trusted; settle adds Daraja's
+	// "paid" (evidence.confirmedPaid).
+	evidence evidence
+	done     bool // already applied (a payment_callbacks row exists)
+	cb       *mpesa.STKCallback
+	trace    map[string]string // the delivery's W3C trace context (inbox.trace_context)
 }
 
 const claimColumns = `i.id, i.body, i.received_at, i.source_trusted,
@@ -59,7 +58,7 @@ func claimRows(rows pgx.Rows, err error) ([]claimed, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
 		var c claimed
 		var tc []byte
-		err := r.Scan(&c.id, &c.body, &c.receivedAt, &c.trusted, &c.done, &tc)
+		err := r.Scan(&c.id, &c.body, &c.receivedAt, &c.evidence.trusted, &c.done, &tc)
 		if err == nil && tc != nil {
 			_ = json.Unmarshal(tc, &c.trace) // an unreadable context only loses the trace
 		}
@@ -131,9 +130,7 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 			applied = append(applied, r.id)
 			continue
 		}
-		if r.confirmed && !r.trusted && !r.cb.Success() {
-			// Daraja's STK Query said paid: an untrusted failure for the
-			// same push is false (forged, or a sender's mistake).
+		if r.evidence.refutes(r.cb) {
 			log.Warn().Str(logging.FieldPaymentID, p.ID).Str(logging.FieldResultCode, r.cb.ResultCode).
 				Msg("stk failure callback from an untrusted source contradicts Daraja's query; recorded, not applied")
 			w.callbacks = append(w.callbacks, callbackRow{inboxID: r.id, checkout: r.cb.CheckoutRequestID,
@@ -142,7 +139,7 @@ func applyClaimed(ctx context.Context, d Deps, tx pgx.Tx, rows []claimed) error 
 			continue
 		}
 		v := judge(p, r.cb, owners[r.cb.Metadata.MpesaReceiptNumber])
-		if v.needsConfirmation(p.Status, r.trusted || (r.confirmed && r.cb.Success())) {
+		if v.needsConfirmation(p.Status, r.evidence.vouches(r.cb)) {
 			// Evidence before money: a callback from a source we cannot
 			// trust that would pay or settle the payment waits, unapplied,
 			// while Daraja is asked about its CheckoutRequestID at once

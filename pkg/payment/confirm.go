@@ -188,7 +188,7 @@ func settle(ctx context.Context, d Deps, log zerolog.Logger, checkoutRequestID s
 			return err
 		}
 		for i := range rows {
-			rows[i].confirmed = confirmed
+			rows[i].evidence.confirmedPaid = confirmed
 		}
 		if len(rows) > 0 {
 			if err := applyClaimed(ctx, d, tx, rows); err != nil {
@@ -204,19 +204,7 @@ func settle(ctx context.Context, d Deps, log zerolog.Logger, checkoutRequestID s
 			if err != nil {
 				continue // cannot happen (parsed before it became an orphan); reported as an orphan
 			}
-			if confirmed && !o.Trusted && !cb.Success() {
-				// Daraja said paid: an untrusted failure for it is false.
-				if err := ps.MatchOrphan(ctx, o.InboxID, p.ID, d.now()); err != nil {
-					return err
-				}
-				log.Warn().Int64("inbox_id", o.InboxID).Msg("orphan stk failure from an untrusted source contradicts Daraja's query; recorded, not applied")
-				if err := ps.SetCallbackOutcome(ctx, o.InboxID, p.ID, outcomeRefuted); err != nil {
-					return err
-				}
-				continue
-			}
-			o.Trusted = o.Trusted || confirmed
-			if err := applyOrphan(ctx, d, tx, log, o, cb); err != nil {
+			if err := applyOrphan(ctx, d, tx, log, o, cb, evidence{trusted: o.Trusted, confirmedPaid: confirmed}); err != nil {
 				return err
 			}
 		}

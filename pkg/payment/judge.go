@@ -104,8 +104,7 @@ func judge(p Payment, cb *mpesa.STKCallback, receiptOwner string) verdict {
 //     a customer's payment, or park it in needs_review so that the genuine
 //     success is never applied.
 //
-// vouched is true when the callback's source is trusted, or when Daraja
-// confirmed the push paid and the callback reports a success. Verdicts that
+// vouched is evidence.vouches for the callback. Verdicts that
 // change nothing, and needs_review or a receipt recorded on a payment Daraja
 // already settled (an operator looks; no money moves), need no confirmation.
 func (v verdict) needsConfirmation(from Status, vouched bool) bool {
@@ -113,6 +112,26 @@ func (v verdict) needsConfirmation(from Status, vouched bool) bool {
 		return false
 	}
 	return v.to == Paid || (from == AwaitingCallback && v.to != "")
+}
+
+// evidence is what stands behind a callback besides its own word: a trusted
+// source, or Daraja's STK Push Query having reported its push paid.
+type evidence struct {
+	trusted       bool
+	confirmedPaid bool
+}
+
+// vouches reports whether the evidence lets cb be applied as if trusted:
+// Daraja's "paid" vouches for successes only.
+func (e evidence) vouches(cb *mpesa.STKCallback) bool {
+	return e.trusted || (e.confirmedPaid && cb.Success())
+}
+
+// refutes reports whether Daraja's "paid" contradicts cb, an untrusted
+// failure for the same push (forged, or a sender's mistake): it is recorded
+// as refuted and changes nothing.
+func (e evidence) refutes(cb *mpesa.STKCallback) bool {
+	return e.confirmedPaid && !e.trusted && !cb.Success()
 }
 
 // successProblems lists why a success callback cannot simply mark p paid.

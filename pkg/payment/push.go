@@ -129,7 +129,7 @@ func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p Payment, 
 				log.Error().Err(err).Int64("inbox_id", o.InboxID).Msg("orphan stk callback unreadable; left for the operator")
 				continue
 			}
-			if err := applyOrphan(ctx, d, tx, log, o, cb); err != nil {
+			if err := applyOrphan(ctx, d, tx, log, o, cb, evidence{trusted: o.Trusted}); err != nil {
 				return err
 			}
 		}
