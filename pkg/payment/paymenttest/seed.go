@@ -25,22 +25,22 @@ func Seed(tb testing.TB, pool *pgxpool.Pool, n, sample int) []string {
 		tb.Fatalf("paymenttest: acquire: %v", err)
 	}
 	defer conn.Release()
-	for _, q := range []string{
-		`SET synchronous_commit = off`,
-		`SET work_mem = '256MB'`,
-		`INSERT INTO payments (id, job_id, customer_id, phone, amount, status, created_at, updated_at)
+	// One session: the settings below apply to the INSERT.
+	for _, st := range []struct {
+		sql  string
+		args []any
+	}{
+		{sql: `SET synchronous_commit = off`},
+		{sql: `SET work_mem = '256MB'`},
+		{sql: `INSERT INTO payments (id, job_id, customer_id, phone, amount, status, created_at, updated_at)
 		 SELECT id, 'seed-' || lpad(row_number() OVER (ORDER BY id)::text, 9, '0'), 'seed-customer-' || (g % 1000),
 		        '254700000001', 10 + g % 5000, 'paid', now() - interval '1 day', now() - interval '1 day'
-		 FROM (SELECT gen_random_uuid() AS id, g FROM generate_series(1, $1::int) g) s ORDER BY id`,
-		`ANALYZE payments`,
-		`RESET synchronous_commit`,
-		`RESET work_mem`,
+		 FROM (SELECT gen_random_uuid() AS id, g FROM generate_series(1, $1::int) g) s ORDER BY id`, args: []any{n}},
+		{sql: `ANALYZE payments`},
+		{sql: `RESET synchronous_commit`},
+		{sql: `RESET work_mem`},
 	} {
-		args := []any{}
-		if len(q) > 40 && q[:6] == "INSERT" {
-			args = append(args, n)
-		}
-		if _, err := conn.Exec(ctx, q, args...); err != nil {
+		if _, err := conn.Exec(ctx, st.sql, st.args...); err != nil {
 			tb.Fatalf("paymenttest: seed %d payments: %v", n, err)
 		}
 	}
