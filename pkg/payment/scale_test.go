@@ -14,7 +14,7 @@ import (
 	"fundigo/pkg/store/storetest"
 )
 
-// onePaymentPerMillion is the scale issue #12 asks GET /v1/payments/{id} to
+// oneMillion is the scale issue #12 asks GET /v1/payments/{id} to
 // hold at; the latency itself is a benchmark figure
 // (BenchmarkGetPaymentAtOneMillion in api, docs/BENCHMARKS.md), not a test
 // threshold, because this machine is shared.
