@@ -26,7 +26,7 @@ func WatchPoolWaits(ctx context.Context) (context.Context, func() bool) {
 }
 
 // poolWaitTracer records failed acquisitions in a watched context. It is the
-// pool's connection tracer (no-op per query); WithTracer combines another
+// pool's connection tracer (no-op per query); PoolConfig.Tracer combines another
 // tracer with it.
 type poolWaitTracer struct{}
 
