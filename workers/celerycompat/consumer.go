@@ -167,9 +167,15 @@ func NewConsumer(deps Deps, cfg Config) (*Consumer, error) {
 		c.cfg.Hostname = "fundigo@" + host
 	}
 	if cfg.Events {
-		var sink eventSink = amqpEvents{pub: deps.Publisher}
-		if deps.Redis != nil {
-			sink = redisEvents{t: deps.Redis}
+		var sink eventSink = redisEvents{t: deps.Redis}
+		if deps.Conn != nil {
+			// Not the mandatory Publisher: an event nobody listens to is
+			// dropped by the broker, as Celery's are, not returned.
+			pub, err := amqpx.NewPublisher(deps.Conn, amqpx.PublisherConfig{})
+			if err != nil {
+				return nil, fmt.Errorf("celery events publisher: %w", err)
+			}
+			sink = amqpEvents{pub: pub}
 		}
 		c.events = &events{c: c, sink: sink, hostname: c.cfg.Hostname}
 	}
@@ -200,7 +206,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 			defer close(hbDone)
 			c.events.heartbeat(ctx)
 		}()
-		defer func() { <-hbDone }()
+		defer func() {
+			<-hbDone // worker-offline sent
+			if a, ok := c.events.sink.(amqpEvents); ok {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				_ = a.pub.Close(cctx) // events are best effort
+				cancel()
+			}
+		}()
 	}
 	for {
 		started := time.Now()

@@ -12,6 +12,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"fundigo/pkg/amqpx"
 	"fundigo/pkg/celery"
 	"fundigo/pkg/komburedis"
 )
@@ -33,8 +34,9 @@ func (r redisEvents) send(ctx context.Context, routingKey string, headers map[st
 	return r.t.PublishFanout(ctx, EventExchange, routingKey, env)
 }
 
-// amqpEvents publishes to the celeryev topic exchange.
-type amqpEvents struct{ pub Publisher }
+// amqpEvents publishes to the celeryev topic exchange on a publisher of its
+// own that is not mandatory.
+type amqpEvents struct{ pub *amqpx.Publisher }
 
 func (a amqpEvents) send(ctx context.Context, routingKey string, headers map[string]any, body []byte) error {
 	return a.pub.Publish(ctx, EventExchange, routingKey, amqp.Publishing{ContentType: celery.ContentTypeJSON,
