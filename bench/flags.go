@@ -25,6 +25,7 @@ type Flags struct {
 	SimDelay          time.Duration
 	Users, Fanout     int
 	ExpoRate          int
+	PushMessages      int
 	PushSimURL        string
 	Reviews           int
 	Technicians       int
@@ -60,6 +61,7 @@ func (f *Flags) Register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.Users, "users", 10000, "notifications: users with one Expo device each")
 	fl.IntVar(&f.Fanout, "fanout", 100, "notifications: users per notification request")
 	fl.IntVar(&f.ExpoRate, "expo-rate", 1000000, "notifications: the in-process system's Expo rate limit per second")
+	fl.IntVar(&f.PushMessages, "push-messages", 50000, "notifications: messages of the push-path phase, whose notifications (--fanout users each) are created in bulk before its clock starts (0: skip it)")
 	fl.StringVar(&f.PushSimURL, "push-sim-url", "", "notifications with --target: base URL of the push simulator it sends to")
 	fl.IntVar(&f.Reviews, "reviews", 1000000, "ratings: reviews to seed")
 	fl.IntVar(&f.Technicians, "technicians", 100000, "ratings: technicians the reviews are spread over")

@@ -21,7 +21,8 @@ import (
 // API's accept rate, and the delivery rate — messages the push simulator
 // accepted, from the first request of the phase until the last expected
 // message arrived. The in-process system's Expo rate limit is --expo-rate
-// (Expo's real project limit is 600/s; see docs/CAPACITY.md).
+// (Expo's real project limit is 600/s; see docs/CAPACITY.md). A third,
+// the push path alone without intake, comes from pushPath.
 func benchNotifications(ctx context.Context, b *benchRun) error {
 	if b.flags.Baselines {
 		if err := b.pgBaseline(ctx); err != nil {
@@ -97,7 +98,10 @@ func benchNotifications(ctx context.Context, b *benchRun) error {
 	res.Unit = "push message"
 	res.Note = fmt.Sprintf("%d of %d messages reached the push simulator; Expo rate limit set to %d/s", got, want, b.flags.ExpoRate)
 	b.add(res, "baseline.pg_commit", &kit.Target{MinRate: 20000})
-	return err
+	if err != nil {
+		return err
+	}
+	return pushPath(ctx, b, s, users, fanout)
 }
 
 // pushCounter returns a function counting the messages the push simulator

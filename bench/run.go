@@ -36,7 +36,7 @@ func Scenarios() []Scenario {
 		{"callbacks", "N (--count) payments awaiting their STK callback, N success callbacks posted: ack rate and paid/s until all are paid", benchCallbacks, callbacksDefaults},
 		{"webhooks", "STK callbacks to the API: durable (committed) ack rate and latency, vs raw single-row commits", benchWebhooks, nil},
 		{"payments", "create payment → STK push → simulator → callback → paid event: end-to-end rate and latency", benchPayments, nil},
-		{"notifications", "notification requests fanned out to the push simulator: accept rate and delivered messages/s", benchNotifications, nil},
+		{"notifications", "notification requests fanned out to the push simulator: accept rate and delivered messages/s; then the push path alone (--push-messages created in bulk before the clock)", benchNotifications, nil},
 		{"ratings", "seed reviews, then time the full recompute (POST /v1/admin/ratings/recompute) vs one set-based SQL statement", benchRatings, nil},
 		{"stream", "--conns WebSocket clients (default 10000, in a child process) each receiving --events-per-conn events committed to the outbox: delivered messages/s, p99 latency from commit, server memory per connection", benchStream, nil},
 		{"tasks", "no-op Asynq and RabbitMQ round trips through pkg/tasks + workers and amqpx, vs raw", benchTasks, nil},

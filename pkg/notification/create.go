@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 
@@ -94,4 +95,51 @@ func Lookup(ctx context.Context, db DB, id string) (Notification, Counts, error)
 		return Notification{}, Counts{}, err
 	}
 	return n, c, nil
+}
+
+// CreateMany is Create for many requests in one transaction: every request
+// is validated first (the first *ValidationError refuses them all), then the
+// notifications are inserted with one statement and the
+// notification.requested events of those created with one more. A request
+// whose source key is already stored is skipped, neither created nor
+// announced again (unlike Create it is not compared with the stored one).
+// It returns how many were created. It is how a campaign (and the push
+// benchmark) queues thousands of notifications at once; the sender loop
+// then fans them out and sends them exactly as Create's.
+func CreateMany(ctx context.Context, db store.TxBeginner, rs []Request) (created int, err error) {
+	for i := range rs {
+		if rs[i].SourceKey == "" {
+			rs[i].SourceKey = "notification:" + rs[i].ID
+		}
+		if err := Validate(&rs[i]); err != nil {
+			return 0, fmt.Errorf("request %d: %w", i, err)
+		}
+	}
+	err = store.WithTx(ctx, db, func(tx pgx.Tx) error {
+		ids, err := NewStore(tx).InsertNotifications(ctx, rs)
+		if err != nil {
+			return err
+		}
+		isNew := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			isNew[id] = true
+		}
+		msgs := make([]outbox.Message, 0, len(ids))
+		for _, r := range rs {
+			if !isNew[r.ID] {
+				continue
+			}
+			m, err := outbox.EventMessage(r)
+			if err != nil {
+				return err
+			}
+			msgs = append(msgs, m)
+		}
+		created = len(msgs)
+		return outbox.WriteBatch(ctx, tx, msgs)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return created, nil
 }

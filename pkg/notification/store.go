@@ -73,6 +73,53 @@ func (s Store) CreateNotification(ctx context.Context, n Notification) (Notifica
 	return out, false, nil
 }
 
+// InsertNotifications stores the requests (IDs and SourceKeys set, already
+// validated) with one statement; a request whose source key is stored
+// already is skipped. Returns the ids of those inserted.
+func (s Store) InsertNotifications(ctx context.Context, rs []Request) ([]string, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	n := len(rs)
+	ids, keys, users, templates, params, titles := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	bodies, data, categories, priorities, collapse := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n)
+	for i, r := range rs {
+		p, d, err := encodeMaps(r.Params, r.Data)
+		if err != nil {
+			return nil, err
+		}
+		// A row's user ids travel as one JSON array: unnest cannot take an
+		// array of arrays of different lengths.
+		u, err := json.Marshal(r.UserIDs)
+		if err != nil {
+			return nil, fmt.Errorf("encode user ids: %w", err)
+		}
+		ids[i], keys[i], users[i], templates[i], params[i], titles[i] = r.ID, r.SourceKey, string(u), r.Template, string(p), r.Title
+		bodies[i], data[i], categories[i], priorities[i], collapse[i] = r.Body, string(d), r.Category, r.Priority, r.CollapseID
+	}
+	rows, err := s.db.Query(ctx, `
+		INSERT INTO notifications (id, source_key, user_ids, template, params, title, body, data,
+			category, priority, collapse_id)
+		SELECT r.id, r.sk,
+			ARRAY(SELECT e.v FROM jsonb_array_elements_text(r.u::jsonb) WITH ORDINALITY AS e(v, i) ORDER BY e.i),
+			r.tpl, r.pa::jsonb, r.ti, r.bo, r.da::jsonb, r.ca, r.pr, r.co
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::text[], $10::text[], $11::text[]) AS r(id, sk, u, tpl, pa, ti, bo, da, ca, pr, co)
+		ON CONFLICT (source_key) DO NOTHING
+		RETURNING id::text`,
+		ids, keys, users, templates, params, titles, bodies, data, categories, priorities, collapse)
+	if err != nil {
+		return nil, fmt.Errorf("insert %d notifications: %w", n, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("insert %d notifications: %w", n, err)
+	}
+	return out, nil
+}
+
 // Notification returns the notification with id, or store.ErrNotFound.
 func (s Store) Notification(ctx context.Context, id string) (Notification, error) {
 	if _, err := uuid.Parse(id); err != nil {
