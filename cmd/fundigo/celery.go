@@ -93,6 +93,7 @@ func registerCelery(w *workers.Server, in *infra) error {
 	}, celerycompat.Config{Queues: cc.Queues, DeadLetterQueue: cc.DeadLetterQueue, Concurrency: cc.Concurrency,
 		Prefetch: cc.Prefetch, TaskTimeout: cc.TaskTimeout, MaxRetries: maxRetries, RetryDelay: cc.RetryDelay,
 		HoldETA: cc.HoldETA, ParkQueue: in.queues.Default, Events: cc.Events, Hostname: cc.Hostname,
+		RemoteControl: cc.RemoteControl, ControlExchange: cc.ControlExchange,
 		RestoreEvery: min(10*time.Second, cc.VisibilityTimeout/2)})
 	if err != nil {
 		return err

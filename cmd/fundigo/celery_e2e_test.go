@@ -49,6 +49,8 @@ func testCeleryDropInEndToEnd(t *testing.T, onRedis bool) {
 		"FUNDIGO_CELERY_QUEUES":            queue,
 		"FUNDIGO_CELERY_DEAD_LETTER_QUEUE": queue + ".unknown",
 		"FUNDIGO_CELERY_RESULT_URL":        taskstest.URL(),
+		"FUNDIGO_CELERY_CONTROL_EXCHANGE":  celeryControlExchange(queue),
+		"FUNDIGO_CELERY_HOSTNAME":          "fundigo-" + queue + "@e2e",
 	}
 	pyBroker := []string{"CELERY_BROKER_URL=" + amqpxtest.URL()}
 	if onRedis {
@@ -70,7 +72,8 @@ func testCeleryDropInEndToEnd(t *testing.T, onRedis bool) {
 		cmd.Dir = "../../workers/celerycompat/testdata"
 		cmd.Env = append(os.Environ(), pyBroker...)
 		cmd.Env = append(cmd.Env, "CELERY_RESULT_BACKEND="+taskstest.URL(),
-			"CELERY_QUEUE="+queue, "CELERY_GET_TIMEOUT=30", "PYTHONDONTWRITEBYTECODE=1")
+			"CELERY_QUEUE="+queue, "CELERY_GET_TIMEOUT=30", "PYTHONDONTWRITEBYTECODE=1",
+			"CELERY_CONTROL_EXCHANGE="+celeryControlExchange(queue))
 		cmd.Env = append(cmd.Env, extra...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -94,6 +97,11 @@ func testCeleryDropInEndToEnd(t *testing.T, onRedis bool) {
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusOK, resp.StatusCode, "the Celery-made notification is the API's")
+
+	// Celery's inspect ping (what `celery inspect ping` sends) sees the worker under its
+	// configured node name, through its configured pidbox namespace.
+	ping := py("inspect_ping")
+	require.Equal(t, map[string]any{"fundigo-" + queue + "@e2e": map[string]any{"ok": "pong"}}, ping["replies"], "%v", ping)
 
 	unknown := py("unknown")
 	require.Equal(t, "NotRegistered", unknown["exc_class"])
@@ -129,8 +137,15 @@ func deleteCeleryQueues(t *testing.T, queue string) {
 			_ = ch.Close()
 		}
 	}
-	if ch, err := conn.Channel(); err == nil {
-		_ = ch.ExchangeDelete(queue, false, false)
-		_ = ch.Close()
+	ns := celeryControlExchange(queue)
+	for _, x := range []string{queue, ns + ".pidbox", "reply." + ns + ".pidbox"} {
+		if ch, err := conn.Channel(); err == nil {
+			_ = ch.ExchangeDelete(x, false, false)
+			_ = ch.Close()
+		}
 	}
 }
+
+// celeryControlExchange is the pidbox namespace (control_exchange) of the
+// test consuming queue, so its remote control is its own.
+func celeryControlExchange(queue string) string { return "test." + queue }

@@ -44,6 +44,7 @@ func TestEveryRoleExposesItsMetrics(t *testing.T) {
 		"FUNDIGO_CELERY_QUEUES":            celeryQueue,
 		"FUNDIGO_CELERY_DEAD_LETTER_QUEUE": celeryQueue + ".unknown",
 		"FUNDIGO_CELERY_RESULT_URL":        taskstest.URL(),
+		"FUNDIGO_CELERY_CONTROL_EXCHANGE":  celeryControlExchange(celeryQueue),
 	})
 	apiEnv, workerEnv, schedEnv := roleEnv(t, getenv), roleEnv(t, getenv), roleEnv(t, getenv)
 	_, workerLogs := startRole(t, workerEnv, "worker")

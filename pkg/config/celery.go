@@ -63,6 +63,13 @@ type Celery struct {
 	// the node name they appear under (default fundigo@<host>).
 	Events   bool   `env:"FUNDIGO_CELERY_EVENTS" envDefault:"false"`
 	Hostname string `env:"FUNDIGO_CELERY_HOSTNAME"`
+	// RemoteControl answers Celery's remote control under Hostname: `celery
+	// inspect ping|active|registered|stats|active_queues` list the Go
+	// worker and `celery control revoke` steers it (Celery's
+	// worker_enable_remote_control); ControlExchange is Django's
+	// control_exchange (the pidbox namespace).
+	RemoteControl   bool   `env:"FUNDIGO_CELERY_REMOTE_CONTROL" envDefault:"true"`
+	ControlExchange string `env:"FUNDIGO_CELERY_CONTROL_EXCHANGE" envDefault:"celery"`
 }
 
 var celeryName = regexp.MustCompile(`^[A-Za-z0-9_.:\-]+$`)
@@ -91,6 +98,12 @@ func (c Celery) validate() []error {
 		if q == c.DeadLetterQueue {
 			errs = append(errs, fmt.Errorf("FUNDIGO_CELERY_DEAD_LETTER_QUEUE %q is also consumed", q))
 		}
+	}
+	if !celeryName.MatchString(c.ControlExchange) {
+		errs = append(errs, fmt.Errorf("FUNDIGO_CELERY_CONTROL_EXCHANGE: invalid name %q", c.ControlExchange))
+	}
+	if c.Hostname != "" && !celeryName.MatchString(strings.ReplaceAll(c.Hostname, "@", "")) {
+		errs = append(errs, fmt.Errorf("FUNDIGO_CELERY_HOSTNAME: invalid node name %q (want name@host)", c.Hostname))
 	}
 	if !celeryName.MatchString(c.DeadLetterQueue) {
 		errs = append(errs, fmt.Errorf("FUNDIGO_CELERY_DEAD_LETTER_QUEUE: invalid queue name %q", c.DeadLetterQueue))

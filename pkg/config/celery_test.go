@@ -16,6 +16,8 @@ func TestCeleryDefaults(t *testing.T) {
 	require.Equal(t, []string{"celery"}, c.Queues)
 	require.Equal(t, "celery.unknown", c.DeadLetterQueue)
 	require.Equal(t, 24*time.Hour, c.ResultExpires)
+	require.True(t, c.RemoteControl, "Celery's worker_enable_remote_control default")
+	require.Equal(t, "celery", c.ControlExchange)
 	require.Equal(t, map[string]string{
 		"notifications.tasks.send_notification_async": "notifications.send",
 		"payments.tasks.process_payment_callback":     "payments.callback",
@@ -42,10 +44,12 @@ func TestCeleryOverridesAndErrors(t *testing.T) {
 		"FUNDIGO_CELERY_CONCURRENCY":       "4",
 		"FUNDIGO_CELERY_PREFETCH":          "2",
 		"FUNDIGO_CELERY_RETRY_DELAY":       "-1s",
+		"FUNDIGO_CELERY_CONTROL_EXCHANGE":  "a b",
+		"FUNDIGO_CELERY_HOSTNAME":          "go worker@host",
 	}))
 	require.Error(t, err)
 	for _, want := range []string{`invalid queue name "bad queue"`, "FUNDIGO_CELERY_DEAD_LETTER_QUEUE", "FUNDIGO_CELERY_RESULT_URL",
-		"FUNDIGO_CELERY_PREFETCH", "FUNDIGO_CELERY_RETRY_DELAY"} {
+		"FUNDIGO_CELERY_PREFETCH", "FUNDIGO_CELERY_RETRY_DELAY", "FUNDIGO_CELERY_CONTROL_EXCHANGE", "FUNDIGO_CELERY_HOSTNAME"} {
 		require.ErrorContains(t, err, want)
 	}
 }

@@ -232,6 +232,15 @@ func (t *Transport) lookup(ctx context.Context, exchange, routingKey string) ([]
 	if exchange == "" {
 		return []string{routingKey}, nil
 	}
+	queues, err := t.bound(ctx, exchange, routingKey)
+	if err == nil && len(queues) == 0 {
+		queues = []string{routingKey}
+	}
+	return queues, err
+}
+
+// bound lists the queues bound to direct exchange with routingKey.
+func (t *Transport) bound(ctx context.Context, exchange, routingKey string) ([]string, error) {
 	members, err := t.rdb.SMembers(ctx, t.key("_kombu.binding."+exchange)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read bindings of %s: %w", exchange, err)
@@ -242,9 +251,6 @@ func (t *Transport) lookup(ctx context.Context, exchange, routingKey string) ([]
 		if len(parts) == 3 && parts[0] == routingKey && !slices.Contains(queues, parts[2]) {
 			queues = append(queues, parts[2])
 		}
-	}
-	if len(queues) == 0 {
-		queues = []string{routingKey}
 	}
 	return queues, nil
 }
@@ -262,11 +268,38 @@ func (t *Transport) Publish(ctx context.Context, exchange, routingKey string, en
 	if err != nil {
 		return err
 	}
-	pri := min(max(env.Properties.Priority, 0), 9)
+	return t.push(ctx, queues, env.Properties.Priority, raw)
+}
+
+// PublishBound routes env through direct exchange's binding table only and
+// LPUSHes it to each bound queue, reporting how many. Unlike Publish, a
+// routing key no queue is bound to delivers nothing (0, nil): that is a
+// remote-control reply whose requester has already gone (kombu's pidbox
+// client removes its reply queue's binding when it stops collecting), and
+// it must not leave a list behind.
+func (t *Transport) PublishBound(ctx context.Context, exchange, routingKey string, env Envelope) (int, error) {
+	env.Properties.DeliveryInfo = DeliveryInfo{Exchange: exchange, RoutingKey: routingKey}
+	raw, err := json.Marshal(env)
+	if err != nil {
+		return 0, fmt.Errorf("encode kombu envelope: %w", err)
+	}
+	queues, err := t.bound(ctx, exchange, routingKey)
+	if err != nil || len(queues) == 0 {
+		return 0, err
+	}
+	if err := t.push(ctx, queues, env.Properties.Priority, raw); err != nil {
+		return 0, err
+	}
+	return len(queues), nil
+}
+
+// push LPUSHes raw to each queue's list for priority, atomically.
+func (t *Transport) push(ctx context.Context, queues []string, priority int, raw []byte) error {
+	pri := min(max(priority, 0), 9)
 	if len(queues) == 1 {
 		return t.rdb.LPush(ctx, t.key(t.queueForPriority(queues[0], pri)), raw).Err()
 	}
-	_, err = t.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := t.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, q := range queues {
 			p.LPush(ctx, t.key(t.queueForPriority(q, pri)), raw)
 		}
@@ -558,4 +591,18 @@ func (t *Transport) PublishFanout(ctx context.Context, exchange, routingKey stri
 		return fmt.Errorf("encode kombu envelope: %w", err)
 	}
 	return t.rdb.Publish(ctx, t.FanoutChannel(exchange, routingKey), raw).Err()
+}
+
+// SubscribeFanout subscribes to the channel of a queue bound to fanout
+// exchange with routingKey, the channel kombu's consumer of such a queue
+// listens on (Celery's pidbox node queue is bound with no routing key), and
+// returns once Redis has confirmed the subscription. The caller closes it.
+// Messages published while nobody is subscribed are lost, as with kombu.
+func (t *Transport) SubscribeFanout(ctx context.Context, exchange, routingKey string) (*redis.PubSub, error) {
+	sub := t.rdb.Subscribe(ctx, t.FanoutChannel(exchange, routingKey))
+	if _, err := sub.Receive(ctx); err != nil {
+		_ = sub.Close()
+		return nil, fmt.Errorf("subscribe to fanout %s: %w", exchange, err)
+	}
+	return sub, nil
 }

@@ -56,6 +56,12 @@ type Config struct {
 	// fundigo@<host>).
 	Events   bool
 	Hostname string
+	// RemoteControl answers Celery's remote control as Hostname (celery
+	// inspect ping|active|registered|stats|active_queues, celery control
+	// revoke) on the pidbox of ControlExchange (Celery's control_exchange,
+	// default "celery").
+	RemoteControl   bool
+	ControlExchange string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -96,6 +102,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RestoreEvery == 0 {
 		c.RestoreEvery = 10 * time.Second
+	}
+	if c.ControlExchange == "" {
+		c.ControlExchange = "celery"
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -145,7 +154,9 @@ type Consumer struct {
 	cfg    Config
 	log    zerolog.Logger
 	host   string
-	events *events // nil: events off
+	state  *workerState
+	events *events          // nil: events off
+	plain  *amqpx.Publisher // events and control replies on RabbitMQ (nil on Redis or when both are off)
 }
 
 // NewConsumer validates cfg and returns a Consumer.
@@ -161,21 +172,25 @@ func NewConsumer(deps Deps, cfg Config) (*Consumer, error) {
 		return nil, errors.New("celery consumer: publisher, backend, tasks and registry are required")
 	}
 	host, _ := os.Hostname()
-	c := &Consumer{deps: deps, cfg: cfg, host: host,
+	c := &Consumer{deps: deps, cfg: cfg, host: host, state: newWorkerState(cfg.Now()),
 		log: deps.Log.With().Str(logging.FieldComponent, "celery").Logger()}
 	if c.cfg.Hostname == "" {
 		c.cfg.Hostname = "fundigo@" + host
 	}
+	if deps.Conn != nil && (cfg.Events || cfg.RemoteControl) {
+		// Not the mandatory Publisher: an event nobody listens to, or a
+		// reply whose client has gone, is dropped by the broker, as
+		// Celery's are, not returned.
+		pub, err := amqpx.NewPublisher(deps.Conn, amqpx.PublisherConfig{})
+		if err != nil {
+			return nil, fmt.Errorf("celery events publisher: %w", err)
+		}
+		c.plain = pub
+	}
 	if cfg.Events {
 		var sink eventSink = redisEvents{t: deps.Redis}
 		if deps.Conn != nil {
-			// Not the mandatory Publisher: an event nobody listens to is
-			// dropped by the broker, as Celery's are, not returned.
-			pub, err := amqpx.NewPublisher(deps.Conn, amqpx.PublisherConfig{})
-			if err != nil {
-				return nil, fmt.Errorf("celery events publisher: %w", err)
-			}
-			sink = amqpEvents{pub: pub}
+			sink = amqpEvents{pub: c.plain}
 		}
 		c.events = &events{c: c, sink: sink, hostname: c.cfg.Hostname}
 	}
@@ -194,26 +209,27 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if c.deps.Redis != nil {
 		session, broker = c.redisSession, "redis"
 	}
-	c.log.Info().Str("broker", broker).Strs("queues", c.cfg.Queues).Strs("tasks", c.deps.Registry.Tasks()).Msg("celery consumer started")
+	c.log.Info().Str("broker", broker).Strs("queues", c.cfg.Queues).Strs("tasks", c.deps.Registry.Tasks()).
+		Str("hostname", c.cfg.Hostname).Bool("remote_control", c.cfg.RemoteControl).Msg("celery consumer started")
+	var background sync.WaitGroup
+	defer func() {
+		background.Wait() // worker-offline sent, pidbox left
+		if c.plain != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = c.plain.Close(cctx) // events and replies are best effort
+			cancel()
+		}
+	}()
 	if c.events != nil {
 		if c.deps.Conn != nil {
 			if err := declareEvents(ctx, c.deps.Conn); err != nil {
 				c.log.Warn().Err(err).Msg("celeryev exchange not declared; events may be dropped")
 			}
 		}
-		hbDone := make(chan struct{})
-		go func() {
-			defer close(hbDone)
-			c.events.heartbeat(ctx)
-		}()
-		defer func() {
-			<-hbDone // worker-offline sent
-			if a, ok := c.events.sink.(amqpEvents); ok {
-				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				_ = a.pub.Close(cctx) // events are best effort
-				cancel()
-			}
-		}()
+		background.Go(func() { c.events.heartbeat(ctx) })
+	}
+	if c.cfg.RemoteControl {
+		background.Go(func() { c.remoteControl(ctx, c.mailbox()) })
 	}
 	for {
 		started := time.Now()

@@ -50,7 +50,6 @@ type events struct {
 	c         *Consumer
 	sink      eventSink
 	hostname  string
-	clock     atomic.Int64
 	active    atomic.Int64
 	processed atomic.Int64
 }
@@ -64,7 +63,7 @@ func (e *events) emit(typ string, fields map[string]any) {
 	}
 	now := e.c.cfg.Now()
 	ev := map[string]any{"type": typ, "hostname": e.hostname, "timestamp": float64(now.UnixNano()) / 1e9,
-		"utcoffset": 0, "pid": os.Getpid(), "clock": e.clock.Add(1)}
+		"utcoffset": 0, "pid": os.Getpid(), "clock": e.c.state.forward()}
 	for k, v := range fields {
 		ev[k] = v
 	}
@@ -148,6 +147,17 @@ func (e *events) revoked(m *celery.Message, expired bool) {
 		return
 	}
 	e.emit("task-revoked", map[string]any{"uuid": m.ID, "terminated": false, "signum": nil, "expired": expired})
+}
+
+// terminated ends a started task cancelled by a terminating revoke (signum
+// 15, SIGTERM, Celery's default for terminate).
+func (e *events) terminated(m *celery.Message) {
+	if e == nil {
+		return
+	}
+	e.active.Add(-1)
+	e.processed.Add(1)
+	e.emit("task-revoked", map[string]any{"uuid": m.ID, "terminated": true, "signum": 15, "expired": false})
 }
 
 func exceptionRepr(exc *celery.Exception) string {

@@ -52,6 +52,9 @@ func (c *Consumer) process(ctx context.Context, log zerolog.Logger, d delivery) 
 			return nil
 		}
 	}
+	if c.state.isRevoked(m.ID, c.cfg.Now()) {
+		return c.revoked(ctx, log, m)
+	}
 	h, ok := c.deps.Registry.Lookup(m.Task)
 	if !ok {
 		return c.reject(ctx, log, d, m, celery.NotRegistered(m.Task), "unknown task "+m.Task)
@@ -81,8 +84,20 @@ func (c *Consumer) process(ctx context.Context, log zerolog.Logger, d delivery) 
 		case <-ctx.Done():
 			return errShutdown
 		}
+		if c.state.isRevoked(m.ID, c.cfg.Now()) {
+			return c.revoked(ctx, log, m)
+		}
 	}
 	return c.run(ctx, log, d, m, h)
+}
+
+// revoked settles a message whose id was revoked by remote control (celery
+// control revoke) before it ran: not run, REVOKED stored, as a Celery
+// worker does.
+func (c *Consumer) revoked(ctx context.Context, log zerolog.Logger, m *celery.Message) error {
+	log.Info().Msg("celery task revoked; not run")
+	c.events.revoked(m, false)
+	return c.store(ctx, m, celery.StateRevoked, celery.TaskRevokedError("revoked"))
 }
 
 // alreadyDone reports whether m must not run again: a SUCCESS is final,
@@ -105,13 +120,25 @@ func (c *Consumer) run(ctx context.Context, log zerolog.Logger, d delivery, m *c
 		limit = c.cfg.TaskTimeout
 	}
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
+	tctx, terminate := context.WithCancelCause(tctx)
 	c.events.started(m)
 	started := time.Now()
+	r := c.state.begin(&d, m, c.cfg.Now(), terminate)
 	value, err := call(log.WithContext(tctx), h, m)
-	ctxErr := tctx.Err()
+	c.state.end(r)
+	ctxErr, terminated := tctx.Err(), errors.Is(context.Cause(tctx), errTerminated)
+	terminate(nil)
 	cancel()
 	runtime := time.Since(started)
 	dur := runtime.Milliseconds()
+	if err != nil && terminated {
+		// Celery stores REVOKED ("terminated") for a task killed by
+		// revoke --terminate, and does not retry it. (A handler that
+		// finished its work in spite of the cancellation succeeded.)
+		log.Info().Err(err).Int64(logging.FieldDurationMS, dur).Msg("celery task terminated by remote control")
+		c.events.terminated(m)
+		return c.store(ctx, m, celery.StateRevoked, celery.TaskRevokedError("terminated"))
+	}
 	if err == nil {
 		c.events.finished(m, "task-succeeded", value, nil, runtime)
 		log.Info().Int64(logging.FieldDurationMS, dur).Msg("celery task succeeded")

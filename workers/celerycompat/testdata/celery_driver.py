@@ -40,6 +40,9 @@ if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
     _transport["visibility_timeout"] = float(os.environ["CELERY_VISIBILITY_TIMEOUT"])
 if _transport:
     app.conf.broker_transport_options = _transport
+# Remote-control tests give each test its own pidbox namespace.
+if os.environ.get("CELERY_CONTROL_EXCHANGE"):
+    app.conf.control_exchange = os.environ["CELERY_CONTROL_EXCHANGE"]
 if os.environ.get("CELERY_BEAT_EVERY"):
     app.conf.beat_schedule = {
         "tick": {
@@ -148,6 +151,22 @@ def scenario_send():
     r = slow.delay(sys.argv[2] if len(sys.argv) > 2 else "x")
     print(json.dumps({"id": r.id}), flush=True)
     return outcome(r)
+
+
+def scenario_send_later():
+    """Send tests.add with a countdown of $CELERY_COUNTDOWN seconds; do not wait."""
+    r = add.apply_async((20, 22), countdown=float(os.environ["CELERY_COUNTDOWN"]))
+    return {"id": r.id}
+
+
+def scenario_result():
+    """Wait for the result of task $CELERY_TASK_ID (sent earlier)."""
+    return outcome(app.AsyncResult(os.environ["CELERY_TASK_ID"]))
+
+
+def scenario_inspect_ping():
+    """Ping every worker the way `celery inspect ping` does (waits 2s)."""
+    return {"replies": app.control.inspect(timeout=2).ping() or {}}
 
 
 def main():
