@@ -32,8 +32,9 @@
 // publishes it to RabbitMQ with confirms; consumers load the body with Get.
 // A route whose applier claims its rows straight from the table (the STK
 // callbacks) sets Entry.Notify instead: no outbox row, and a batch of such
-// entries is one autocommitted statement (insert plus pg_notify), a single
-// round trip per grouped commit.
+// entries is one autocommitted insert, a single round trip per grouped
+// commit, after which the appliers are woken (store.Notify, outside the
+// commit: see pkg/store/notify.go).
 //
 // # Quarantine
 //

@@ -30,8 +30,9 @@ type Entry struct {
 	// route whose applier claims its rows straight from the table (then
 	// Notify wakes it).
 	RoutingKey string
-	// Notify, if set, is a PostgreSQL channel notified (pg_notify, on
-	// commit) when the batch holding a new row of this entry commits.
+	// Notify, if set, is a PostgreSQL channel notified (store.Notify,
+	// after the commit) when the batch holding a new row of this entry
+	// has committed.
 	Notify string
 	// Trusted records that the sender was a trusted source (source_trusted).
 	Trusted bool
@@ -238,15 +239,6 @@ FROM inbox i
 JOIN unnest($1::text[], $2::text[], $3::bytea[]) AS k(route, natural_key, body_hash)
   ON i.route = k.route AND i.natural_key = k.natural_key AND i.body_hash = k.body_hash`
 
-// insertNotifySQL is insertSQL plus the notifications, as one statement
-// run outside an explicit transaction: the batch's rows and its NOTIFYs
-// commit together in one round trip (BEGIN, INSERT, NOTIFY and COMMIT were
-// four). The channels ($7) are notified only when a row is new.
-const insertNotifySQL = `
-WITH ins AS (` + insertSQL + `),
-woke AS (SELECT pg_notify(c, '') FROM unnest($7::text[]) c WHERE EXISTS (SELECT 1 FROM ins))
-SELECT id, route, natural_key, body_hash FROM ins WHERE (SELECT count(*) FROM woke) >= 0`
-
 type dedupeKey struct{ route, key, hash string }
 
 // commit stores one batch in one transaction: the new rows, their outbox
@@ -273,9 +265,16 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 	ids := map[dedupeKey]int64{}
 	inserted := map[dedupeKey]bool{}
 	if channels, ok := notifyOnly(entries); ok {
-		// No outbox notice to write: one autocommitted statement.
-		if err := scanIDs(ctx, w.pool, ids, inserted, true, insertNotifySQL, routes, nks, hashes, bodies, trusted, traces, channels); err != nil {
+		// No outbox notice to write: one autocommitted statement, and the
+		// appliers are woken after it (store.Notify: never inside the
+		// commit, which would queue it behind every other notifying one).
+		if err := scanIDs(ctx, w.pool, ids, inserted, true, insertSQL, routes, nks, hashes, bodies, trusted, traces); err != nil {
 			return nil, fmt.Errorf("inbox commit of %d deliveries: %w", len(entries), err)
+		}
+		if len(inserted) > 0 {
+			for _, ch := range channels {
+				store.Notify(w.pool, ch)
+			}
 		}
 		if len(inserted) < len(routes) {
 			// The rows that were there already are committed (ON CONFLICT
@@ -314,8 +313,8 @@ func (w *Writer) commit(ctx context.Context, entries []Entry) ([]Result, error) 
 				Type: e.RoutingKey, Payload: payload, Headers: noticeHeaders(e.Trace),
 			})
 		}
-		if len(channels) > 0 {
-			if _, err := tx.Exec(ctx, `SELECT pg_notify(c, '') FROM unnest($1::text[]) c`, channels); err != nil {
+		for _, ch := range channels {
+			if err := store.NotifyOnCommit(ctx, tx, ch); err != nil {
 				return fmt.Errorf("notify inbox appliers: %w", err)
 			}
 		}

@@ -37,11 +37,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"fundigo/pkg/store"
 	"fundigo/pkg/tracing"
 )
 
-// NotifyChannel is the PostgreSQL LISTEN/NOTIFY channel the outbox trigger
-// (migrations/00002_outbox.sql) signals on every committed insert.
+// NotifyChannel is the PostgreSQL LISTEN/NOTIFY channel that wakes the
+// relay after a commit that wrote outbox rows. Writers ask for it through
+// pkg/store (NotifyOnCommit, Notify), never inside their transaction: see
+// pkg/store/notify.go for why (migration 00062 dropped the trigger that did).
 const NotifyChannel = "fundigo_outbox"
 
 // Event is a domain event that knows its own routing key and its
@@ -136,14 +139,16 @@ func WriteBatch(ctx context.Context, tx pgx.Tx, msgs []Message) error {
 	if _, err := tx.Exec(ctx, insertBatchSQL, args...); err != nil {
 		return fmt.Errorf("write %d outbox messages: %w", len(msgs), err)
 	}
-	return nil
+	return store.NotifyOnCommit(ctx, tx, NotifyChannel)
 }
 
 // QueueBatch is WriteBatch for a pgx.Batch that the caller sends inside its
 // transaction, so the insert shares a round trip with the caller's other
 // statements. It has no context: a message carries the trace context its
 // Headers hold (see WithTrace). It adds nothing for no messages; otherwise it adds one
-// statement whose result the caller reads (Exec) in its turn.
+// statement whose result the caller reads (Exec) in its turn. The caller
+// wakes the relay after its commit: store.Notify(pool, NotifyChannel), or
+// store.NotifyOnCommit inside WithTx.
 func QueueBatch(b *pgx.Batch, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil

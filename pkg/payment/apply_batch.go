@@ -344,6 +344,9 @@ func (w *batchWrites) write(ctx context.Context, tx pgx.Tx) error {
 		if err := outbox.QueueBatch(&b, w.events); err != nil {
 			return err
 		}
+		if err := store.NotifyOnCommit(ctx, tx, outbox.NotifyChannel); err != nil {
+			return err
+		}
 		what = append(what, fmt.Sprintf("write %d outbox messages", len(w.events)))
 	}
 	if n := len(w.applied); n > 0 {

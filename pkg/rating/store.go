@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"fundigo/pkg/events"
+	"fundigo/pkg/outbox"
 	"fundigo/pkg/store"
 )
 
@@ -198,6 +199,7 @@ func (s *Store) RecomputeTechnician(ctx context.Context, technicianID string, p 
 	if err != nil {
 		return r, false, fmt.Errorf("recompute rating of technician %s: %w", technicianID, err)
 	}
+	store.Notify(s.pool, outbox.NotifyChannel) // the statement committed an event
 	return r, true, nil
 }
 

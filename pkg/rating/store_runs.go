@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"fundigo/pkg/outbox"
 	"fundigo/pkg/store"
 )
 
@@ -161,6 +162,9 @@ func (s *Store) RecomputeRange(ctx context.Context, after, upTo string, p Rating
 		Scan(&res.Technicians, &res.Reviews, &res.Changed)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("recompute ratings of technicians (%q, %q]: %w", after, upTo, err)
+	}
+	if len(res.Changed) > 0 {
+		store.Notify(s.pool, outbox.NotifyChannel) // the statement committed events
 	}
 	return res, nil
 }

@@ -101,10 +101,11 @@ type TxBeginner interface {
 // WithTx runs fn in a transaction, committing when fn returns nil and rolling
 // back otherwise (also on panic, which is re-raised).
 func WithTx(ctx context.Context, db TxBeginner, fn func(pgx.Tx) error) (err error) {
-	tx, err := db.Begin(ctx)
+	begun, err := db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin tx: %w", err)
 	}
+	tx := &hookedTx{Tx: begun}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
@@ -119,6 +120,23 @@ func WithTx(ctx context.Context, db TxBeginner, fn func(pgx.Tx) error) (err erro
 	}
 	if err = tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit tx: %w", err)
+	}
+	return afterCommit(ctx, db, tx.channels)
+}
+
+// afterCommit sends the notifications a committed WithTx transaction asked
+// for: through the pool, after the commit; or, for a transaction nested in
+// another (a savepoint), as the outer transaction's own request.
+func afterCommit(ctx context.Context, db TxBeginner, channels []string) error {
+	for _, ch := range channels {
+		switch outer := db.(type) {
+		case pgx.Tx:
+			if err := NotifyOnCommit(ctx, outer, ch); err != nil {
+				return err
+			}
+		case Execer:
+			Notify(outer, ch)
+		}
 	}
 	return nil
 }
