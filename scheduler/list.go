@@ -17,11 +17,19 @@ import (
 // ErrUnknownSchedule: no schedule of that name is declared.
 var ErrUnknownSchedule = errors.New("unknown schedule")
 
+// Listed is one schedule as List shows it: its durable record, and whether
+// this configuration disables it (Config.Disabled; not stored).
+type Listed struct {
+	store.Schedule
+	Disabled bool
+}
+
 // List returns every declared schedule with its durable record: the
 // definition comes from the table in code, HandlerRegistered from
 // Config.HasHandlerFunc; a schedule that never ticked has an empty record and
-// its next tick computed from the clock. It reads, never writes.
-func (s *Scheduler) List(ctx context.Context) ([]store.Schedule, error) {
+// its next tick computed from the clock. A disabled schedule has no next
+// run. It reads, never writes.
+func (s *Scheduler) List(ctx context.Context) ([]Listed, error) {
 	recs, err := s.records.List(ctx)
 	if err != nil {
 		return nil, err
@@ -32,15 +40,19 @@ func (s *Scheduler) List(ctx context.Context) ([]store.Schedule, error) {
 	}
 	now := s.clock.Now()
 	defs := s.definitions()
-	out := make([]store.Schedule, 0, len(defs))
+	out := make([]Listed, 0, len(defs))
 	for i, d := range defs {
 		r := byName[d.Name]
 		r.ScheduleDefinition = d
-		if r.NextRun == nil {
+		disabled := s.entries[i].disabled
+		switch {
+		case disabled:
+			r.NextRun = nil
+		case r.NextRun == nil:
 			next := s.entries[i].cron.Next(now)
 			r.NextRun = &next
 		}
-		out = append(out, r)
+		out = append(out, Listed{Schedule: r, Disabled: disabled})
 	}
 	return out, nil
 }
@@ -75,8 +87,9 @@ const manualRetention = 24 * time.Hour
 // ManualTaskID is the task ID of an operator-triggered run of a schedule.
 func ManualTaskID(name string) string { return name + ":manual:" + uuid.NewString() }
 
-// WriteTable prints schedules as an aligned table for a terminal.
-func WriteTable(w io.Writer, rows []store.Schedule) error {
+// WriteTable prints schedules as an aligned table for a terminal; a
+// disabled schedule's NEXT RUN reads "disabled".
+func WriteTable(w io.Writer, rows []Listed) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSPEC\tTASK TYPE\tQUEUE\tHANDLER\tNEXT RUN\tLAST TICK\tOUTCOME\tLAST RUN\tERROR")
 	for _, r := range rows {
@@ -95,9 +108,13 @@ func WriteTable(w io.Writer, rows []store.Schedule) error {
 				run += " " + r.LastDuration.Round(time.Millisecond).String()
 			}
 		}
+		next := when(r.NextRun, loc)
+		if r.Disabled {
+			next = "disabled"
+		}
 		fmt.Fprintf(tw, "%s\t%s (%s)\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			r.Name, r.Spec, r.TimeZone, r.TaskType, r.Queue, handler,
-			when(r.NextRun, loc), when(r.LastTick, loc), orDash(string(r.LastOutcome)),
+			next, when(r.LastTick, loc), orDash(string(r.LastOutcome)),
 			run, orDash(oneLine(firstNonEmpty(r.LastRunError, r.LastError), 60)))
 	}
 	return tw.Flush()

@@ -53,7 +53,7 @@ func TestListShowsRecordsAndMissingHandlers(t *testing.T) {
 	rows, err = idle.List(context.Background())
 	require.NoError(t, err)
 	require.Len(t, rows, 2)
-	byName := map[string]store.Schedule{rows[0].Name: rows[0], rows[1].Name: rows[1]}
+	byName := map[string]store.Schedule{rows[0].Name: rows[0].Schedule, rows[1].Name: rows[1].Schedule}
 	require.True(t, byName["has"].HandlerRegistered)
 	require.False(t, byName["lacks"].HandlerRegistered)
 	require.Equal(t, "queue", byName["lacks"].Overlap)

@@ -12,7 +12,7 @@ import (
 // on its own. Call Run at most once per Scheduler.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.log.Info().Str("instance", s.cfg.InstanceID).Int("schedules", len(s.entries)).
-		Msg("scheduler started")
+		Strs("disabled", s.cfg.Disabled).Msg("scheduler started")
 	var (
 		validUntil time.Time // real time until which this replica may lead
 		loaded     bool      // state reloaded since leadership was gained
@@ -124,6 +124,9 @@ func (s *Scheduler) load(ctx context.Context) bool {
 		return false
 	}
 	for _, e := range s.entries {
+		if e.disabled {
+			continue // no state: never due (fireDue, untilNextDue)
+		}
 		rec, err := s.records.Get(ctx, e.Name)
 		if err != nil {
 			s.log.Warn().Err(err).Msg("load schedule record")

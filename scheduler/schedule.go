@@ -79,6 +79,8 @@ type entry struct {
 	// retention keeps a finished tick's task ID taken in Asynq for at least
 	// one tick interval, so a late replica cannot enqueue that tick again.
 	retention time.Duration
+	// disabled: Config.Disabled names it; its ticks are not enqueued.
+	disabled bool
 }
 
 // compile validates s, fills its defaults and parses its spec in its zone.

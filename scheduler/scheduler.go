@@ -3,6 +3,8 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,6 +50,13 @@ type Config struct {
 	HasHandlerFunc func(taskType string) bool
 	// InstanceID names this replica in the lease (random by default).
 	InstanceID string
+	// Disabled names schedules of the table whose ticks are not enqueued
+	// (say, while Celery beat still sends the same task). They stay
+	// declared, are listed as disabled and can still be run by hand
+	// (RunNow). A name that is not in Schedules is an error. Turned back
+	// on, a schedule's missed ticks are handled by its Missed policy, as
+	// after any outage: MissedRunOnce runs the latest one at once.
+	Disabled []string
 }
 
 func (c *Config) setDefaults() {
@@ -87,6 +96,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("missed grace must not be negative"))
 	}
 	seen := map[string]bool{}
+	names := make([]string, 0, len(c.Schedules))
 	for _, s := range c.Schedules {
 		if _, err := compile(s, c.TimeZone); err != nil {
 			errs = append(errs, err)
@@ -95,6 +105,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("schedule %q declared twice", s.Name))
 		}
 		seen[s.Name] = true
+		names = append(names, s.Name)
+	}
+	for _, name := range c.Disabled {
+		if !seen[name] {
+			errs = append(errs, fmt.Errorf("disable %q: %w (known: %s)", name, ErrUnknownSchedule, strings.Join(names, ", ")))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -149,6 +165,7 @@ func New(deps Deps, cfg Config) (*Scheduler, error) {
 	}
 	for _, sc := range cfg.Schedules {
 		e, _ := compile(sc, cfg.TimeZone) // validated above
+		e.disabled = slices.Contains(cfg.Disabled, sc.Name)
 		s.entries = append(s.entries, e)
 	}
 	return s, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,7 +83,7 @@ func newScheduler(in *infra, hasHandler func(string) bool) (*scheduler.Scheduler
 	leaseKey := in.cfg.Redis.KeyPrefix + "scheduler:leader"
 	// Registered once per process: every command builds one scheduler.
 	in.registry.MustRegister(metrics.NewScheduler(in.pool, in.redis, leaseKey, instance))
-	return scheduler.New(scheduler.Deps{
+	s, err := scheduler.New(scheduler.Deps{
 		Log:       in.log,
 		Pool:      in.pool,
 		Redis:     in.redis,
@@ -96,5 +97,10 @@ func newScheduler(in *infra, hasHandler func(string) bool) (*scheduler.Scheduler
 		LeaseTTL:       in.cfg.Scheduler.LeaseTTL,
 		MissedGrace:    in.cfg.Scheduler.MissedGrace,
 		HasHandlerFunc: hasHandler,
+		Disabled:       in.cfg.Scheduler.Disable,
 	})
+	if errors.Is(err, scheduler.ErrUnknownSchedule) {
+		return nil, fmt.Errorf("FUNDIGO_SCHEDULER_DISABLE: %w", err)
+	}
+	return s, err
 }

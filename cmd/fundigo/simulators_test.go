@@ -69,6 +69,29 @@ func TestSchedulerListStartsNoSimulator(t *testing.T) {
 	require.NotContains(t, logs.String(), "simulator")
 }
 
+// FUNDIGO_SCHEDULER_DISABLE switches single schedules off: `scheduler
+// list` shows them disabled, and a name the table does not declare is an
+// error listing the declared ones.
+func TestSchedulerListShowsDisabledSchedules(t *testing.T) {
+	t.Parallel()
+	getenv, _ := testEnv(t, map[string]string{"FUNDIGO_SCHEDULER_DISABLE": "ratings:recompute_all"})
+	var out, logs bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"scheduler", "list"}, getenv, &out, &logs))
+	var disabled []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "disabled") {
+			disabled = append(disabled, strings.Fields(line)[0])
+		}
+	}
+	require.Equal(t, []string{"ratings:recompute_all"}, disabled, "%s", out.String())
+
+	getenv, _ = testEnv(t, map[string]string{"FUNDIGO_SCHEDULER_DISABLE": "ratings:recompute"})
+	err := run(context.Background(), []string{"scheduler", "list"}, getenv, &out, &logs)
+	require.ErrorContains(t, err, `FUNDIGO_SCHEDULER_DISABLE`)
+	require.ErrorContains(t, err, `"ratings:recompute"`)
+	require.ErrorContains(t, err, "ratings:recompute_all")
+}
+
 // FUNDIGO_SIMULATORS=true lets a standalone worker run the simulators.
 func TestWorkerWithSimulatorsFlagStarts(t *testing.T) {
 	t.Parallel()

@@ -103,3 +103,20 @@ func TestRealDarajaNeedsAllowlistOrVerifyAll(t *testing.T) {
 	_, err = Load(envMap(nil))
 	require.NoError(t, err, "the simulators need neither")
 }
+
+// FUNDIGO_SCHEDULER_DISABLE lists schedule names; whether each is declared
+// is checked by the scheduler, which knows the table.
+func TestSchedulerDisable(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(envMap(nil))
+	require.NoError(t, err)
+	require.Empty(t, cfg.Scheduler.Disable, "every schedule on by default")
+
+	cfg, err = Load(envMap(map[string]string{"FUNDIGO_SCHEDULER_DISABLE": "ratings:recompute_all,push:receipts"}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"ratings:recompute_all", "push:receipts"}, cfg.Scheduler.Disable)
+
+	_, err = Load(envMap(map[string]string{"FUNDIGO_SCHEDULER_DISABLE": "push:receipts,,push:receipts"}))
+	require.ErrorContains(t, err, `FUNDIGO_SCHEDULER_DISABLE: schedule name "" is empty`)
+	require.ErrorContains(t, err, `FUNDIGO_SCHEDULER_DISABLE: "push:receipts" named twice`)
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -17,6 +18,11 @@ type Scheduler struct {
 	// MissedGrace is how late a tick may still be enqueued as on time;
 	// later, it counts as missed and the schedule's missed-tick policy applies.
 	MissedGrace time.Duration `env:"FUNDIGO_SCHEDULER_MISSED_GRACE" envDefault:"30s"`
+	// Disable names schedules (comma separated, as `fundigo scheduler list`
+	// names them) whose ticks are not enqueued, e.g. while Django's Celery
+	// beat still sends the same task. The scheduler rejects a name its table
+	// does not declare, listing the known ones.
+	Disable []string `env:"FUNDIGO_SCHEDULER_DISABLE" envSeparator:","`
 
 	Retention Retention
 }
@@ -56,6 +62,16 @@ func (c Scheduler) validate() []error {
 	}
 	if c.MissedGrace < 0 {
 		errs = append(errs, errors.New("FUNDIGO_SCHEDULER_MISSED_GRACE must not be negative"))
+	}
+	seen := map[string]bool{}
+	for _, name := range c.Disable {
+		switch {
+		case strings.TrimSpace(name) != name || name == "":
+			errs = append(errs, fmt.Errorf("FUNDIGO_SCHEDULER_DISABLE: schedule name %q is empty or padded with spaces", name))
+		case seen[name]:
+			errs = append(errs, fmt.Errorf("FUNDIGO_SCHEDULER_DISABLE: %q named twice", name))
+		}
+		seen[name] = true
 	}
 	r := c.Retention
 	for _, kv := range []struct {
