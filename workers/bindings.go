@@ -26,6 +26,9 @@ func (s *Server) Bindings() []Binding {
 	var out []Binding
 	for _, c := range s.consumers {
 		h := c.Name
+		if h == "" && c.BatchHandler != nil {
+			h = amqpx.FuncName(c.BatchHandler)
+		}
 		if h == "" {
 			h = amqpx.FuncName(c.Handler)
 		}

@@ -11,13 +11,23 @@ import (
 
 // WrapConsumers replaces the handler of every consumer added so far with
 // wrap(queue, handler), e.g. to count deliveries by outcome. Call it after
-// the last AddConsumer and before Run.
+// the last AddConsumer and before Run. A batch consumer's deliveries go
+// through wrap one by one with their own results (amqpx.WrapBatch).
 func (s *Server) WrapConsumers(wrap func(queue string, h amqpx.HandlerFunc) amqpx.HandlerFunc) {
 	for i := range s.consumers {
-		if s.consumers[i].Name == "" { // --bindings shows the domain handler, not the wrapper
-			s.consumers[i].Name = amqpx.FuncName(s.consumers[i].Handler)
+		c := &s.consumers[i]
+		if c.BatchHandler != nil {
+			if c.Name == "" {
+				c.Name = amqpx.FuncName(c.BatchHandler)
+			}
+			queue := c.Queue
+			c.BatchHandler = amqpx.WrapBatch(c.BatchHandler, func(h amqpx.HandlerFunc) amqpx.HandlerFunc { return wrap(queue, h) })
+			continue
 		}
-		s.consumers[i].Handler = wrap(s.consumers[i].Queue, s.consumers[i].Handler)
+		if c.Name == "" { // --bindings shows the domain handler, not the wrapper
+			c.Name = amqpx.FuncName(c.Handler)
+		}
+		c.Handler = wrap(c.Queue, c.Handler)
 	}
 }
 

@@ -81,14 +81,28 @@ type ConsumerSpec struct {
 	// sees classified results.
 	Middleware []MiddlewareFunc
 	Handler    HandlerFunc
+
+	// BatchHandler, set instead of Handler, handles deliveries in batches:
+	// each handler goroutine takes a delivery, then whatever further ones are
+	// already waiting (up to MaxBatch, never waiting for more), calls
+	// BatchHandler once and settles each delivery by its own result, exactly
+	// as a Handler's (see BatchHandlerFunc).
+	BatchHandler BatchHandlerFunc
+	// MaxBatch bounds a batch. Default 100 with a BatchHandler.
+	MaxBatch int
 }
 
 func (s *ConsumerSpec) setDefaults() {
 	if s.Concurrency == 0 {
 		s.Concurrency = 1
 	}
+	if s.BatchHandler != nil && s.MaxBatch == 0 {
+		s.MaxBatch = DefaultMaxBatch
+	}
 	if s.Prefetch == 0 {
-		s.Prefetch = 2 * s.Concurrency
+		// A batch consumer needs a batch's worth per goroutine, or its
+		// batches stay small.
+		s.Prefetch = 2 * s.Concurrency * max(s.MaxBatch, 1)
 	}
 	if s.DeliveryLimit == 0 {
 		s.DeliveryLimit = DefaultDeliveryLimit
@@ -107,11 +121,14 @@ func (s ConsumerSpec) Validate() error {
 	if s.Queue == "" {
 		errs = append(errs, errors.New("queue is empty"))
 	}
-	if s.Handler == nil {
+	switch {
+	case s.Handler == nil && s.BatchHandler == nil:
 		errs = append(errs, errors.New("handler is nil"))
+	case s.Handler != nil && s.BatchHandler != nil:
+		errs = append(errs, errors.New("both handler and batch handler are set"))
 	}
-	if s.Concurrency < 0 || s.Prefetch < 0 || s.DeliveryLimit < 0 {
-		errs = append(errs, errors.New("concurrency, prefetch and delivery limit must not be negative"))
+	if s.Concurrency < 0 || s.Prefetch < 0 || s.DeliveryLimit < 0 || s.MaxBatch < 0 {
+		errs = append(errs, errors.New("concurrency, prefetch, delivery limit and max batch must not be negative"))
 	}
 	if s.Prefetch > 0 && s.Prefetch < s.Concurrency {
 		errs = append(errs, errors.New("prefetch is below concurrency: handlers would idle"))
@@ -145,8 +162,9 @@ type Consumer struct {
 	conn    *Conn
 	log     zerolog.Logger
 	spec    ConsumerSpec
-	handler HandlerFunc // spec.Handler wrapped in the middleware chain
-	retries *Publisher  // sends failed messages to the retry queues
+	handler HandlerFunc      // spec.Handler wrapped in the middleware chain
+	batch   BatchHandlerFunc // spec.BatchHandler wrapped likewise (batch.go)
+	retries *Publisher       // sends failed messages to the retry queues
 }
 
 // NewConsumer validates spec and returns a Consumer; Run starts it.
@@ -159,17 +177,28 @@ func NewConsumer(conn *Conn, log zerolog.Logger, spec ConsumerSpec) (*Consumer, 
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", spec.Queue, err)
 	}
+	c := &Consumer{
+		conn:    conn,
+		log:     log.With().Str("component", "amqp_consumer").Str(logging.FieldQueue, spec.Queue).Logger(),
+		spec:    spec,
+		retries: retries,
+	}
+	if spec.BatchHandler != nil {
+		// Trace is per delivery around the batch (handleBatch); Recover is
+		// per batch (recoverBatch).
+		mws := make([]MiddlewareFunc, 0, len(spec.Middleware)+2)
+		mws = append(mws, Log())
+		mws = append(mws, spec.Middleware...)
+		mws = append(mws, Classify())
+		c.batch = WrapBatch(recoverBatch(spec.BatchHandler), mws...)
+		return c, nil
+	}
 	mws := make([]MiddlewareFunc, 0, len(spec.Middleware)+4)
 	mws = append(mws, Trace(), Log())
 	mws = append(mws, spec.Middleware...)
 	mws = append(mws, Classify(), Recover())
-	return &Consumer{
-		conn:    conn,
-		log:     log.With().Str("component", "amqp_consumer").Str(logging.FieldQueue, spec.Queue).Logger(),
-		spec:    spec,
-		handler: Chain(spec.Handler, mws...),
-		retries: retries,
-	}, nil
+	c.handler = Chain(spec.Handler, mws...)
+	return c, nil
 }
 
 // Run declares the queue and consumes until ctx ends, then cancels the
@@ -241,8 +270,13 @@ func (c *Consumer) consume(ctx context.Context) error {
 
 	lost := make(chan struct{}) // closed when the channel died under the handlers
 	var wg sync.WaitGroup
+	acks := newAcker() // this channel's settled delivery tags (batch mode)
 	for range c.spec.Concurrency {
 		wg.Go(func() {
+			if c.batch != nil {
+				c.consumeBatches(ctx, lost, acks, deliveries)
+				return
+			}
 			for d := range deliveries {
 				c.handle(ctx, lost, d)
 			}
@@ -312,6 +346,16 @@ func (c *Consumer) handle(ctx context.Context, lost <-chan struct{}, d amqp.Deli
 // meanwhile. If the copy cannot be sent, d is requeued (the queue's delivery
 // limit still bounds it).
 func (c *Consumer) redeliverLater(ctx context.Context, log zerolog.Logger, d amqp.Delivery, info Info) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := c.retries.Publish(pctx, "", RetryQueueName(c.spec.Queue), c.retryCopy(d, info))
+	c.afterRetryPublish(log, d, err)
+}
+
+// retryCopy is the copy of d redeliverLater sends through the retry queue:
+// the same message, its attempt's delay as TTL, and the headers that carry
+// its attempts and original routing key.
+func (c *Consumer) retryCopy(d amqp.Delivery, info Info) amqp.Publishing {
 	delay := c.spec.RetryDelays[min(info.Attempt-1, len(c.spec.RetryDelays)-1)]
 	headers := make(amqp.Table, len(d.Headers)+2)
 	for k, v := range d.Headers {
@@ -321,15 +365,18 @@ func (c *Consumer) redeliverLater(ctx context.Context, log zerolog.Logger, d amq
 	}
 	headers[retriesHeader] = int64(info.Attempt)
 	headers[routingKeyHeader] = info.RoutingKey
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	err := c.retries.Publish(pctx, "", RetryQueueName(c.spec.Queue), amqp.Publishing{
+	return amqp.Publishing{
 		Headers: headers, ContentType: d.ContentType, ContentEncoding: d.ContentEncoding,
 		DeliveryMode: amqp.Persistent, Priority: d.Priority, CorrelationId: d.CorrelationId,
 		ReplyTo: d.ReplyTo, Expiration: strconv.FormatInt(delay.Milliseconds(), 10),
 		MessageId: d.MessageId, Timestamp: d.Timestamp, Type: d.Type, UserId: d.UserId, AppId: d.AppId,
 		Body: d.Body,
-	})
+	}
+}
+
+// afterRetryPublish settles d once its retry copy was sent (err nil: ack)
+// or could not be (requeue).
+func (c *Consumer) afterRetryPublish(log zerolog.Logger, d amqp.Delivery, err error) {
 	if err != nil {
 		log.Warn().Err(err).Msg("send to retry queue failed; requeueing")
 		if nackErr := d.Nack(false, true); nackErr != nil {

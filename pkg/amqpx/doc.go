@@ -34,6 +34,17 @@
 // after a requeue, a reconnect or a publisher retry, so every handler must be
 // idempotent (dedupe on MessageId or on a domain key).
 //
+// # Batches
+//
+// A consumer with a [BatchHandlerFunc] (ConsumerSpec.BatchHandler) takes a
+// delivery, then whatever further ones are already waiting (up to MaxBatch,
+// bounded by the prefetch; it never waits for more), and calls the handler
+// once for all of them. Each delivery is still settled by its own result,
+// with the rules above, and gets its own log line, metrics and trace span;
+// a panic fails (and redelivers) the whole batch. The successes are acked
+// with one multiple ack when every delivery below them on the channel is
+// already settled, one by one otherwise.
+//
 // # Thread-safety
 //
 // Conn, Publisher and Consumer are safe for concurrent use. A Consumer's

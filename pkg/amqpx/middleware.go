@@ -77,7 +77,7 @@ func Classify() MiddlewareFunc {
 func Log() MiddlewareFunc {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, d amqp.Delivery) error {
-			start := time.Now()
+			start := startedAt(ctx)
 			err := next(ctx, d)
 			info, _ := InfoFrom(ctx)
 			log := zerolog.Ctx(ctx)
@@ -108,7 +108,7 @@ type ObserveFunc func(info Info, class outcome.Class, elapsed time.Duration)
 func Observe(fn ObserveFunc) MiddlewareFunc {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, d amqp.Delivery) error {
-			start := time.Now()
+			start := startedAt(ctx)
 			err := next(ctx, d)
 			info, _ := InfoFrom(ctx)
 			fn(info, outcome.Classify(err), time.Since(start))
@@ -126,25 +126,41 @@ func Observe(fn ObserveFunc) MiddlewareFunc {
 func Trace() MiddlewareFunc {
 	return func(next HandlerFunc) HandlerFunc {
 		return func(ctx context.Context, d amqp.Delivery) error {
-			ctx = tracing.Extract(ctx, TraceHeaders(d.Headers))
-			if !tracing.On() {
-				// No span to record: pass the message's trace context on.
-				return next(tracing.Logger(ctx, true), d)
+			ctx, span := startSpan(ctx, d)
+			if span == nil {
+				return next(ctx, d)
 			}
-			info, _ := InfoFrom(ctx)
-			ctx, span := tracing.Tracer().Start(ctx, "process "+info.RoutingKey, trace.WithSpanKind(trace.SpanKindConsumer),
-				trace.WithAttributes(attribute.String("messaging.system", "rabbitmq"),
-					attribute.String("messaging.rabbitmq.destination.routing_key", info.RoutingKey),
-					attribute.String("messaging.message.id", d.MessageId),
-					attribute.Int("fundigo.delivery.attempt", info.Attempt)))
 			defer span.End()
-			err := next(tracing.Logger(ctx, true), d)
-			if err != nil {
-				span.RecordError(err)
-				span.SetStatus(codes.Error, "message failed")
-			}
+			err := next(ctx, d)
+			recordResult(span, err)
 			return err
 		}
+	}
+}
+
+// startSpan is Trace's start for one delivery: ctx continues d's trace
+// context with a consumer span (nil with tracing off) and a logger with its
+// trace id. ctx must carry d's Info.
+func startSpan(ctx context.Context, d amqp.Delivery) (context.Context, trace.Span) {
+	ctx = tracing.Extract(ctx, TraceHeaders(d.Headers))
+	if !tracing.On() {
+		// No span to record: pass the message's trace context on.
+		return tracing.Logger(ctx, true), nil
+	}
+	info, _ := InfoFrom(ctx)
+	ctx, span := tracing.Tracer().Start(ctx, "process "+info.RoutingKey, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.system", "rabbitmq"),
+			attribute.String("messaging.rabbitmq.destination.routing_key", info.RoutingKey),
+			attribute.String("messaging.message.id", d.MessageId),
+			attribute.Int("fundigo.delivery.attempt", info.Attempt)))
+	return tracing.Logger(ctx, true), span
+}
+
+// recordResult marks span failed when err is not nil.
+func recordResult(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, "message failed")
 	}
 }
 
