@@ -57,7 +57,7 @@ func matches(hostname, pattern, matcher string) bool {
 	}
 }
 
-func ok(value string) map[string]any { return map[string]any{"ok": value} }
+func okReply(value string) map[string]any { return map[string]any{"ok": value} }
 
 // control answers one command the way a Celery worker's control panel
 // (celery/worker/control.py) does; the reply is sent only when the command
@@ -66,7 +66,7 @@ func ok(value string) map[string]any { return map[string]any{"ok": value} }
 func (c *Consumer) control(cmd controlCommand) any {
 	switch cmd.Method {
 	case "ping":
-		return ok("pong")
+		return okReply("pong")
 	case "stats":
 		return c.stats()
 	case "active":
@@ -85,12 +85,13 @@ func (c *Consumer) control(cmd controlCommand) any {
 		return c.revoke(cmd)
 	default:
 		return map[string]any{"error": fmt.Sprintf("No such control command: %s (FundiGO's Go worker answers %s)",
-			cmd.Method, strings.Join(ControlCommands, ", "))}
+			cmd.Method, strings.Join(controlCommands, ", "))}
 	}
 }
 
-// ControlCommands are the remote-control commands a Go worker answers.
-var ControlCommands = []string{"active", "active_queues", "clock", "ping", "registered", "revoke", "revoked", "stats", "terminate"}
+// controlCommands are the remote-control commands a Go worker answers
+// (named in the error reply to any other).
+var controlCommands = []string{"active", "active_queues", "clock", "ping", "registered", "revoke", "revoked", "stats", "terminate"}
 
 // revoke is Celery's revoke (and terminate, which is revoke with
 // terminate=True): the ids are remembered, so a queued or parked message
@@ -110,11 +111,11 @@ func (c *Consumer) revoke(cmd controlCommand) any {
 		Msg("celery tasks revoked by remote control")
 	if terminate {
 		if len(terminated) == 0 {
-			return ok("terminate: tasks unknown")
+			return okReply("terminate: tasks unknown")
 		}
-		return ok("terminate: " + strings.Join(terminated, ", "))
+		return okReply("terminate: " + strings.Join(terminated, ", "))
 	}
-	return ok("tasks " + strings.Join(ids, ", ") + " flagged as revoked")
+	return okReply("tasks " + strings.Join(ids, ", ") + " flagged as revoked")
 }
 
 // taskIDs reads revoke's task_id: one id or a list of them.
