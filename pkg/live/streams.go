@@ -66,13 +66,86 @@ var ErrInvalidEvent = errors.New("invalid live event")
 // idempotent per (ev.MessageID, ev.Owner) within the retention window: a
 // redelivered event returns duplicate true and is not sent again.
 func (s *Streams) Append(ctx context.Context, ev Event) (id string, duplicate bool, err error) {
+	keys, args, err := s.appendArgs(ev)
+	if err != nil {
+		return "", false, err
+	}
+	return appendResult(ev, appendScript.Run(ctx, s.rdb, keys, args...))
+}
+
+// Appended is the outcome of one event of AppendBatch: Append's results.
+type Appended struct {
+	ID        string
+	Duplicate bool
+	Err       error
+}
+
+// AppendBatch is Append for many events in one round trip: the append
+// script runs once per event (same script, so the same dedupe, trim,
+// expiry and publish, each atomic), all of them in one pipeline. It returns
+// one result per event, in order; an invalid event (ErrInvalidEvent) fails
+// alone and is not sent. Events of one owner are appended in their order.
+func (s *Streams) AppendBatch(ctx context.Context, evs []Event) []Appended {
+	out := make([]Appended, len(evs))
+	type call struct {
+		i          int
+		keys       []string
+		args       []any
+		cmd        *redis.Cmd
+		unscripted bool
+	}
+	calls := make([]call, 0, len(evs))
+	for i, ev := range evs {
+		keys, args, err := s.appendArgs(ev)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		calls = append(calls, call{i: i, keys: keys, args: args})
+	}
+	if len(calls) == 0 {
+		return out
+	}
+	// EvalSha first (the script is normally cached); a server that lost it
+	// (restart, SCRIPT FLUSH) answers NOSCRIPT without running it, and
+	// those events go again with the script's text.
+	pipe := s.rdb.Pipeline()
+	for j := range calls {
+		calls[j].cmd = appendScript.EvalSha(ctx, pipe, calls[j].keys, calls[j].args...)
+	}
+	_, _ = pipe.Exec(ctx) // errors are read per command below
+	missing := 0
+	for j := range calls {
+		if err := calls[j].cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			calls[j].unscripted = true
+			missing++
+		}
+	}
+	if missing > 0 {
+		pipe = s.rdb.Pipeline()
+		for j := range calls {
+			if calls[j].unscripted {
+				calls[j].cmd = appendScript.Eval(ctx, pipe, calls[j].keys, calls[j].args...)
+			}
+		}
+		_, _ = pipe.Exec(ctx)
+	}
+	for _, c := range calls {
+		out[c.i].ID, out[c.i].Duplicate, out[c.i].Err = appendResult(evs[c.i], c.cmd)
+	}
+	return out
+}
+
+// appendArgs validates ev and returns the append script's keys and
+// arguments for it.
+func (s *Streams) appendArgs(ev Event) ([]string, []any, error) {
 	if !ValidOwner(ev.Owner) || ev.Type == "" || len(ev.Type) > 128 || strings.ContainsAny(ev.Type, "\n ") ||
 		len(ev.MessageID) > 256 {
-		return "", false, fmt.Errorf("%w: owner, type or message id", ErrInvalidEvent)
+		return nil, nil, fmt.Errorf("%w: owner, type or message id", ErrInvalidEvent)
 	}
 	data, err := compactObject(ev.Data)
 	if err != nil {
-		return "", false, fmt.Errorf("%w: %s data: %w", ErrInvalidEvent, ev.Type, err)
+		return nil, nil, fmt.Errorf("%w: %s data: %w", ErrInvalidEvent, ev.Type, err)
 	}
 	dedupe := "0"
 	if ev.MessageID != "" {
@@ -82,9 +155,15 @@ func (s *Streams) Append(ctx context.Context, ev Event) (id string, duplicate bo
 	if at.IsZero() {
 		at = time.Now()
 	}
-	res, err := appendScript.Run(ctx, s.rdb, []string{s.streamKey(ev.Owner), s.seenKey(ev.Owner, ev.MessageID)},
-		s.cfg.MaxLen, s.cfg.Retention.Milliseconds(), s.Channel(), ev.Owner, ev.Type,
-		strconv.FormatInt(at.UnixMicro(), 10), data, dedupe).Text()
+	return []string{s.streamKey(ev.Owner), s.seenKey(ev.Owner, ev.MessageID)},
+		[]any{s.cfg.MaxLen, s.cfg.Retention.Milliseconds(), s.Channel(), ev.Owner, ev.Type,
+			strconv.FormatInt(at.UnixMicro(), 10), data, dedupe}, nil
+}
+
+// appendResult reads the append script's answer: the new id, or a
+// duplicate (the script returned false).
+func appendResult(ev Event, cmd *redis.Cmd) (id string, duplicate bool, err error) {
+	res, err := cmd.Text()
 	if errors.Is(err, redis.Nil) {
 		return "", true, nil
 	}

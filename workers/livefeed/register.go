@@ -16,10 +16,11 @@ type Deps struct {
 	Streams *live.Streams
 	// QueuePrefix namespaces the queue (bound to workers.Config.Exchange).
 	QueuePrefix string
-	// Concurrency and DeliveryLimit shape the consumer (defaults 8 and
-	// amqpx's).
+	// Concurrency, DeliveryLimit and MaxBatch shape the consumer (defaults
+	// 8 and amqpx's).
 	Concurrency   int
 	DeliveryLimit int
+	MaxBatch      int
 }
 
 // Queue is the consumer's queue.
@@ -41,18 +42,21 @@ func Consumers(d Deps) ([]amqpx.ConsumerSpec, error) {
 	if d.Concurrency == 0 {
 		d.Concurrency = 8
 	}
-	f := &feeder{log: d.Log, streams: d.Streams}
+	f := &feeder{log: d.Log, streams: d.Streams, routes: []route{
+		{"payment.*", paymentOwners},
+		{events.RoutingKeyNotificationRequested, notificationOwners},
+		{events.RoutingKeyReviewCreated, reviewOwners},
+		{events.RoutingKeyRatingUpdated, ratingOwners},
+	}}
 	return []amqpx.ConsumerSpec{{
 		Queue:         Queue(d.QueuePrefix),
 		Bindings:      RoutingKeys,
 		Concurrency:   d.Concurrency,
 		DeliveryLimit: d.DeliveryLimit,
-		Name:          "fundigo/workers/livefeed.handleEvent",
-		Handler: amqpx.Dispatch(
-			amqpx.Route{Key: "payment.*", Handler: f.handle(paymentOwners)},
-			amqpx.Route{Key: events.RoutingKeyNotificationRequested, Handler: f.handle(notificationOwners)},
-			amqpx.Route{Key: events.RoutingKeyReviewCreated, Handler: f.handle(reviewOwners)},
-			amqpx.Route{Key: events.RoutingKeyRatingUpdated, Handler: f.handle(ratingOwners)},
-		),
+		Name:          "fundigo/workers/livefeed.handleBatch",
+		// Events that wait are appended together, one Redis round trip
+		// per batch.
+		BatchHandler: f.handleBatch,
+		MaxBatch:     d.MaxBatch,
 	}}, nil
 }
