@@ -7,6 +7,7 @@ import (
 
 	"fundigo/pkg/expo"
 	"fundigo/pkg/fcm"
+	"fundigo/pkg/notification"
 	"fundigo/workers"
 	"fundigo/workers/notifications"
 )
@@ -37,6 +38,10 @@ func registerNotifications(w *workers.Server, in *infra) error {
 		// Every worker process runs the sender loop below, so fan-outs
 		// queue no per-notification push:send tasks.
 		SendLoop: true,
+		Sender: notification.SenderConfig{
+			Loops: nc.SendLoops, Batch: nc.SendBatch, FanOutLoops: nc.FanOutLoops, FanOutBatch: nc.FanOutBatch,
+			Idle: nc.SendIdle,
+		},
 	}
 	fc, err := newFCMClient(nc.FCMServiceAccountJSON.Reveal(), nc.FCMServiceAccountFile, fcm.Config{
 		BaseURL: nc.FCMBaseURL, TokenURL: nc.FCMTokenURL, ProjectID: nc.FCMProjectID,

@@ -41,9 +41,28 @@ type Notifications struct {
 	// failed as "outcome unknown" (its worker died mid-send); never resent.
 	StaleClaim time.Duration `env:"FUNDIGO_PUSH_STALE_CLAIM" envDefault:"10m"`
 
+	// The sender loop every worker process runs (notification.SenderConfig):
+	// SendLoops loops each claim up to SendBatch due deliveries across
+	// notifications, send them in full provider requests and settle them;
+	// FanOutLoops loops each fan out up to FanOutBatch queued notifications
+	// in one transaction (its rows reach the send loops when it commits, so
+	// FanOutBatch × users per notification is how much a fan-out holds
+	// back). SendIdle is how long a loop that found nothing waits before it
+	// looks again. Each loop holds at most one database connection.
+	SendLoops   int           `env:"FUNDIGO_PUSH_SEND_LOOPS" envDefault:"4"`
+	SendBatch   int           `env:"FUNDIGO_PUSH_SEND_BATCH" envDefault:"1000"`
+	FanOutLoops int           `env:"FUNDIGO_PUSH_FANOUT_LOOPS" envDefault:"2"`
+	FanOutBatch int           `env:"FUNDIGO_PUSH_FANOUT_BATCH" envDefault:"100"`
+	SendIdle    time.Duration `env:"FUNDIGO_PUSH_SEND_IDLE" envDefault:"100ms"`
+
 	// PushSimAddr is where `fundigo push-sim` listens.
 	PushSimAddr string `env:"FUNDIGO_PUSHSIM_ADDR" envDefault:"127.0.0.1:8092"`
 }
+
+// MaxPushLoops bounds FUNDIGO_PUSH_SEND_LOOPS and FUNDIGO_PUSH_FANOUT_LOOPS:
+// every loop may hold a database connection, and PostgreSQL's
+// connections are shared by every process.
+const MaxPushLoops = 32
 
 func (c Notifications) validate() []error {
 	var errs []error
@@ -74,6 +93,22 @@ func (c Notifications) validate() []error {
 	}
 	if c.StaleClaim < time.Minute {
 		errs = append(errs, errors.New("FUNDIGO_PUSH_STALE_CLAIM must be at least 1m"))
+	}
+	for _, b := range []struct {
+		key       string
+		v, lo, hi int
+	}{
+		{"FUNDIGO_PUSH_SEND_LOOPS", c.SendLoops, 1, MaxPushLoops},
+		{"FUNDIGO_PUSH_FANOUT_LOOPS", c.FanOutLoops, 1, MaxPushLoops},
+		{"FUNDIGO_PUSH_SEND_BATCH", c.SendBatch, 1, 10000},
+		{"FUNDIGO_PUSH_FANOUT_BATCH", c.FanOutBatch, 1, 1000},
+	} {
+		if b.v < b.lo || b.v > b.hi {
+			errs = append(errs, fmt.Errorf("%s must be between %d and %d", b.key, b.lo, b.hi))
+		}
+	}
+	if c.SendIdle < time.Millisecond || c.SendIdle > time.Minute {
+		errs = append(errs, errors.New("FUNDIGO_PUSH_SEND_IDLE must be between 1ms and 1m"))
 	}
 	if c.FCMServiceAccountJSON != "" && c.FCMServiceAccountFile != "" {
 		errs = append(errs, errors.New("set FUNDIGO_FCM_SERVICE_ACCOUNT_JSON or FUNDIGO_FCM_SERVICE_ACCOUNT_FILE, not both"))
