@@ -72,7 +72,7 @@ func openInfra(ctx context.Context, cfg config.Config, log zerolog.Logger, name 
 		return nil, err
 	}
 	poolCfg := store.PoolConfig{
-		MaxConns: cfg.Database.MaxConns, ConnectTimeout: cfg.Database.ConnectTimeout,
+		MaxConns: poolConns(cfg, name), ConnectTimeout: cfg.Database.ConnectTimeout,
 		StatementTimeout: cfg.Database.StatementTimeout, LockTimeout: cfg.Database.LockTimeout,
 	}
 	if in.tracing.Enabled() {
@@ -115,6 +115,37 @@ func openInfra(ctx context.Context, cfg config.Config, log zerolog.Logger, name 
 	in.ready = in.readiness(name)
 	in.registry.MustRegister(in.ready)
 	return in, nil
+}
+
+// poolConns sizes a role's PostgreSQL pool: FUNDIGO_DATABASE_MAX_CONNS,
+// plus, in a process that runs the workers, one connection per push sender
+// loop (FUNDIGO_PUSH_SEND_LOOPS + FUNDIGO_PUSH_FANOUT_LOOPS).
+//
+// Why not one connection per goroutine: a worker process has 44 Asynq
+// goroutines at the default concurrency (20/20/4), a few dozen AMQP
+// handlers and the relay, but they hold a connection only for a statement
+// or a transaction, and most wait in Redis or RabbitMQ; sized to all of
+// them, a worker alone would take most of PostgreSQL's 100 connections for
+// no throughput (PostgreSQL on two cores runs two statements at a time).
+// So they share the configured pool and wait for a connection when it is
+// busy (pgxpool's acquire, bounded by their context). The sender loops are
+// different: each runs back-to-back statements and transactions for as
+// long as there is work, holding at most one connection at a time (never a
+// second while it holds one), and they are the push path's throughput; in
+// the shared pool they queued behind every consumer (the bench's push
+// phase at fanout 1 counted 5,624 waited acquires, 24.7 s of waiting in a
+// 34 s phase). So the pool grows by what the loops can hold at once:
+// adding loops adds their connections instead of taking them from the tasks
+// and consumers (capacity, not a reservation: pgxpool hands any free
+// connection to whoever asks first). The total stays bounded because the
+// loop counts are (config.MaxPushLoops each).
+func poolConns(cfg config.Config, role string) int32 {
+	n := cfg.Database.MaxConns
+	switch role {
+	case "worker", "all", "bench":
+		n += int32(cfg.Notifications.SendLoops + cfg.Notifications.FanOutLoops)
+	}
+	return n
 }
 
 // close releases everything in reverse order of dependence; ctx bounds the

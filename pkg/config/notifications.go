@@ -48,7 +48,9 @@ type Notifications struct {
 	// in one transaction (its rows reach the send loops when it commits, so
 	// FanOutBatch × users per notification is how much a fan-out holds
 	// back). SendIdle is how long a loop that found nothing waits before it
-	// looks again. Each loop holds at most one database connection.
+	// looks again. Each loop holds at most one database connection, and a
+	// worker process's pool has one per loop on top of
+	// FUNDIGO_DATABASE_MAX_CONNS.
 	SendLoops   int           `env:"FUNDIGO_PUSH_SEND_LOOPS" envDefault:"4"`
 	SendBatch   int           `env:"FUNDIGO_PUSH_SEND_BATCH" envDefault:"1000"`
 	FanOutLoops int           `env:"FUNDIGO_PUSH_FANOUT_LOOPS" envDefault:"2"`
@@ -60,9 +62,10 @@ type Notifications struct {
 }
 
 // MaxPushLoops bounds FUNDIGO_PUSH_SEND_LOOPS and FUNDIGO_PUSH_FANOUT_LOOPS:
-// every loop may hold a database connection, and PostgreSQL's
-// connections are shared by every process.
-const MaxPushLoops = 32
+// a worker process's pool gets one connection per loop on top of
+// FUNDIGO_DATABASE_MAX_CONNS, and PostgreSQL's connections are shared by
+// every process.
+const MaxPushLoops = 16
 
 func (c Notifications) validate() []error {
 	var errs []error

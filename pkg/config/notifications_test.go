@@ -30,7 +30,7 @@ func TestNotificationsDefaultsAndValidation(t *testing.T) {
 		"FUNDIGO_FCM_SERVICE_ACCOUNT_FILE": "/x.json",
 		"FUNDIGO_PUSH_SEND_LOOPS":          "0",
 		"FUNDIGO_PUSH_SEND_BATCH":          "10001",
-		"FUNDIGO_PUSH_FANOUT_LOOPS":        "33",
+		"FUNDIGO_PUSH_FANOUT_LOOPS":        "17",
 		"FUNDIGO_PUSH_FANOUT_BATCH":        "-1",
 		"FUNDIGO_PUSH_SEND_IDLE":           "0s",
 	}))
