@@ -57,6 +57,7 @@ func pushPath(ctx context.Context, b *benchRun, s *system, users []string, fanou
 	if err != nil {
 		return err
 	}
+	pool0 := s.in.Pool.Stat()
 	cpu := kit.StartCPU()
 	start := time.Now()
 	if err := tx.Commit(ctx); err != nil {
@@ -75,8 +76,11 @@ func pushPath(ctx context.Context, b *benchRun, s *system, users []string, fanou
 	if fanout == 1 {
 		target = &kit.Target{MinRate: 5000}
 	}
-	res.Note = fmt.Sprintf("%d notifications to %d users each, created before the clock; %d of %d messages settled at the push simulator",
-		count, fanout, got, total)
+	pool1 := s.in.Pool.Stat()
+	res.Note = fmt.Sprintf("%d notifications to %d users each, created before the clock; %d of %d messages settled at the push simulator; "+
+		"database pool of %d: %d acquires waited for a connection, %s in all",
+		count, fanout, got, total, pool1.MaxConns(), pool1.EmptyAcquireCount()-pool0.EmptyAcquireCount(),
+		(pool1.EmptyAcquireWaitTime() - pool0.EmptyAcquireWaitTime()).Round(time.Millisecond))
 	b.add(res, "", target)
 	if err != nil {
 		return fmt.Errorf("push path: %w", err)
