@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"fundigo/pkg/events"
+	"fundigo/pkg/outcome"
 )
 
 // categoryPayments is the category of payment notifications (users may
@@ -37,6 +38,79 @@ func (p *Pipeline) NotifyPayment(ctx context.Context, routingKey string, pay eve
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// PaymentEvent is one payment event for NotifyPayments: its routing key
+// and payload.
+type PaymentEvent struct {
+	RoutingKey string
+	Payment    events.Payment
+}
+
+// NotifyPayments is NotifyPayment for many events at once, with one result
+// per event, in order (nil: notified, or notified before). The
+// notifications are the same (same ids, source keys, contents), so a
+// redelivered event notifies nobody twice, whether it comes alone or in a
+// batch. With SendLoop, as Accept does there, they are only stored: one
+// statement for the whole batch (INSERT … SELECT FROM unnest … ON CONFLICT
+// (source_key) DO NOTHING), and the sender loop fans them out. An event
+// the domain refuses fails alone (*ValidationError); a statement refused
+// for its data (a permanent error: one bad row would fail them all) is
+// retried event by event, so only the bad event fails. Without SendLoop
+// each event goes through NotifyPayment.
+func (p *Pipeline) NotifyPayments(ctx context.Context, evs []PaymentEvent) []error {
+	errs := make([]error, len(evs))
+	if !p.cfg.SendLoop {
+		for i, e := range evs {
+			errs[i] = p.NotifyPayment(ctx, e.RoutingKey, e.Payment)
+		}
+		return errs
+	}
+	reqs := make([]Request, 0, len(evs)+len(evs)/2)
+	from := make([]int, 0, cap(reqs)) // reqs[j] is for evs[from[j]]
+	seen := make(map[string]bool, cap(reqs))
+	for i, e := range evs {
+		rs, err := paymentRequests(e.RoutingKey, e.Payment)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		for _, r := range rs {
+			if err := Validate(&r); err != nil {
+				errs[i] = errors.Join(errs[i], err)
+				continue
+			}
+			if seen[r.SourceKey] { // the same event twice in one batch
+				continue
+			}
+			seen[r.SourceKey] = true
+			reqs = append(reqs, r)
+			from = append(from, i)
+		}
+	}
+	if len(reqs) == 0 {
+		return errs
+	}
+	_, err := p.store.InsertNotifications(ctx, reqs)
+	if err == nil {
+		return errs
+	}
+	oneByOne := outcome.Classify(err) == outcome.PermanentFailure && len(reqs) > 1
+	if oneByOne {
+		p.logger(ctx).Warn().Err(err).Int("notifications", len(reqs)).
+			Msg("payment notifications refused as a batch; storing them one event at a time")
+	}
+	for j, i := range from {
+		if j > 0 && from[j-1] == i {
+			continue // the event's other request
+		}
+		if oneByOne {
+			errs[i] = p.NotifyPayment(ctx, evs[i].RoutingKey, evs[i].Payment)
+		} else {
+			errs[i] = errors.Join(errs[i], err)
+		}
+	}
+	return errs
 }
 
 func paymentRequests(routingKey string, pay events.Payment) ([]Request, error) {

@@ -59,12 +59,20 @@ func (b bundle) consumer(t *testing.T, queue string) func(routingKey, body strin
 	specs, err := Consumers(b.deps)
 	require.NoError(t, err)
 	for _, s := range specs {
-		if s.Queue == queue {
-			h := amqpx.Chain(s.Handler, amqpx.Classify())
+		if s.Queue != queue {
+			continue
+		}
+		if s.BatchHandler != nil { // a batch of one
+			h := amqpx.WrapBatch(s.BatchHandler, amqpx.Classify())
 			return func(routingKey, body string) error {
-				ctx := amqpx.WithInfo(t.Context(), amqpx.Info{Queue: queue, RoutingKey: routingKey, Attempt: 1})
-				return h(ctx, amqp.Delivery{RoutingKey: routingKey, Body: []byte(body)})
+				info := amqpx.Info{Queue: queue, RoutingKey: routingKey, Attempt: 1}
+				return h(t.Context(), []amqpx.Delivery{{Delivery: amqp.Delivery{RoutingKey: routingKey, Body: []byte(body)}, Info: info}})[0]
 			}
+		}
+		h := amqpx.Chain(s.Handler, amqpx.Classify())
+		return func(routingKey, body string) error {
+			ctx := amqpx.WithInfo(t.Context(), amqpx.Info{Queue: queue, RoutingKey: routingKey, Attempt: 1})
+			return h(ctx, amqp.Delivery{RoutingKey: routingKey, Body: []byte(body)})
 		}
 	}
 	t.Fatalf("no consumer on queue %s", queue)

@@ -5,15 +5,21 @@ import (
 
 	"fundigo/pkg/amqpx"
 	"fundigo/pkg/events"
+	"fundigo/pkg/notification"
 )
 
-// handlePayment consumes payment.paid and payment.failed (the routing key
-// says which) and lets the pipeline notify the payment's customer (and
-// technician); redeliveries notify nobody twice. An event the domain refuses
-// (no customer, another routing key) is dead-lettered by the classifier.
-func (w *worker) handlePayment(ctx context.Context, p events.Payment) error {
-	info, _ := amqpx.InfoFrom(ctx)
-	return w.pipeline.NotifyPayment(ctx, info.RoutingKey, p)
+// handlePayments consumes payment.paid and payment.failed (each routing
+// key says which) a batch at a time and lets the pipeline notify each
+// payment's customer (and technician), all of the batch's notifications
+// stored together; redeliveries notify nobody twice. An event the domain
+// refuses (no customer, another routing key) fails alone and is
+// dead-lettered by the classifier.
+func (w *worker) handlePayments(ctx context.Context, batch []amqpx.Decoded[events.Payment]) []error {
+	evs := make([]notification.PaymentEvent, len(batch))
+	for i, m := range batch {
+		evs[i] = notification.PaymentEvent{RoutingKey: m.Info.RoutingKey, Payment: m.Msg}
+	}
+	return w.pipeline.NotifyPayments(ctx, evs)
 }
 
 // handlePayout consumes payout.succeeded and lets the pipeline tell the

@@ -63,8 +63,10 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 			Queue:       w.queuePrefix + "notifications.payments",
 			Bindings:    []string{events.RoutingKeyPaymentPaid, events.RoutingKeyPaymentFailed},
 			Concurrency: 4,
-			Name:        amqpx.FuncName(w.handlePayment),
-			Handler:     amqpx.JSON(w.handlePayment),
+			Name:        amqpx.FuncName(w.handlePayments),
+			// The payment events that wait are notified together: one
+			// statement per batch (with the sender loop).
+			BatchHandler: amqpx.JSONBatch(w.handlePayments),
 		},
 		{
 			Queue:       w.queuePrefix + "notifications.payouts",
