@@ -3,6 +3,7 @@ package amqpx
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"time"
 
@@ -20,19 +21,33 @@ func (c *Consumer) consumeBatches(ctx context.Context, lost <-chan struct{}, ack
 	batch := make([]amqp.Delivery, 0, c.spec.MaxBatch)
 	for d := range deliveries {
 		batch = append(batch[:0], d)
-	fill:
 		for len(batch) < c.spec.MaxBatch {
-			select {
-			case d, ok := <-deliveries:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, d)
-			default:
-				break fill
+			d, ok := takeWaiting(deliveries)
+			if !ok {
+				break
 			}
+			batch = append(batch, d)
 		}
 		c.handleBatch(ctx, lost, acks, batch)
+	}
+}
+
+// takeWaiting returns a delivery that is already waiting, without waiting
+// for a new one. amqp091 hands deliveries over one at a time from its own
+// buffer goroutine, which must run again after each hand-over before it
+// offers the next: one yield lets it, so a backlog is not mistaken for an
+// empty queue.
+func takeWaiting(deliveries <-chan amqp.Delivery) (amqp.Delivery, bool) {
+	for try := 0; ; try++ {
+		select {
+		case d, ok := <-deliveries:
+			return d, ok
+		default:
+		}
+		if try == 1 {
+			return amqp.Delivery{}, false
+		}
+		runtime.Gosched()
 	}
 }
 

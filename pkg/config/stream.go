@@ -25,8 +25,10 @@ type Stream struct {
 	// IdleTimeout bounds one write or ping: a client that does not answer
 	// within it is disconnected.
 	IdleTimeout time.Duration `env:"FUNDIGO_STREAM_IDLE_TIMEOUT" envDefault:"60s"`
-	// Concurrency is the number of handlers of the worker's live consumer.
-	Concurrency int `env:"FUNDIGO_STREAM_CONCURRENCY" envDefault:"8"`
+	// Concurrency is the number of handlers of the worker's live consumer;
+	// each appends the events waiting for it (up to 100) in one Redis round
+	// trip, so few handlers make bigger batches.
+	Concurrency int `env:"FUNDIGO_STREAM_CONCURRENCY" envDefault:"2"`
 }
 
 func (c Stream) validate() []error {

@@ -17,7 +17,8 @@ type Deps struct {
 	// QueuePrefix namespaces the queue (bound to workers.Config.Exchange).
 	QueuePrefix string
 	// Concurrency, DeliveryLimit and MaxBatch shape the consumer (defaults
-	// 8 and amqpx's).
+	// 2 and amqpx's): few handlers, so events wait for a busy one and go
+	// to Redis together.
 	Concurrency   int
 	DeliveryLimit int
 	MaxBatch      int
@@ -40,7 +41,7 @@ func Consumers(d Deps) ([]amqpx.ConsumerSpec, error) {
 		return nil, errors.New("livefeed: streams are nil")
 	}
 	if d.Concurrency == 0 {
-		d.Concurrency = 8
+		d.Concurrency = 2
 	}
 	f := &feeder{log: d.Log, streams: d.Streams, routes: []route{
 		{"payment.*", paymentOwners},

@@ -60,9 +60,11 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 			Handler:     amqpx.JSON(w.handleRequested),
 		},
 		{
-			Queue:       w.queuePrefix + "notifications.payments",
-			Bindings:    []string{events.RoutingKeyPaymentPaid, events.RoutingKeyPaymentFailed},
-			Concurrency: 4,
+			Queue:    w.queuePrefix + "notifications.payments",
+			Bindings: []string{events.RoutingKeyPaymentPaid, events.RoutingKeyPaymentFailed},
+			// Few goroutines, so events queue behind a busy one and go
+			// together: the batch grows with the load.
+			Concurrency: 2,
 			Name:        amqpx.FuncName(w.handlePayments),
 			// The payment events that wait are notified together: one
 			// statement per batch (with the sender loop).
