@@ -142,6 +142,7 @@ func TestBatchSettlesEachDeliveryByItsOwnResult(t *testing.T) {
 			require.Equal(t, []int{1}, attempts[id], "%s is handled once", id)
 		}
 	}
+	t.Logf("batch sizes: %v", sizes)
 	require.Greater(t, slices.Max(sizes), 1, "the waiting messages were taken as batches: %v", sizes)
 	for _, s := range sizes {
 		require.LessOrEqual(t, s, spec.MaxBatch)
