@@ -27,9 +27,10 @@ import (
 // one pg_notify with synchronous_commit off (a wake-up needs no
 // durability, so the lock is not held across a flush), never more than
 // one in flight, and coalescing every request that arrives meanwhile into
-// the next one. Every commit is still followed by a notification sent after
-// it. If the process dies between its commit and the wake-up, the
-// listener's polling fallback finds the rows.
+// the next one (sent no sooner than notifyGap after the previous). Every
+// commit is still followed by a notification sent after it. If the process
+// dies between its commit and the wake-up, the listener's polling fallback
+// finds the rows.
 
 // Execer runs a statement outside any caller's transaction
 // (*pgxpool.Pool satisfies it).
@@ -70,8 +71,16 @@ func Notify(db Execer, channel string) {
 	go w.run(db, channel)
 }
 
+// notifyGap spaces the notifications of one waker that follow each other
+// under load: a listener woken up more often than this claims smaller
+// batches for the same work (an intake committing every few hundred
+// microseconds would otherwise wake its appliers as often). A lone request
+// is sent at once.
+const notifyGap = 2 * time.Millisecond
+
 func (w *waker) run(db Execer, channel string) {
 	for {
+		sent := time.Now()
 		sendNotify(db, channel)
 		w.mu.Lock()
 		if !w.again {
@@ -79,6 +88,9 @@ func (w *waker) run(db Execer, channel string) {
 			w.mu.Unlock()
 			return
 		}
+		w.mu.Unlock()
+		time.Sleep(notifyGap - time.Since(sent)) // no-op when the send took longer
+		w.mu.Lock()
 		w.again = false
 		w.mu.Unlock()
 	}
