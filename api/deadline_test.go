@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/require"
 
 	"fundigo/pkg/nettest"
@@ -97,4 +99,27 @@ func TestGetTaskIs503WhenTheTaskBackendCannotAnswer(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, r.Code, string(r.Body))
 	require.Equal(t, "redis", r.JSON(t)["dependency"])
 	require.NotEmpty(t, r.Header.Get("Retry-After"))
+}
+
+// A handler that answered its own 503 naming the dependency keeps that name
+// when the request deadline has passed too: the deadline middleware used to
+// replace it with an anonymous "did not complete within its deadline" (the
+// STK webhook under a black-holed PostgreSQL, when its inbox write returned at
+// the deadline).
+func TestDeadlineKeepsTheDependencyTheHandlerNamed(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	h := requestDeadline(10*time.Millisecond, nil)(func(c echo.Context) error {
+		<-c.Request().Context().Done()
+		p := NewProblem(http.StatusServiceUnavailable, "the callback could not be stored")
+		p.Dependency = depPostgres
+		return p
+	})
+	c := e.NewContext(httptest.NewRequest(http.MethodPost, "/", nil), httptest.NewRecorder())
+	err := h(c)
+	require.Equal(t, depPostgres, dependencyOf(err))
+	p, ok := dependencyProblem(err)
+	require.True(t, ok)
+	require.Equal(t, http.StatusServiceUnavailable, p.Status)
+	require.Equal(t, depPostgres, p.Dependency)
 }

@@ -53,6 +53,12 @@ func dependencyOf(err error) string {
 	if errors.As(err, &de) {
 		return de.name
 	}
+	// A handler's own 503 that already names what it waited for (the STK
+	// webhook's "not stored" answer names the inbox's postgres).
+	var p *Problem
+	if errors.As(err, &p) && p.Dependency != "" {
+		return p.Dependency
+	}
 	var connErr *pgconn.ConnectError
 	if pgconn.Timeout(err) || errors.As(err, &connErr) {
 		return depPostgres
