@@ -102,11 +102,7 @@ func (c *Consumer) settleBatch(ctx context.Context, acks *acker, batch []Deliver
 		case err == nil:
 			ok = append(ok, d.Delivery)
 		case IsPermanent(err), d.Info.Exhausted():
-			// Logged by the Log middleware.
-			if rejErr := d.Reject(false); rejErr != nil {
-				log := c.deliveryLog(d)
-				log.Warn().Err(rejErr).Msg("reject failed; message will be redelivered")
-			}
+			reject(c.deliveryLog(d), d.Delivery) // logged by the Log middleware
 			acks.settled(d.DeliveryTag)
 		default:
 			retry = append(retry, d)

@@ -314,7 +314,7 @@ func (c *Consumer) consume(ctx context.Context) error {
 // itself, so nothing is acked or published for it.
 func (c *Consumer) handle(ctx context.Context, lost <-chan struct{}, d amqp.Delivery) {
 	info := c.info(d)
-	log := c.log.With().Str(logging.FieldRoutingKey, info.RoutingKey).Str("message_id", d.MessageId).Logger()
+	log := c.deliveryLog(Delivery{Delivery: d, Info: info})
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.spec.HandlerTimeout)
 	err := c.call(WithInfo(log.WithContext(hctx), info), d)
 	cancel()
@@ -330,12 +330,17 @@ func (c *Consumer) handle(ctx context.Context, lost <-chan struct{}, d amqp.Deli
 			log.Warn().Err(ackErr).Msg("ack failed; message will be redelivered")
 		}
 	case IsPermanent(err), info.Exhausted():
-		// Logged by the Log middleware.
-		if rejErr := d.Reject(false); rejErr != nil {
-			log.Warn().Err(rejErr).Msg("reject failed; message will be redelivered")
-		}
+		reject(log, d) // logged by the Log middleware
 	default:
 		c.redeliverLater(ctx, log, d, info)
+	}
+}
+
+// reject dead-letters d (no requeue); a failed reject leaves it to be
+// redelivered.
+func reject(log zerolog.Logger, d amqp.Delivery) {
+	if err := d.Reject(false); err != nil {
+		log.Warn().Err(err).Msg("reject failed; message will be redelivered")
 	}
 }
 
