@@ -66,11 +66,8 @@ var ErrInvalidEvent = errors.New("invalid live event")
 // idempotent per (ev.MessageID, ev.Owner) within the retention window: a
 // redelivered event returns duplicate true and is not sent again.
 func (s *Streams) Append(ctx context.Context, ev Event) (id string, duplicate bool, err error) {
-	keys, args, err := s.appendArgs(ev)
-	if err != nil {
-		return "", false, err
-	}
-	return appendResult(ev, appendScript.Run(ctx, s.rdb, keys, args...))
+	r := s.AppendBatch(ctx, []Event{ev})[0]
+	return r.ID, r.Duplicate, r.Err
 }
 
 // Appended is the outcome of one event of AppendBatch: Append's results.
