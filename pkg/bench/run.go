@@ -91,29 +91,36 @@ func Run(ctx context.Context, name string, opts Options, op OpFunc) (Result, err
 	}
 	if opts.Warmup > 0 {
 		w := Options{Concurrency: opts.Concurrency, Rate: opts.Rate, Duration: opts.Warmup, Timeout: opts.Timeout}
-		if _, err := execute(ctx, w, op); err != nil {
+		// Each worker runs at least one warmup operation however short
+		// Warmup is: on a loaded machine its timer can fire before a worker
+		// goroutine is scheduled, and a warmup that warmed nothing is none.
+		if _, err := execute(ctx, w, op, int64(opts.Concurrency)); err != nil {
 			return Result{Name: name}, err
 		}
 	}
-	res, err := execute(ctx, opts, op)
+	res, err := execute(ctx, opts, op, 0)
 	res.Name = name
 	return res, err
 }
 
 // runner is the state of one run shared by its workers.
 type runner struct {
-	opts   Options
-	op     OpFunc
-	issued atomic.Int64 // closed loop: operations started, against Count
-	done   atomic.Int64
-	failed atomic.Int64
+	opts Options
+	op   OpFunc
+	// atLeast operations start even when Duration has passed: one per
+	// worker in a closed loop, the first atLeast scheduled ones in an open
+	// loop (still bounded by Count and ctx).
+	atLeast int64
+	issued  atomic.Int64 // closed loop: operations started, against Count
+	done    atomic.Int64
+	failed  atomic.Int64
 
 	errMu    sync.Mutex
 	firstErr error
 }
 
-func execute(ctx context.Context, opts Options, op OpFunc) (Result, error) {
-	r := &runner{opts: opts, op: op}
+func execute(ctx context.Context, opts Options, op OpFunc, atLeast int64) (Result, error) {
+	r := &runner{opts: opts, op: op, atLeast: atLeast}
 	stop := make(chan struct{}) // closed when Duration has passed
 	if opts.Duration > 0 {
 		t := time.AfterFunc(opts.Duration, func() { close(stop) })
@@ -168,9 +175,13 @@ func execute(ctx context.Context, opts Options, op OpFunc) (Result, error) {
 
 // closedWorker runs operations back to back until stop, ctx or Count.
 func (r *runner) closedWorker(ctx context.Context, stop <-chan struct{}, h histogram) {
-	for {
+	for n := 0; ; n++ {
+		st := stop
+		if n == 0 && r.atLeast > 0 {
+			st = nil // a nil channel never fires: the first operation runs
+		}
 		select {
-		case <-stop:
+		case <-st:
 			return
 		case <-ctx.Done():
 			return
@@ -195,6 +206,10 @@ func (r *runner) dispatch(ctx context.Context, stop <-chan struct{}, jobs chan<-
 	defer timer.Stop()
 	start := time.Now()
 	for i := int64(0); r.opts.Count == 0 || i < r.opts.Count; i++ {
+		stop := stop
+		if i < r.atLeast {
+			stop = nil // a nil channel never fires: this one is dispatched
+		}
 		select {
 		case <-stop:
 			return
