@@ -68,6 +68,12 @@ func testEnv(t *testing.T, overrides map[string]string) (func(string) string, st
 		"FUNDIGO_API_KEYS":           "e2e:e2e-service-key-0123456789",
 		"FUNDIGO_SHUTDOWN_TIMEOUT":   "5s",
 		"FUNDIGO_LOG_LEVEL":          "debug",
+		// Small pools: packages and parallel tests share PostgreSQL's 100
+		// connections, and a process at the defaults (20 + 6 push loops)
+		// per test left the api tests "too many clients" in CI.
+		"FUNDIGO_DATABASE_MAX_CONNS": "6",
+		"FUNDIGO_PUSH_SEND_LOOPS":    "1",
+		"FUNDIGO_PUSH_FANOUT_LOOPS":  "1",
 	}
 	for k, v := range overrides {
 		vars[k] = v
