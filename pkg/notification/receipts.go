@@ -42,7 +42,12 @@ func (p *Pipeline) CheckReceipts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.logger(ctx).Debug().Int("receipts", checked).Int("stale", stale).Int("resumed", due).Msg("push receipts run")
+	forgotten, err := p.completeForgotten(ctx, start)
+	if err != nil {
+		return err
+	}
+	p.logger(ctx).Debug().Int("receipts", checked).Int("stale", stale).Int("resumed", due).
+		Int("completed", forgotten).Msg("push receipts run")
 	return nil
 }
 
@@ -141,6 +146,29 @@ func (p *Pipeline) failStale(ctx context.Context, start time.Time) (int, error) 
 		}
 	}
 	return len(ids), nil
+}
+
+// completeForgotten completes the notifications left "sending" although
+// nothing of theirs is left to send (their completion was lost), once they
+// have been fanned out for a stale-claim period. Without it they stayed
+// "sending" for ever, and GET /v1/notifications/{id} never said done.
+func (p *Pipeline) completeForgotten(ctx context.Context, start time.Time) (int, error) {
+	total := 0
+	for range maxReceiptBatches {
+		ids, err := p.store.CompleteForgotten(ctx, start.Add(-p.cfg.StaleClaim), start, receiptBatch)
+		if err != nil {
+			return total, err
+		}
+		total += len(ids)
+		if len(ids) > 0 {
+			p.logger(ctx).Warn().Int("count", len(ids)).Strs("notification_ids", ids[:min(len(ids), 20)]).
+				Msg("notifications with every delivery settled were still sending; completed")
+		}
+		if len(ids) < receiptBatch {
+			return total, nil
+		}
+	}
+	return total, nil
 }
 
 // resumeStalled queues sends for deferred deliveries whose quiet window has

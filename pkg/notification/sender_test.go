@@ -102,3 +102,37 @@ func TestSenderLoopQuietHoursMutesAndRefusals(t *testing.T) {
 	require.Len(t, b.sim.Received(expoToken(2)), 1)
 	require.Empty(t, b.sim.Received(expoToken(1)))
 }
+
+// A notification whose completion was lost (the statement after the last
+// settle failed, or the process died between the two) stays "sending" with
+// nothing left to send; the receipts run completes it once it has been
+// fanned out for a stale-claim period, and leaves alone one that still has
+// a delivery to send.
+func TestReceiptsRunCompletesANotificationWhoseCompletionWasLost(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{})
+	b.addDevices(t, 0, 4, "en", expoToken)
+	lost, open := uuid.NewString(), uuid.NewString()
+	require.NoError(t, b.p.Accept(t.Context(), Request{ID: lost, UserIDs: users(0, 2), Title: "Fundi", Body: "on the way"}))
+	require.NoError(t, b.p.Accept(t.Context(), Request{ID: open, UserIDs: users(2, 2), Title: "Fundi", Body: "arrived"}))
+	b.drain(t, lost)
+	require.Equal(t, StatusDone, b.status(t, lost))
+	require.Equal(t, 2, b.sim.Stats().Messages)
+
+	// The completion is lost; the other notification still has a delivery to send.
+	_, err := b.p.cfg.Pool.Exec(t.Context(), `UPDATE notifications SET status = 'sending', done_at = NULL WHERE id = $1`, lost)
+	require.NoError(t, err)
+	require.Equal(t, StatusSending, b.status(t, open))
+	require.Equal(t, Counts{Devices: 2, Queued: 2}, b.counts(t, open))
+
+	// Within the stale-claim period nothing is touched: a sender may be
+	// between its settle and its completion.
+	b.runReceipts(t)
+	require.Equal(t, StatusSending, b.status(t, lost))
+
+	b.clock.Add(b.p.cfg.StaleClaim + time.Minute)
+	b.runReceipts(t)
+	require.Equal(t, StatusDone, b.status(t, lost), "every delivery settled: completed")
+	require.Equal(t, StatusSending, b.status(t, open), "a pending delivery: still sending")
+	require.Equal(t, 2, b.sim.Stats().Messages, "completing sends nothing again")
+}

@@ -587,6 +587,25 @@ func (s Store) CompleteSettled(ctx context.Context, ids []string, now time.Time)
 	return tag.RowsAffected(), nil
 }
 
+// CompleteForgotten completes up to limit notifications fanned out before
+// fannedOutBefore that are still "sending" with every delivery settled:
+// those whose completion after their last settle was lost (the statement
+// failed, or the process died between the two). Returns their ids.
+func (s Store) CompleteForgotten(ctx context.Context, fannedOutBefore, now time.Time, limit int) ([]string, error) {
+	return s.notificationIDs(ctx, `
+		WITH settled AS (
+			SELECT s.id FROM notifications s
+			WHERE s.status = 'sending' AND s.fanned_out_at < $1 AND NOT EXISTS (
+				SELECT 1 FROM notification_deliveries d
+				WHERE d.notification_id = s.id AND d.status IN ('pending', 'deferred', 'sending'))
+			ORDER BY s.id LIMIT $3 FOR NO KEY UPDATE OF s SKIP LOCKED)
+		UPDATE notifications n SET status = 'done', done_at = $2
+		FROM settled WHERE n.id = settled.id AND n.status = 'sending' AND NOT EXISTS (
+			SELECT 1 FROM notification_deliveries d
+			WHERE d.notification_id = n.id AND d.status IN ('pending', 'deferred', 'sending'))
+		RETURNING n.id::text`, fannedOutBefore, now, limit)
+}
+
 func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
 	var d Delivery
 	err := r.Scan(&d.ID, &d.NotificationID, &d.UserID, &d.DeviceToken, &d.Platform, &d.Locale,
