@@ -22,15 +22,16 @@ func handleCreatePayment(d payment.Deps) echo.HandlerFunc {
 		pd := d
 		pd.Log = *zerologCtx(c)
 		id := payment.IDFor(principalName(c), c.Request().Header.Get("Idempotency-Key"))
+		// The push task (task id = payment id) is readable by the caller
+		// and by the customer it is for (GET /v1/tasks/{id}), recorded with
+		// the payment.
+		req.Owner = principalName(c)
+		if pr, ok := principalOf(c); ok && pr.Kind == "user" {
+			req.OwnerUser = pr.UserID
+		}
 		p, err := payment.Create(c.Request().Context(), pd, id, req)
 		if err != nil {
 			return err
-		}
-		// The push task (task id = payment id) is readable by the caller
-		// and by the customer it is for (GET /v1/tasks/{id}).
-		principal, _ := principalOf(c)
-		if err := recordTaskOwner(c.Request().Context(), d.Pool, p.ID, principal, p.CustomerID); err != nil {
-			pd.Log.Warn().Err(err).Msg("payment accepted; its task owner was not recorded (services can still read it)")
 		}
 		c.Response().Header().Set(echo.HeaderLocation, "/v1/payments/"+p.ID)
 		return c.JSON(http.StatusAccepted, p.View())

@@ -42,6 +42,10 @@ type CreateRequest struct {
 	// (paybill only; default: the job id, upper-cased). Matched trimmed and
 	// upper-cased.
 	AccountReference string `json:"account_reference"`
+	// Owner and OwnerUser are not part of the body: the entry point sets
+	// the principal that calls (see New.Owner).
+	Owner     string `json:"-"`
+	OwnerUser string `json:"-"`
 }
 
 // MaxAccountReference is the longest Pay Bill account number (Daraja's
@@ -144,6 +148,7 @@ func Create(ctx context.Context, d Deps, id string, r CreateRequest) (Payment, e
 		ID: id, JobID: r.JobID, CustomerID: r.CustomerID, Phone: phone,
 		Amount: *r.Amount, Description: r.Description, TechnicianID: r.TechnicianID, CreatedAt: d.now(),
 		Method: r.Method, AccountReference: r.AccountReference,
+		Owner: r.Owner, OwnerUser: r.OwnerUser,
 	}
 	var p Payment
 	if d.Caps.enabled() && r.Method == MethodSTK {

@@ -76,6 +76,11 @@ type New struct {
 	// awaiting_payment with AccountReference.
 	Method           Method
 	AccountReference string
+	// Owner, if set, is the principal that accepted the payment: it and the
+	// customer are recorded as the owners of its push task (task id =
+	// payment id, GET /v1/tasks/{id}), in the statement that inserts the
+	// payment. OwnerUser is the user the owner acts for ("": the customer).
+	Owner, OwnerUser string
 }
 
 // Method is how the customer pays.

@@ -64,13 +64,22 @@ func (s *Store) Create(ctx context.Context, n New) (Payment, error) {
 	if err != nil {
 		return Payment{}, err
 	}
+	// One statement writes the payment and, with an owner, its push task's
+	// owners (one round trip and one commit, where they were two).
 	p, err := scanPayment(s.db.QueryRow(ctx, `
-		INSERT INTO payments (id, job_id, customer_id, phone, amount, description, technician_id, created_at, updated_at,
-			method, account_reference, status)
-		VALUES ($1, $2, $3, $4, $5, $6, nullif($7, ''), $8, $8, $9, nullif($10, ''),
-			CASE WHEN $9 = 'paybill' THEN 'awaiting_payment' ELSE 'pending' END)
-		RETURNING `+paymentColumns,
-		uid, n.JobID, n.CustomerID, n.Phone, n.Amount, n.Description, n.TechnicianID, n.CreatedAt, n.method(), n.AccountReference))
+		WITH p AS (
+			INSERT INTO payments (id, job_id, customer_id, phone, amount, description, technician_id, created_at, updated_at,
+				method, account_reference, status)
+			VALUES ($1, $2, $3, $4, $5, $6, nullif($7, ''), $8, $8, $9, nullif($10, ''),
+				CASE WHEN $9 = 'paybill' THEN 'awaiting_payment' ELSE 'pending' END)
+			RETURNING *),
+		owner AS (
+			INSERT INTO task_owners (task_id, principal, user_id)
+			SELECT p.id::text, $11, coalesce(nullif($12, ''), p.customer_id) FROM p WHERE $11 <> ''
+			ON CONFLICT (task_id) DO NOTHING)
+		SELECT `+paymentColumns+` FROM p`,
+		uid, n.JobID, n.CustomerID, n.Phone, n.Amount, n.Description, n.TechnicianID, n.CreatedAt, n.method(), n.AccountReference,
+		n.Owner, n.OwnerUser))
 	if err != nil {
 		return Payment{}, fmt.Errorf("create payment %s: %w", n.ID, err)
 	}
