@@ -20,12 +20,19 @@ import (
 )
 
 // ErrNotConfirmed means Daraja still reports the push as being processed:
-// ask again later (the confirmation task retries with backoff).
+// ask again later (the confirmation task retries within confirmPoll).
 var ErrNotConfirmed = errors.New("daraja has not settled the push yet")
 
 // ErrQueryRateBusy means this process's STK Push Query rate is spoken for
 // beyond maxConfirmWait: the confirmation is retried when its turn comes.
 var ErrQueryRateBusy = errors.New("stk query rate busy")
+
+// confirmPoll is the longest wait before a confirmation that Daraja
+// answered "still processing" asks again (tasks.RetrySoon): with
+// tasks.PaymentConfirmMaxRetry retries, about a minute of asking, the
+// lifetime of an STK prompt; the waiting callback asks again when it comes
+// due, and reconciliation after that.
+const confirmPoll = 5 * time.Second
 
 // maxConfirmWait is the longest a confirmation holds its worker goroutine
 // waiting for a turn at the STK Push Query rate.
@@ -144,7 +151,11 @@ func Confirm(ctx context.Context, d Deps, checkoutRequestID string) error {
 				return err
 			}
 		}
-		return fmt.Errorf("confirm %s: %w", logging.TruncateID(checkoutRequestID), ErrNotConfirmed)
+		// Asked again within confirmPoll whatever the attempt: the customer
+		// may answer any second, and the generic backoff's later waits (up to
+		// a minute by the sixth attempt) only delayed "paid".
+		return &tasks.RetrySoon{Within: confirmPoll,
+			Err: fmt.Errorf("confirm %s: %w", logging.TruncateID(checkoutRequestID), ErrNotConfirmed)}
 	}
 	return settle(ctx, d, log, checkoutRequestID, &q)
 }

@@ -119,14 +119,36 @@ func (e *RetryAfter) Unwrap() error { return e.Err }
 // burst of failures does not retry in lockstep. A *RetryAfter error is
 // retried no sooner than its own delay: a crowd turned away by one rate
 // limiter still spreads out over the backoff instead of returning together.
+//
+// A *RetrySoon error caps the backoff at its Within: for polling a state
+// someone else settles (Daraja's answer to a push), where the backoff's
+// minute-long waits would only delay the outcome, not relieve anybody.
 func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	d := backoff(n)
+	var rs *RetrySoon
+	if errors.As(err, &rs) && rs.Within > 0 && d > rs.Within {
+		half := rs.Within / 2
+		d = half + rand.N(half+1)
+	}
 	var ra *RetryAfter
 	if errors.As(err, &ra) && ra.After > d {
 		d = ra.After + rand.N(ra.After/10+1)
 	}
 	return d
 }
+
+// RetrySoon is an error whose retry waits at most Within (jittered in its
+// upper half) however many attempts came before; see RetryDelay.
+type RetrySoon struct {
+	Within time.Duration
+	Err    error
+}
+
+func (e *RetrySoon) Error() string {
+	return fmt.Sprintf("%v (retry within %v)", e.Err, e.Within.Round(time.Millisecond))
+}
+
+func (e *RetrySoon) Unwrap() error { return e.Err }
 
 func backoff(n int) time.Duration {
 	if n < 0 {

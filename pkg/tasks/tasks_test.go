@@ -99,3 +99,25 @@ func TestClassifyMiddleware(t *testing.T) {
 	require.NotErrorIs(t, retry, asynq.SkipRetry)
 	require.False(t, IsPermanent(retry))
 }
+
+// A RetrySoon error keeps the early backoff but never waits longer than
+// its Within, at any attempt; a RetryAfter it wraps still wins.
+func TestRetryDelayCappedByRetrySoon(t *testing.T) {
+	t.Parallel()
+	pending := fmt.Errorf("confirm: %w", &RetrySoon{Within: 5 * time.Second, Err: errors.New("still processing")})
+	for n := range 20 {
+		d := RetryDelay(n, pending, nil)
+		require.LessOrEqual(t, d, 5*time.Second, "attempt %d", n)
+		require.GreaterOrEqual(t, d, min(backoffFloor(n), 2500*time.Millisecond), "attempt %d", n)
+	}
+	require.Greater(t, RetryDelay(12, errors.New("plain"), nil), 2*time.Minute, "other errors keep the long backoff")
+	busy := &RetrySoon{Within: 5 * time.Second, Err: &RetryAfter{After: 40 * time.Second, Err: errors.New("rate busy")}}
+	require.GreaterOrEqual(t, RetryDelay(0, busy, nil), 40*time.Second)
+}
+
+// backoffFloor is the least backoff(n) returns: half of 1 s doubled n
+// times, capped at 5 minutes.
+func backoffFloor(n int) time.Duration {
+	d := time.Second << min(n, 9)
+	return min(d, 5*time.Minute) / 2
+}

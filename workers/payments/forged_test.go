@@ -84,8 +84,14 @@ func TestForgedSuccessIsNeverPaidWithoutDaraja(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, payment.AwaitingCallback, f.get(t, id).Status, "the applier did not pay it")
 
-	require.ErrorIs(t, f.confirm(t, p.CheckoutRequestID), payment.ErrNotConfirmed, "Daraja has not settled it: retried")
+	notYet := f.confirm(t, p.CheckoutRequestID)
+	require.ErrorIs(t, notYet, payment.ErrNotConfirmed, "Daraja has not settled it: retried")
 	require.Equal(t, payment.AwaitingCallback, f.get(t, id).Status, "the confirmation did not pay it")
+	// Retried within seconds at any attempt, not after the generic backoff's
+	// minutes: the customer may answer any moment.
+	for _, attempt := range []int{0, 5, 11} {
+		require.LessOrEqual(t, tasks.RetryDelay(attempt, notYet, nil), 5*time.Second, "attempt %d", attempt)
+	}
 
 	// Reconciliation past QueryAfter: its STK Query says "being processed",
 	// and its sweep of forgotten callbacks does not apply the waiting row.
