@@ -25,10 +25,8 @@ func handleCreatePayment(d payment.Deps) echo.HandlerFunc {
 		// The push task (task id = payment id) is readable by the caller
 		// and by the customer it is for (GET /v1/tasks/{id}), recorded with
 		// the payment.
-		req.Owner = principalName(c)
-		if pr, ok := principalOf(c); ok && pr.Kind == "user" {
-			req.OwnerUser = pr.UserID
-		}
+		principal, _ := principalOf(c)
+		req.Owner, req.OwnerUser = principalName(c), ownerUser(principal, "")
 		p, err := payment.Create(c.Request().Context(), pd, id, req)
 		if err != nil {
 			return err

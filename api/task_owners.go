@@ -13,12 +13,19 @@ import (
 // keeps the first.
 func recordTaskOwner(ctx context.Context, db store.DB, id string, p Principal, forUser string) error {
 	var user *string
-	if p.Kind == "user" {
-		user = &p.UserID
-	} else if forUser != "" {
-		user = &forUser
+	if u := ownerUser(p, forUser); u != "" {
+		user = &u
 	}
 	return store.RecordTaskOwner(ctx, db, id, p.Name, user)
+}
+
+// ownerUser is the user a task accepted by p is recorded for: a user
+// principal's own id, otherwise forUser ("" for none).
+func ownerUser(p Principal, forUser string) string {
+	if p.Kind == "user" {
+		return p.UserID
+	}
+	return forUser
 }
 
 // taskVisible reports whether p may read task id: services always; a user
