@@ -38,16 +38,17 @@ func (c *Consumer) consumeBatches(ctx context.Context, lost <-chan struct{}, ack
 // offers the next: one yield lets it, so a backlog is not mistaken for an
 // empty queue.
 func takeWaiting(deliveries <-chan amqp.Delivery) (amqp.Delivery, bool) {
-	for try := 0; ; try++ {
-		select {
-		case d, ok := <-deliveries:
-			return d, ok
-		default:
-		}
-		if try == 1 {
-			return amqp.Delivery{}, false
-		}
-		runtime.Gosched()
+	select {
+	case d, ok := <-deliveries:
+		return d, ok
+	default:
+	}
+	runtime.Gosched()
+	select {
+	case d, ok := <-deliveries:
+		return d, ok
+	default:
+		return amqp.Delivery{}, false
 	}
 }
 
