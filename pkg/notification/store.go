@@ -193,14 +193,18 @@ func (s Store) MarkAllFannedOut(ctx context.Context, ids []string, now time.Time
 func (s Store) CompleteIfSettled(ctx context.Context, id string, now time.Time) (bool, error) {
 	tag, err := s.db.Exec(ctx, `
 		UPDATE notifications n SET status = 'done', done_at = $2
-		WHERE n.id = $1 AND n.status = 'sending' AND NOT EXISTS (
-			SELECT 1 FROM notification_deliveries d
-			WHERE d.notification_id = n.id AND d.status IN ('pending', 'deferred', 'sending'))`, id, now)
+		WHERE n.id = $1 AND n.status = 'sending' AND `+nothingLeftToSend, id, now)
 	if err != nil {
 		return false, fmt.Errorf("complete notification %s: %w", id, err)
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// nothingLeftToSend holds for the notification n (the alias) when none of
+// its deliveries is pending, deferred or being sent: it may be done.
+const nothingLeftToSend = `NOT EXISTS (
+	SELECT 1 FROM notification_deliveries d
+	WHERE d.notification_id = n.id AND d.status IN ('pending', 'deferred', 'sending'))`
 
 // Counts tallies the deliveries of notification id.
 func (s Store) Counts(ctx context.Context, id string) (Counts, error) {
@@ -578,9 +582,7 @@ func (s Store) CompleteSettled(ctx context.Context, ids []string, now time.Time)
 	}
 	tag, err := s.db.Exec(ctx, `
 		UPDATE notifications n SET status = 'done', done_at = $2
-		WHERE n.id = ANY($1::uuid[]) AND n.status = 'sending' AND NOT EXISTS (
-			SELECT 1 FROM notification_deliveries d
-			WHERE d.notification_id = n.id AND d.status IN ('pending', 'deferred', 'sending'))`, ids, now)
+		WHERE n.id = ANY($1::uuid[]) AND n.status = 'sending' AND `+nothingLeftToSend, ids, now)
 	if err != nil {
 		return 0, fmt.Errorf("complete %d notifications: %w", len(ids), err)
 	}
@@ -594,16 +596,12 @@ func (s Store) CompleteSettled(ctx context.Context, ids []string, now time.Time)
 func (s Store) CompleteForgotten(ctx context.Context, fannedOutBefore, now time.Time, limit int) ([]string, error) {
 	return s.notificationIDs(ctx, `
 		WITH settled AS (
-			SELECT s.id FROM notifications s
-			WHERE s.status = 'sending' AND s.fanned_out_at < $1 AND NOT EXISTS (
-				SELECT 1 FROM notification_deliveries d
-				WHERE d.notification_id = s.id AND d.status IN ('pending', 'deferred', 'sending'))
-			ORDER BY s.id LIMIT $3 FOR NO KEY UPDATE OF s SKIP LOCKED)
-		UPDATE notifications n SET status = 'done', done_at = $2
-		FROM settled WHERE n.id = settled.id AND n.status = 'sending' AND NOT EXISTS (
-			SELECT 1 FROM notification_deliveries d
-			WHERE d.notification_id = n.id AND d.status IN ('pending', 'deferred', 'sending'))
-		RETURNING n.id::text`, fannedOutBefore, now, limit)
+			SELECT n.id FROM notifications n
+			WHERE n.status = 'sending' AND n.fanned_out_at < $1 AND `+nothingLeftToSend+`
+			ORDER BY n.id LIMIT $3 FOR NO KEY UPDATE OF n SKIP LOCKED)
+		UPDATE notifications u SET status = 'done', done_at = $2
+		FROM settled WHERE u.id = settled.id AND u.status = 'sending'
+		RETURNING u.id::text`, fannedOutBefore, now, limit)
 }
 
 func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
