@@ -93,22 +93,20 @@ func TestOnePaymentIsOneTrace(t *testing.T) {
 
 	// The queue UI on the admin listener answers only with the service key.
 	adminURL := "http://" + getenv("FUNDIGO_ADMIN_ADDR") + "/asynq/api/queues"
-	code, _ := e.adminGet(t, adminURL, "")
+	code, body := e.adminGet(t, adminURL, "")
 	require.Equal(t, http.StatusUnauthorized, code)
 	// asynqmon lists every queue in the Redis database, then reads each;
 	// tests beside this one share that database and delete their queues
 	// when they end, so a listing that raced such a delete fails with
 	// NOT_FOUND for a queue that is not ours. Only that failure is retried.
-	var code2 int
-	var body string
 	for range 5 {
-		code2, body = e.adminGet(t, adminURL, e2eKey)
-		if code2 != http.StatusInternalServerError || !strings.Contains(body, "does not exist") {
+		code, body = e.adminGet(t, adminURL, e2eKey)
+		if code != http.StatusInternalServerError || !strings.Contains(body, "does not exist") {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	require.Equal(t, http.StatusOK, code2, body)
+	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, "queues")
 }
 
