@@ -88,29 +88,41 @@ func (p *Pipeline) NotifyPayments(ctx context.Context, evs []PaymentEvent) []err
 			from = append(from, i)
 		}
 	}
+	p.storeMany(ctx, reqs, from, errs, "payment notifications", func(i int) error {
+		return p.NotifyPayment(ctx, evs[i].RoutingKey, evs[i].Payment)
+	})
+	return errs
+}
+
+// storeMany stores reqs (validated, source keys set) with one statement;
+// reqs[j] came from input from[j] (several requests of one input are
+// adjacent), whose result goes to errs[from[j]]. A statement refused for
+// its data (a permanent error: one bad row fails them all) is retried input
+// by input with one, so only the bad input fails; any other error is every
+// input's.
+func (p *Pipeline) storeMany(ctx context.Context, reqs []Request, from []int, errs []error, what string, one func(i int) error) {
 	if len(reqs) == 0 {
-		return errs
+		return
 	}
 	_, err := p.store.InsertNotifications(ctx, reqs)
 	if err == nil {
-		return errs
+		return
 	}
 	oneByOne := outcome.Classify(err) == outcome.PermanentFailure && len(reqs) > 1
 	if oneByOne {
 		p.logger(ctx).Warn().Err(err).Int("notifications", len(reqs)).
-			Msg("payment notifications refused as a batch; storing them one event at a time")
+			Msg(what + " refused as a batch; storing them one at a time")
 	}
 	for j, i := range from {
 		if j > 0 && from[j-1] == i {
-			continue // the event's other request
+			continue // the input's other request
 		}
 		if oneByOne {
-			errs[i] = p.NotifyPayment(ctx, evs[i].RoutingKey, evs[i].Payment)
+			errs[i] = one(i)
 		} else {
 			errs[i] = errors.Join(errs[i], err)
 		}
 	}
-	return errs
 }
 
 func paymentRequests(routingKey string, pay events.Payment) ([]Request, error) {

@@ -94,3 +94,53 @@ func TestNotifyPaymentsBadRowFailsAlone(t *testing.T) {
 	require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications`).Scan(&n))
 	require.Equal(t, 2, n)
 }
+
+// AcceptMany (with the sender loop) stores a batch of notification.requested
+// requests as Accept stores each one: a request stored already (by an
+// earlier delivery or by the API) and one repeated in the batch are one
+// notification; a refused request fails alone, whether Validate or the
+// database refuses it; the whole batch redelivered changes nothing.
+func TestAcceptManyStoresEachRequestOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{sendLoop: true})
+	req := func(key string, users ...string) Request {
+		return Request{ID: uuid.NewString(), SourceKey: key, UserIDs: users, Title: "t", Body: "b"}
+	}
+	stored := req("api:svc:k0", "u0")
+	require.NoError(t, b.p.Accept(t.Context(), stored))
+	fresh, again := req("api:svc:k1", "u1"), req("", "u2") // again: source key defaults to notification:<id>
+	batch := []Request{
+		stored, fresh, req("api:svc:k2"), again, fresh,
+		req("api:svc:k3\x00", "u3"), // a NUL: Validate lets it by, the database refuses the batch
+		again,
+	}
+	errs := b.p.AcceptMany(t.Context(), batch)
+	require.Len(t, errs, len(batch))
+	var ve *ValidationError
+	for i, err := range errs {
+		switch i {
+		case 2:
+			require.ErrorAs(t, err, &ve, "no users")
+		case 5:
+			require.False(t, errors.As(err, &ve), "refused by the database, not by Validate: %v", err)
+			require.Equal(t, outcome.PermanentFailure, outcome.Classify(err), "%v", err)
+		default:
+			require.NoError(t, err, "request %d", i)
+		}
+	}
+	count := func() int {
+		var n int
+		require.NoError(t, b.p.cfg.Pool.QueryRow(t.Context(), `SELECT count(*) FROM notifications`).Scan(&n))
+		return n
+	}
+	require.Equal(t, 3, count(), "stored, fresh and again, once each")
+	n, err := b.p.store.Notification(t.Context(), again.ID)
+	require.NoError(t, err)
+	require.Equal(t, "notification:"+again.ID, n.SourceKey)
+	require.Equal(t, StatusQueued, n.Status, "the sender loop fans it out")
+
+	for i, err := range b.p.AcceptMany(t.Context(), []Request{stored, fresh, again}) {
+		require.NoError(t, err, "redelivered %d", i)
+	}
+	require.Equal(t, 3, count())
+}

@@ -114,6 +114,45 @@ func (p *Pipeline) logger(ctx context.Context) *zerolog.Logger {
 	return &p.cfg.Log
 }
 
+// AcceptMany is Accept for many requests at once, with one result per
+// request, in order. With SendLoop (where Accept only stores) the batch is
+// stored with one statement (INSERT … SELECT FROM unnest … ON CONFLICT
+// (source_key) DO NOTHING): a request whose source key is stored already,
+// by an earlier delivery, by Create, or earlier in the same batch, is
+// skipped as Accept skips it. A request the domain refuses fails alone
+// (*ValidationError), and so does one whose row the database refuses (the
+// batch is then stored request by request). Without SendLoop each request
+// goes through Accept.
+func (p *Pipeline) AcceptMany(ctx context.Context, rs []Request) []error {
+	errs := make([]error, len(rs))
+	if !p.cfg.SendLoop {
+		for i, r := range rs {
+			errs[i] = p.Accept(ctx, r)
+		}
+		return errs
+	}
+	reqs := make([]Request, 0, len(rs))
+	from := make([]int, 0, len(rs))
+	seen := make(map[string]bool, len(rs))
+	for i, r := range rs {
+		if r.SourceKey == "" {
+			r.SourceKey = "notification:" + r.ID
+		}
+		if err := Validate(&r); err != nil {
+			errs[i] = err
+			continue
+		}
+		if seen[r.SourceKey] { // redelivered in the same batch: stored once
+			continue
+		}
+		seen[r.SourceKey] = true
+		reqs = append(reqs, r)
+		from = append(from, i)
+	}
+	p.storeMany(ctx, reqs, from, errs, "notification requests", func(i int) error { return p.Accept(ctx, rs[i]) })
+	return errs
+}
+
 // Accept validates r, stores it unless its source key is known (empty
 // means "notification:<ID>"), and fans it out. It is how a
 // notification.requested event, or a notification made from another

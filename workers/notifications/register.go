@@ -52,12 +52,13 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 		{
 			Queue:    w.queuePrefix + "notifications.requested",
 			Bindings: []string{events.RoutingKeyNotificationRequested},
-			// Each request is a handful of short statements (store, plan,
-			// insert deliveries); single-user notifications (the Celery
-			// shape) arrive by the thousand a second.
-			Concurrency: 16,
-			Name:        amqpx.FuncName(w.handleRequested),
-			Handler:     amqpx.JSON(w.handleRequested),
+			// Single-user notifications (the Celery shape) arrive by the
+			// thousand a second: the requests that wait are stored together,
+			// one statement per batch. Few goroutines, so a backlog goes in
+			// full batches.
+			Concurrency:  4,
+			Name:         amqpx.FuncName(w.handleRequested),
+			BatchHandler: amqpx.JSONBatch(w.handleRequested),
 		},
 		{
 			Queue:    w.queuePrefix + "notifications.payments",

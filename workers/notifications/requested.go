@@ -4,18 +4,27 @@ import (
 	"context"
 	"fmt"
 
+	"fundigo/pkg/amqpx"
 	"fundigo/pkg/events"
 	"fundigo/pkg/notification"
 )
 
-// handleRequested consumes notification.requested: the pipeline stores the
-// notification (once per source key) and fans it out. Redeliveries find the
-// stored one and only make sure its sends are queued. A request the domain
-// refuses (*notification.ValidationError) is dead-lettered by the
-// classifier; anything else is retried.
-func (w *worker) handleRequested(ctx context.Context, r notification.Request) error {
-	if err := w.pipeline.Accept(ctx, r); err != nil {
-		return fmt.Errorf("%s %s: %w", events.RoutingKeyNotificationRequested, r.ID, err)
+// handleRequested consumes notification.requested a batch at a time: the
+// pipeline stores the batch's notifications together (once per source key)
+// and the sender loop fans them out. Redeliveries, and the events of
+// notifications the API stored already, find the stored one. A request the
+// domain refuses (*notification.ValidationError) fails alone and is
+// dead-lettered by the classifier; anything else is retried.
+func (w *worker) handleRequested(ctx context.Context, batch []amqpx.Decoded[notification.Request]) []error {
+	rs := make([]notification.Request, len(batch))
+	for i, m := range batch {
+		rs[i] = m.Msg
 	}
-	return nil
+	errs := w.pipeline.AcceptMany(ctx, rs)
+	for i, err := range errs {
+		if err != nil {
+			errs[i] = fmt.Errorf("%s %s: %w", events.RoutingKeyNotificationRequested, rs[i].ID, err)
+		}
+	}
+	return errs
 }
