@@ -112,17 +112,34 @@ func (p *Pipeline) planWith(ctx context.Context, n Notification, devices []Devic
 // statement). It is the fan-out of a pipeline with SendLoop, run by
 // RunSender; returns how many notifications it fanned out.
 func (p *Pipeline) FanOutDue(ctx context.Context, limit int) (int, error) {
+	return p.fanOutDue(ctx, limit, nil)
+}
+
+// fanOutDue is FanOutDue; with h (RunSender's), the fan-out hands its
+// pending deliveries straight to the send loops when they have room: the
+// rows are written already claimed and passed on in memory, which saves
+// the send loops a claim statement and each row an update. Without room
+// they are written pending, for ClaimDue.
+func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (int, error) {
 	now := p.cfg.NowFunc()
-	var ids []string
+	var (
+		ids      []string
+		notes    map[string]Notification
+		claimed  []Delivery
+		reserved int
+	)
 	err := store.WithTx(ctx, p.cfg.Pool, func(tx pgx.Tx) error {
+		claimed = claimed[:0]
+		h.free(reserved)
+		reserved = 0
 		st := NewStore(tx)
-		notes, err := st.LockQueued(ctx, limit)
-		if err != nil || len(notes) == 0 {
+		locked, err := st.LockQueued(ctx, limit)
+		if err != nil || len(locked) == 0 {
 			return err
 		}
 		seen := map[string]bool{}
 		var users []string
-		for _, n := range notes {
+		for _, n := range locked {
 			for _, u := range n.UserIDs {
 				if !seen[u] {
 					seen[u] = true
@@ -143,24 +160,50 @@ func (p *Pipeline) FanOutDue(ctx context.Context, limit int) (int, error) {
 			byUser[d.UserID] = append(byUser[d.UserID], d)
 		}
 		var rows []Delivery
-		ids = make([]string, len(notes))
-		for i, n := range notes {
+		pending := 0
+		ids = make([]string, len(locked))
+		notes = make(map[string]Notification, len(locked))
+		for i, n := range locked {
 			ids[i] = n.ID
+			notes[n.ID] = n
 			var mine []Device
 			for _, u := range n.UserIDs {
 				mine = append(mine, byUser[u]...)
 			}
-			rows = append(rows, p.planWith(ctx, n, mine, prefs, now)...)
+			for _, d := range p.planWith(ctx, n, mine, prefs, now) {
+				rows = append(rows, d)
+				if d.Status == DeliveryPending {
+					pending++
+				}
+			}
+		}
+		if pending > 0 && h.reserve(h.batches(pending)) {
+			reserved = h.batches(pending)
 		}
 		for chunk := range slices.Chunk(rows, insertBatch) {
-			if _, err := st.InsertDeliveries(ctx, chunk, now); err != nil {
-				return fmt.Errorf("fan out %d notifications: %w", len(notes), err)
+			if reserved == 0 {
+				if _, err := st.InsertDeliveries(ctx, chunk, now); err != nil {
+					return fmt.Errorf("fan out %d notifications: %w", len(locked), err)
+				}
+				continue
 			}
+			got, err := st.InsertClaimed(ctx, chunk, now)
+			if err != nil {
+				return fmt.Errorf("fan out %d notifications: %w", len(locked), err)
+			}
+			claimed = append(claimed, got...)
 		}
 		return st.MarkAllFannedOut(ctx, ids, now)
 	})
-	if err != nil || len(ids) == 0 {
+	if err != nil {
+		h.free(reserved)
+		// The claimed rows are not sent: if the commit happened after all,
+		// they are stale claims, which the receipts run puts back.
 		return 0, err
+	}
+	h.pass(notes, claimed, reserved)
+	if len(ids) == 0 {
+		return 0, nil
 	}
 	if _, err := p.store.CompleteSettled(ctx, ids, now); err != nil {
 		return len(ids), err

@@ -64,10 +64,28 @@ var errRefusedForNow = errors.New("messages refused for now")
 // error wrapping errRefusedForNow means some were refused for now and are
 // pending again.
 func (p *Pipeline) SendDue(ctx context.Context, limit int) (int, error) {
+	return p.sendDue(ctx, limit, nil)
+}
+
+// sendDue is SendDue; with h (RunSender's) it first sends a batch a
+// fan-out handed over, if one is ready, and then reports a full batch so
+// the loop goes straight on.
+func (p *Pipeline) sendDue(ctx context.Context, limit int, h *handoff) (int, error) {
+	if b, ok := h.take(); ok {
+		_, err := p.sendClaimed(ctx, b.notes, b.rows)
+		return limit, err
+	}
 	claimed, err := p.store.ClaimDue(ctx, p.cfg.NowFunc(), limit)
 	if err != nil || len(claimed) == 0 {
 		return 0, err
 	}
+	return p.sendClaimed(ctx, nil, claimed)
+}
+
+// sendClaimed sends claimed rows (loading their notifications unless
+// notes has them), settles them and completes the notifications they
+// emptied.
+func (p *Pipeline) sendClaimed(ctx context.Context, notes map[string]Notification, claimed []Delivery) (int, error) {
 	seen := make(map[string]bool)
 	var ids []string
 	for _, d := range claimed {
@@ -76,13 +94,16 @@ func (p *Pipeline) SendDue(ctx context.Context, limit int) (int, error) {
 			ids = append(ids, d.NotificationID)
 		}
 	}
-	notes, err := p.store.NotificationsByID(ctx, ids)
-	if err != nil {
-		// Nothing was sent: put the rows back.
-		if rerr := p.settle(ctx, "", &settlement{release: deliveryIDs(claimed)}); rerr != nil {
-			err = errors.Join(err, rerr)
+	if notes == nil {
+		var err error
+		notes, err = p.store.NotificationsByID(ctx, ids)
+		if err != nil {
+			// Nothing was sent: put the rows back.
+			if rerr := p.settle(ctx, "", &settlement{release: deliveryIDs(claimed)}); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+			return 0, err
 		}
-		return 0, err
 	}
 	s := p.deliver(ctx, notes, claimed)
 	if err := p.settle(ctx, "", s); err != nil {
@@ -115,20 +136,42 @@ func deliveryIDs(ds []Delivery) []int64 {
 // once ctx is done and every loop finished its batch.
 func (p *Pipeline) RunSender(ctx context.Context, cfg SenderConfig) error {
 	cfg.setDefaults()
+	h := newHandoff(cfg.Loops, cfg.Batch)
 	var wg sync.WaitGroup
 	for range cfg.FanOutLoops {
-		wg.Go(func() { p.loop(ctx, cfg, "fan-out", cfg.FanOutBatch, p.FanOutDue) })
+		wg.Go(func() {
+			p.loop(ctx, cfg, "fan-out", cfg.FanOutBatch, nil, func(ctx context.Context, n int) (int, error) {
+				return p.fanOutDue(ctx, n, h)
+			})
+		})
 	}
 	for range cfg.Loops {
-		wg.Go(func() { p.loop(ctx, cfg, "send", cfg.Batch, p.SendDue) })
+		wg.Go(func() {
+			p.loop(ctx, cfg, "send", cfg.Batch, h.wake, func(ctx context.Context, n int) (int, error) {
+				return p.sendDue(ctx, n, h)
+			})
+		})
 	}
 	wg.Wait()
+	p.releaseHandedOff(ctx, h)
 	return nil
 }
 
+// releaseHandedOff puts the rows of batches still waiting in h (the send
+// loops stopped) back to pending, for the next sender; a failure here
+// leaves them to the stale-claim sweep.
+func (p *Pipeline) releaseHandedOff(ctx context.Context, h *handoff) {
+	for b, ok := h.take(); ok; b, ok = h.take() {
+		if err := p.settle(ctx, "", &settlement{release: deliveryIDs(b.rows)}); err != nil {
+			p.cfg.Log.Warn().Err(err).Int("deliveries", len(b.rows)).Msg("push sender stopped with claimed deliveries; left for the stale-claim sweep")
+		}
+	}
+}
+
 // loop runs step until ctx ends: again at once after a full batch, after
-// the idle poll otherwise, with a growing backoff after errors.
-func (p *Pipeline) loop(ctx context.Context, cfg SenderConfig, name string, batch int, step func(context.Context, int) (int, error)) {
+// the idle poll (or a wake-up) otherwise, with a growing backoff after
+// errors.
+func (p *Pipeline) loop(ctx context.Context, cfg SenderConfig, name string, batch int, wake <-chan struct{}, step func(context.Context, int) (int, error)) {
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		n, err := step(ctx, batch)
@@ -154,6 +197,8 @@ func (p *Pipeline) loop(ctx context.Context, cfg SenderConfig, name string, batc
 			t.Stop()
 			return
 		case <-t.C:
+		case <-wake:
+			t.Stop()
 		}
 	}
 }

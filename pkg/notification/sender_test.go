@@ -136,3 +136,73 @@ func TestReceiptsRunCompletesANotificationWhoseCompletionWasLost(t *testing.T) {
 	require.Equal(t, StatusSending, b.status(t, open), "a pending delivery: still sending")
 	require.Equal(t, 2, b.sim.Stats().Messages, "completing sends nothing again")
 }
+
+// With room in the send loops, a fan-out writes its pending deliveries
+// already claimed (claimed when created, first attempt) and hands them
+// over in memory: no claim can take them again, and they are sent once.
+// Without room it writes them pending for ClaimDue. Batches still waiting
+// when the sender stops go back to pending and are sent once later.
+func TestFanOutHandsClaimedRowsToTheSendLoops(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{sendLoop: true})
+	ctx := t.Context()
+	b.addDevices(t, 0, 40, "en", expoToken)
+	accept := func(from, n int) []string {
+		var ids []string
+		for i := range n {
+			id := uuid.NewString()
+			require.NoError(t, b.p.Accept(ctx, Request{ID: id, UserIDs: users(from+i, 1), Title: "Fundi", Body: "b"}))
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	rows := func(status string) (n, claimedAtCreation int) {
+		require.NoError(t, b.p.cfg.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE claimed_at = created_at AND attempts = 1)
+			FROM notification_deliveries WHERE status = $1`, status).Scan(&n, &claimedAtCreation))
+		return n, claimedAtCreation
+	}
+	h := newHandoff(1, 10) // room for one batch of 10
+
+	first := accept(0, 5)
+	n, err := b.p.fanOutDue(ctx, 100, h)
+	require.NoError(t, err)
+	require.Equal(t, 5, n)
+	sending, atCreation := rows(DeliverySending)
+	require.Equal(t, 5, sending)
+	require.Equal(t, 5, atCreation, "claimed as they were written")
+	again, err := b.p.store.ClaimDue(ctx, b.clock.Now(), 100)
+	require.NoError(t, err)
+	require.Empty(t, again, "a handed-over row cannot be claimed again")
+
+	second := accept(5, 25) // three batches of 10: no room
+	_, err = b.p.fanOutDue(ctx, 100, h)
+	require.NoError(t, err)
+	pending, _ := rows(DeliveryPending)
+	require.Equal(t, 25, pending, "no room: written pending")
+
+	got, err := b.p.sendDue(ctx, 1000, h)
+	require.NoError(t, err)
+	require.Equal(t, 1000, got, "a handed-over batch counts as full: the loop goes straight on")
+	require.Equal(t, 5, b.sim.Stats().Messages)
+	got, err = b.p.sendDue(ctx, 1000, h)
+	require.NoError(t, err)
+	require.Equal(t, 25, got, "then ClaimDue")
+
+	third := accept(30, 3)
+	_, err = b.p.fanOutDue(ctx, 100, h)
+	require.NoError(t, err)
+	b.p.releaseHandedOff(ctx, h) // the sender stopped before a loop took it
+	pending, _ = rows(DeliveryPending)
+	require.Equal(t, 3, pending)
+	_, err = b.p.SendDue(ctx, 1000)
+	require.NoError(t, err)
+
+	st := b.sim.Stats()
+	require.Equal(t, 33, st.Messages)
+	for i := range 33 {
+		require.Equal(t, 1, st.PerToken[expoToken(i)], expoToken(i))
+	}
+	for _, id := range append(append(first, second...), third...) {
+		require.Equal(t, StatusDone, b.status(t, id), id)
+	}
+}
