@@ -115,11 +115,11 @@ func (p *Pipeline) FanOutDue(ctx context.Context, limit int) (int, error) {
 	return p.fanOutDue(ctx, limit, nil)
 }
 
-// fanOutDue is FanOutDue; with h (RunSender's), the fan-out hands its
-// pending deliveries straight to the send loops when they have room: the
-// rows are written already claimed and passed on in memory, which saves
-// the send loops a claim statement and each row an update. Without room
-// they are written pending, for ClaimDue.
+// fanOutDue is FanOutDue; with h (RunSender's), the fan-out hands as many
+// of its pending deliveries as the send loops have room for straight to
+// them: those rows are written already claimed and passed on in memory,
+// which saves the send loops a claim statement and each row an update. The
+// others are written pending, for ClaimDue.
 func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (int, error) {
 	now := p.cfg.NowFunc()
 	var (
@@ -177,11 +177,21 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (int, e
 				}
 			}
 		}
-		if pending > 0 && h.reserve(h.batches(pending)) {
-			reserved = h.batches(pending)
+		// As many pending rows as the send loops have room for are
+		// written claimed (the first ones: oldest notifications first).
+		reserved = h.reserve(h.batches(pending))
+		toClaim := min(pending, reserved*h.chunkSize())
+		for i := range rows {
+			if toClaim == 0 {
+				break
+			}
+			if rows[i].Status == DeliveryPending {
+				rows[i].Status = DeliverySending
+				toClaim--
+			}
 		}
 		for chunk := range slices.Chunk(rows, insertBatch) {
-			if reserved == 0 {
+			if !slices.ContainsFunc(chunk, func(d Delivery) bool { return d.Status == DeliverySending }) {
 				if _, err := st.InsertDeliveries(ctx, chunk, now); err != nil {
 					return fmt.Errorf("fan out %d notifications: %w", len(locked), err)
 				}

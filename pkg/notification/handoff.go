@@ -4,9 +4,9 @@ import "slices"
 
 // handoff passes deliveries claimed by a fan-out to the send loops of the
 // same RunSender in memory. Its capacity is counted in send batches: a
-// fan-out reserves room for all its pending rows before it writes them
-// claimed, so passing them on never blocks, and it writes them pending
-// (for ClaimDue) when there is no room. A nil *handoff has no room.
+// fan-out reserves room before it writes rows claimed, so passing them on
+// never blocks, and writes the rows it has no room for pending (for
+// ClaimDue). A nil *handoff has no room.
 type handoff struct {
 	batch int            // rows per passed batch (SenderConfig.Batch)
 	slots chan struct{}  // free room, in batches
@@ -37,20 +37,19 @@ func (h *handoff) batches(rows int) int {
 	return (rows + h.batch - 1) / h.batch
 }
 
-// reserve takes room for n batches, all or nothing.
-func (h *handoff) reserve(n int) bool {
-	if h == nil || n == 0 || n > cap(h.slots) {
-		return false
+// reserve takes room for up to n batches and returns how many it took.
+func (h *handoff) reserve(n int) int {
+	if h == nil {
+		return 0
 	}
 	for i := range n {
 		select {
 		case <-h.slots:
 		default:
-			h.free(i)
-			return false
+			return i
 		}
 	}
-	return true
+	return n
 }
 
 // free gives back room for n batches.
@@ -96,4 +95,12 @@ func (h *handoff) take() (handedOff, bool) {
 	default:
 		return handedOff{}, false
 	}
+}
+
+// chunkSize is how many rows a batch holds (none without a handoff).
+func (h *handoff) chunkSize() int {
+	if h == nil {
+		return 0
+	}
+	return h.batch
 }

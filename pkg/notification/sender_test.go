@@ -2,6 +2,7 @@ package notification
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -174,19 +175,32 @@ func TestFanOutHandsClaimedRowsToTheSendLoops(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, again, "a handed-over row cannot be claimed again")
 
-	second := accept(5, 25) // three batches of 10: no room
+	full := accept(5, 2) // the one batch is taken: no room
 	_, err = b.p.fanOutDue(ctx, 100, h)
 	require.NoError(t, err)
 	pending, _ := rows(DeliveryPending)
-	require.Equal(t, 25, pending, "no room: written pending")
+	require.Equal(t, 2, pending, "no room: written pending")
 
 	got, err := b.p.sendDue(ctx, 1000, h)
 	require.NoError(t, err)
 	require.Equal(t, 1000, got, "a handed-over batch counts as full: the loop goes straight on")
 	require.Equal(t, 5, b.sim.Stats().Messages)
+
+	second := accept(7, 23) // room for one batch of 10: 10 claimed, 13 pending
+	_, err = b.p.fanOutDue(ctx, 100, h)
+	require.NoError(t, err)
+	pending, _ = rows(DeliveryPending)
+	require.Equal(t, 15, pending)
+	sending, atCreation = rows(DeliverySending)
+	require.Equal(t, 10, sending)
+	require.Equal(t, 10, atCreation)
 	got, err = b.p.sendDue(ctx, 1000, h)
 	require.NoError(t, err)
-	require.Equal(t, 25, got, "then ClaimDue")
+	require.Equal(t, 1000, got)
+	got, err = b.p.sendDue(ctx, 1000, h)
+	require.NoError(t, err)
+	require.Equal(t, 15, got, "then ClaimDue")
+	require.Equal(t, 30, b.sim.Stats().Messages)
 
 	third := accept(30, 3)
 	_, err = b.p.fanOutDue(ctx, 100, h)
@@ -202,7 +216,7 @@ func TestFanOutHandsClaimedRowsToTheSendLoops(t *testing.T) {
 	for i := range 33 {
 		require.Equal(t, 1, st.PerToken[expoToken(i)], expoToken(i))
 	}
-	for _, id := range append(append(first, second...), third...) {
+	for _, id := range slices.Concat(first, full, second, third) {
 		require.Equal(t, StatusDone, b.status(t, id), id)
 	}
 }

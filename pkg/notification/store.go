@@ -466,22 +466,23 @@ func (s Store) InsertDeliveries(ctx context.Context, ds []Delivery, now time.Tim
 	if len(ds) == 0 {
 		return 0, nil
 	}
-	tag, err := s.db.Exec(ctx, insertDeliveries, deliveryArrays(ds, now, false)...)
+	tag, err := s.db.Exec(ctx, insertDeliveries, deliveryArrays(ds, now)...)
 	if err != nil {
 		return 0, fmt.Errorf("insert %d deliveries: %w", len(ds), err)
 	}
 	return tag.RowsAffected(), nil
 }
 
-// InsertClaimed is InsertDeliveries whose pending rows are written already
-// claimed (sending, claimed at now, first attempt), as ClaimDue would leave
-// them, so the caller sends them without a claim statement. It returns the
-// claimed rows it inserted; a pair that already had a row is not returned.
+// InsertClaimed is InsertDeliveries for rows some of which the caller
+// claims as it writes them: a row with status sending is written as ClaimDue
+// would leave it (claimed at now, first attempt), so the caller sends it
+// without a claim statement. It returns the claimed rows it inserted; a
+// pair that already had a row is not returned.
 func (s Store) InsertClaimed(ctx context.Context, ds []Delivery, now time.Time) ([]Delivery, error) {
 	if len(ds) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.Query(ctx, insertDeliveries+` RETURNING `+deliveryColumns, deliveryArrays(ds, now, true)...)
+	rows, err := s.db.Query(ctx, insertDeliveries+` RETURNING `+deliveryColumns, deliveryArrays(ds, now)...)
 	if err != nil {
 		return nil, fmt.Errorf("insert %d deliveries: %w", len(ds), err)
 	}
@@ -492,17 +493,17 @@ func (s Store) InsertClaimed(ctx context.Context, ds []Delivery, now time.Time) 
 	return slices.DeleteFunc(out, func(d Delivery) bool { return d.Status != DeliverySending }), nil
 }
 
-// insertDeliveries writes the rows of deliveryArrays; with $9 its pending
-// rows are written claimed.
+// insertDeliveries writes the rows of deliveryArrays; a row written
+// sending is claimed by its writer.
 const insertDeliveries = `
 	INSERT INTO notification_deliveries (notification_id, user_id, device_token, platform, locale, status, not_before,
 		created_at, claimed_at, attempts)
-	SELECT u.n, u.u, u.t, u.p, u.l, CASE WHEN $9 AND u.s = 'pending' THEN 'sending' ELSE u.s END, u.nb,
-		$8::timestamptz, CASE WHEN $9 AND u.s = 'pending' THEN $8::timestamptz END, CASE WHEN $9 AND u.s = 'pending' THEN 1 ELSE 0 END
+	SELECT u.n, u.u, u.t, u.p, u.l, u.s, u.nb, $8::timestamptz,
+		CASE WHEN u.s = 'sending' THEN $8::timestamptz END, CASE WHEN u.s = 'sending' THEN 1 ELSE 0 END
 	FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) AS u(n, u, t, p, l, s, nb)
 	ON CONFLICT (notification_id, device_token) DO NOTHING`
 
-func deliveryArrays(ds []Delivery, now time.Time, claim bool) []any {
+func deliveryArrays(ds []Delivery, now time.Time) []any {
 	var (
 		nid, uid, tok, plat, loc, st = make([]string, len(ds)), make([]string, len(ds)),
 			make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds))
@@ -512,7 +513,7 @@ func deliveryArrays(ds []Delivery, now time.Time, claim bool) []any {
 		nid[i], uid[i], tok[i], plat[i], loc[i], st[i], nb[i] =
 			d.NotificationID, d.UserID, d.DeviceToken, d.Platform, d.Locale, d.Status, d.NotBefore
 	}
-	return []any{nid, uid, tok, plat, loc, st, nb, now, claim}
+	return []any{nid, uid, tok, plat, loc, st, nb, now}
 }
 
 const deliveryColumns = `id, notification_id::text, user_id, device_token, platform, locale, status, not_before, attempts`
