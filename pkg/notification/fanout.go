@@ -112,23 +112,25 @@ func (p *Pipeline) planWith(ctx context.Context, n Notification, devices []Devic
 // statement). It is the fan-out of a pipeline with SendLoop, run by
 // RunSender; returns how many notifications it fanned out.
 func (p *Pipeline) FanOutDue(ctx context.Context, limit int) (int, error) {
-	return p.fanOutDue(ctx, limit, nil)
+	n, _, err := p.fanOutDue(ctx, limit, nil)
+	return n, err
 }
 
 // fanOutDue is FanOutDue; with h (RunSender's), the fan-out hands as many
 // of its pending deliveries as the send loops have room for straight to
 // them: those rows are written already claimed and passed on in memory,
 // which saves the send loops a claim statement and each row an update. The
-// others are written pending, for ClaimDue.
-func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (int, error) {
+// others are written pending, for ClaimDue. It returns how many
+// notifications it fanned out and how many deliveries they made.
+func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes, deliveries int, err error) {
 	now := p.cfg.NowFunc()
 	var (
 		ids      []string
-		notes    map[string]Notification
+		byID     map[string]Notification
 		claimed  []Delivery
 		reserved int
 	)
-	err := store.WithTx(ctx, p.cfg.Pool, func(tx pgx.Tx) error {
+	err = store.WithTx(ctx, p.cfg.Pool, func(tx pgx.Tx) error {
 		claimed = claimed[:0]
 		h.free(reserved)
 		reserved = 0
@@ -162,10 +164,10 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (int, e
 		var rows []Delivery
 		pending := 0
 		ids = make([]string, len(locked))
-		notes = make(map[string]Notification, len(locked))
+		byID = make(map[string]Notification, len(locked))
 		for i, n := range locked {
 			ids[i] = n.ID
-			notes[n.ID] = n
+			byID[n.ID] = n
 			var mine []Device
 			for _, u := range n.UserIDs {
 				mine = append(mine, byUser[u]...)
@@ -190,6 +192,7 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (int, e
 				toClaim--
 			}
 		}
+		deliveries = len(rows)
 		for chunk := range slices.Chunk(rows, insertBatch) {
 			if !slices.ContainsFunc(chunk, func(d Delivery) bool { return d.Status == DeliverySending }) {
 				if _, err := st.InsertDeliveries(ctx, chunk, now); err != nil {
@@ -209,16 +212,14 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (int, e
 		h.free(reserved)
 		// The claimed rows are not sent: if the commit happened after all,
 		// they are stale claims, which the receipts run puts back.
-		return 0, err
+		return 0, 0, err
 	}
-	h.pass(notes, claimed, reserved)
+	h.pass(byID, claimed, reserved)
 	if len(ids) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
-	if _, err := p.store.CompleteSettled(ctx, ids, now); err != nil {
-		return len(ids), err
-	}
-	return len(ids), nil
+	_, err = p.store.CompleteSettled(ctx, ids, now)
+	return len(ids), deliveries, err
 }
 
 // enqueueSends queues one push:send per 100 due deliveries, and per 100

@@ -140,8 +140,22 @@ func (p *Pipeline) RunSender(ctx context.Context, cfg SenderConfig) error {
 	var wg sync.WaitGroup
 	for range cfg.FanOutLoops {
 		wg.Go(func() {
-			p.loop(ctx, cfg, "fan-out", cfg.FanOutBatch, nil, func(ctx context.Context, n int) (int, error) {
-				return p.fanOutDue(ctx, n, h)
+			// Each fan-out takes about one send batch of deliveries, so the
+			// send loops get them in memory (handoff) as one batch: as
+			// many notifications as the last fan-out's deliveries per
+			// notification say fill cfg.Batch, at most cfg.FanOutBatch.
+			// The first takes one, to learn the shape cheaply.
+			limit := 1
+			p.loop(ctx, cfg, "fan-out", cfg.FanOutBatch, nil, func(ctx context.Context, _ int) (int, error) {
+				n, deliveries, err := p.fanOutDue(ctx, limit, h)
+				full := n == limit
+				if n > 0 {
+					limit = fanOutLimit(n, deliveries, cfg)
+				}
+				if full {
+					return cfg.FanOutBatch, err // go straight on
+				}
+				return n, err
 			})
 		})
 	}
@@ -155,6 +169,16 @@ func (p *Pipeline) RunSender(ctx context.Context, cfg SenderConfig) error {
 	wg.Wait()
 	p.releaseHandedOff(ctx, h)
 	return nil
+}
+
+// fanOutLimit is how many notifications the next fan-out takes after one
+// of n notifications made deliveries rows: enough for about one send batch,
+// between 1 and cfg.FanOutBatch.
+func fanOutLimit(n, deliveries int, cfg SenderConfig) int {
+	if deliveries == 0 {
+		return cfg.FanOutBatch
+	}
+	return max(1, min(cfg.FanOutBatch, cfg.Batch*n/deliveries))
 }
 
 // releaseHandedOff puts the rows of batches still waiting in h (the send

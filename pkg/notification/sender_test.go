@@ -165,7 +165,7 @@ func TestFanOutHandsClaimedRowsToTheSendLoops(t *testing.T) {
 	h := newHandoff(1, 10) // room for one batch of 10
 
 	first := accept(0, 5)
-	n, err := b.p.fanOutDue(ctx, 100, h)
+	n, _, err := b.p.fanOutDue(ctx, 100, h)
 	require.NoError(t, err)
 	require.Equal(t, 5, n)
 	sending, atCreation := rows(DeliverySending)
@@ -176,7 +176,7 @@ func TestFanOutHandsClaimedRowsToTheSendLoops(t *testing.T) {
 	require.Empty(t, again, "a handed-over row cannot be claimed again")
 
 	full := accept(5, 2) // the one batch is taken: no room
-	_, err = b.p.fanOutDue(ctx, 100, h)
+	_, _, err = b.p.fanOutDue(ctx, 100, h)
 	require.NoError(t, err)
 	pending, _ := rows(DeliveryPending)
 	require.Equal(t, 2, pending, "no room: written pending")
@@ -187,7 +187,7 @@ func TestFanOutHandsClaimedRowsToTheSendLoops(t *testing.T) {
 	require.Equal(t, 5, b.sim.Stats().Messages)
 
 	second := accept(7, 23) // room for one batch of 10: 10 claimed, 13 pending
-	_, err = b.p.fanOutDue(ctx, 100, h)
+	_, _, err = b.p.fanOutDue(ctx, 100, h)
 	require.NoError(t, err)
 	pending, _ = rows(DeliveryPending)
 	require.Equal(t, 15, pending)
@@ -203,7 +203,7 @@ func TestFanOutHandsClaimedRowsToTheSendLoops(t *testing.T) {
 	require.Equal(t, 30, b.sim.Stats().Messages)
 
 	third := accept(30, 3)
-	_, err = b.p.fanOutDue(ctx, 100, h)
+	_, _, err = b.p.fanOutDue(ctx, 100, h)
 	require.NoError(t, err)
 	b.p.releaseHandedOff(ctx, h) // the sender stopped before a loop took it
 	pending, _ = rows(DeliveryPending)
@@ -218,5 +218,23 @@ func TestFanOutHandsClaimedRowsToTheSendLoops(t *testing.T) {
 	}
 	for _, id := range slices.Concat(first, full, second, third) {
 		require.Equal(t, StatusDone, b.status(t, id), id)
+	}
+}
+
+// A fan-out takes about one send batch of deliveries: few wide
+// notifications, many narrow ones, never more than FanOutBatch nor fewer
+// than one.
+func TestFanOutLimitFillsOneSendBatch(t *testing.T) {
+	t.Parallel()
+	cfg := SenderConfig{Batch: 1000, FanOutBatch: 100}
+	for _, c := range []struct{ n, deliveries, want int }{
+		{100, 10000, 10}, // 100 users each
+		{100, 100, 100},  // single-user: capped by FanOutBatch
+		{3, 30000, 1},    // 10,000 users each: one at a time
+		{10, 0, 100},     // nobody to send to: the cap
+		{50, 2500, 20},   // 50 users each
+		{100, 100000, 1}, // wider than a batch
+	} {
+		require.Equal(t, c.want, fanOutLimit(c.n, c.deliveries, cfg), "%+v", c)
 	}
 }
