@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -173,15 +174,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func readBody(r *http.Request, gz bool) ([]byte, error) {
 	var body io.Reader = io.LimitReader(r.Body, maxBody)
 	if gz {
-		zr, err := gzip.NewReader(body)
-		if err != nil {
+		zr, _ := gzipReaders.Get().(*gzip.Reader)
+		if zr == nil {
+			zr = new(gzip.Reader)
+		}
+		if err := zr.Reset(body); err != nil {
 			return nil, fmt.Errorf("gzip body: %w", err)
 		}
-		defer zr.Close()
+		defer gzipReaders.Put(zr)
 		body = io.LimitReader(zr, maxBody)
 	}
 	return io.ReadAll(body)
 }
+
+// gzipReaders reuses decompressors across requests (the sender under
+// benchmark runs this simulator in its own process).
+var gzipReaders sync.Pool
 
 // decodeMessages accepts a message or an array and expands `to` arrays, one
 // message per recipient, as Expo counts them.
