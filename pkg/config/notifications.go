@@ -45,10 +45,10 @@ type Notifications struct {
 	// SendLoops loops each claim up to SendBatch due deliveries across
 	// notifications, send them in full provider requests and settle them;
 	// FanOutLoops loops each fan out up to FanOutBatch queued notifications
-	// in one transaction (its rows reach the send loops when it commits, so
-	// FanOutBatch × users per notification is how much a fan-out holds
-	// back). SendIdle is how long a loop that found nothing waits before it
-	// looks again. Each loop holds at most one database connection, and a
+	// in one transaction, about SendBatch deliveries' worth, and hand the
+	// rows to the send loops in memory when they have room (written already
+	// claimed), pending for the next claim otherwise. SendIdle is how long a
+	// loop that found nothing waits before it looks again. Each loop holds at most one database connection, and a
 	// worker process's pool has one per loop on top of
 	// FUNDIGO_DATABASE_MAX_CONNS.
 	SendLoops   int           `env:"FUNDIGO_PUSH_SEND_LOOPS" envDefault:"4"`

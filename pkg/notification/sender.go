@@ -17,10 +17,12 @@ type SenderConfig struct {
 	// Loops is how many claim → send → settle loops run at once, so one
 	// batch's database work overlaps another's provider requests (default 4).
 	Loops int
-	// FanOutBatch is how many queued notifications one fan-out takes
-	// (default 100: a fan-out of 100-user notifications is a 10,000-row
-	// transaction whose rows the send loops only see once it commits);
-	// FanOutLoops how many fan-out loops run (default 2).
+	// FanOutBatch is the most queued notifications one fan-out takes
+	// (default 100). A fan-out takes about Batch deliveries' worth (ten
+	// 100-user notifications, a hundred single-user ones), learned from the
+	// previous one, and hands the deliveries it has room for to the send
+	// loops in memory, written already claimed (room: Loops batches).
+	// FanOutLoops is how many fan-out loops run (default 2).
 	FanOutBatch int
 	FanOutLoops int
 	// Idle is how long a loop that found nothing to claim waits before it
