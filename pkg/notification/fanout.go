@@ -210,8 +210,10 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 	})
 	if err != nil {
 		h.free(reserved)
-		// The claimed rows are not sent: if the commit happened after all,
-		// they are stale claims, which the receipts run puts back.
+		// The claimed rows are not sent. If the commit happened after all,
+		// they are stale claims: after FUNDIGO_PUSH_STALE_CLAIM the receipts
+		// run fails them as outcome unknown, as it fails rows whose sender
+		// died mid-send (never sent twice).
 		return 0, 0, err
 	}
 	h.pass(byID, claimed, reserved)

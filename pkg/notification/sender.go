@@ -184,12 +184,16 @@ func fanOutLimit(n, deliveries int, cfg SenderConfig) int {
 }
 
 // releaseHandedOff puts the rows of batches still waiting in h (the send
-// loops stopped) back to pending, for the next sender; a failure here
-// leaves them to the stale-claim sweep.
+// loops stopped) back to pending, for the next sender. A failure here, or a
+// process that dies with batches waiting, leaves them claimed: after the
+// stale-claim period the receipts run fails them as outcome unknown, as it
+// fails rows claimed by ClaimDue whose sender died (claim before send:
+// never sent twice, at the price of losing what a dead sender held, at most
+// Loops batches waiting plus Loops in flight).
 func (p *Pipeline) releaseHandedOff(ctx context.Context, h *handoff) {
 	for b, ok := h.take(); ok; b, ok = h.take() {
 		if err := p.settle(ctx, "", &settlement{release: deliveryIDs(b.rows)}); err != nil {
-			p.cfg.Log.Warn().Err(err).Int("deliveries", len(b.rows)).Msg("push sender stopped with claimed deliveries; left for the stale-claim sweep")
+			p.cfg.Log.Warn().Err(err).Int("deliveries", len(b.rows)).Msg("push sender stopped with claimed deliveries it could not put back; the stale-claim sweep will fail them")
 		}
 	}
 }
