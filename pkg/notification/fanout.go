@@ -129,6 +129,7 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 		byID     map[string]Notification
 		claimed  []Delivery
 		reserved int
+		empty    []string // fanned out with nothing to send (no device, all muted)
 	)
 	err = store.WithTx(ctx, p.cfg.Pool, func(tx pgx.Tx) error {
 		claimed = claimed[:0]
@@ -163,6 +164,7 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 		}
 		var rows []Delivery
 		pending := 0
+		empty = empty[:0]
 		ids = make([]string, len(locked))
 		byID = make(map[string]Notification, len(locked))
 		for i, n := range locked {
@@ -172,11 +174,19 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 			for _, u := range n.UserIDs {
 				mine = append(mine, byUser[u]...)
 			}
+			toSend := false
 			for _, d := range p.planWith(ctx, n, mine, prefs, now) {
 				rows = append(rows, d)
-				if d.Status == DeliveryPending {
+				switch d.Status {
+				case DeliveryPending:
 					pending++
+					toSend = true
+				case DeliveryDeferred:
+					toSend = true
 				}
+			}
+			if !toSend {
+				empty = append(empty, n.ID)
 			}
 		}
 		// As many pending rows as the send loops have room for are
@@ -217,10 +227,12 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 		return 0, 0, err
 	}
 	h.pass(byID, claimed, reserved)
-	if len(ids) == 0 {
-		return 0, 0, nil
+	// Only the notifications left with nothing to send are done now; the
+	// send loops complete the others as they settle their last rows (the
+	// statement costs a look at every delivery of each id).
+	if len(empty) > 0 {
+		_, err = p.store.CompleteSettled(ctx, empty, now)
 	}
-	_, err = p.store.CompleteSettled(ctx, ids, now)
 	return len(ids), deliveries, err
 }
 

@@ -238,3 +238,37 @@ func TestFanOutLimitFillsOneSendBatch(t *testing.T) {
 		require.Equal(t, c.want, fanOutLimit(c.n, c.deliveries, cfg), "%+v", c)
 	}
 }
+
+// A fan-out completes at once the notifications it leaves with nothing to
+// send (no device, every device muted), leaves the one with a deferred row
+// sending, and the send loop completes the one whose rows it settles.
+func TestFanOutCompletesOnlyWhatHasNothingToSend(t *testing.T) {
+	t.Parallel()
+	b := setup(t, options{sendLoop: true})
+	ctx := t.Context()
+	b.addDevices(t, 0, 3, "en", expoToken)
+	b.setPrefs(t, Preferences{UserID: userID(1), MutedCategories: []string{"marketing"}})
+	b.setPrefs(t, Preferences{UserID: userID(2), QuietHours: &QuietHours{Start: "22:00", End: "07:00", TZ: "Africa/Nairobi"}})
+	b.clock.Set(nairobiNight)
+	note := func(category string, u ...string) string {
+		id := uuid.NewString()
+		require.NoError(t, b.p.Accept(ctx, Request{ID: id, UserIDs: u, Title: "t", Body: "b", Category: category}))
+		return id
+	}
+	noDevice := note("", "nobody")
+	muted := note("marketing", userID(1))
+	deferred := note("", userID(2))
+	sent := note("", userID(0))
+	h := newHandoff(1, 10)
+	n, _, err := b.p.fanOutDue(ctx, 100, h)
+	require.NoError(t, err)
+	require.Equal(t, 4, n)
+	require.Equal(t, StatusDone, b.status(t, noDevice))
+	require.Equal(t, StatusDone, b.status(t, muted))
+	require.Equal(t, StatusSending, b.status(t, deferred))
+	require.Equal(t, StatusSending, b.status(t, sent), "its row is handed over, not sent yet")
+	_, err = b.p.sendDue(ctx, 1000, h)
+	require.NoError(t, err)
+	require.Equal(t, StatusDone, b.status(t, sent))
+	require.Equal(t, StatusSending, b.status(t, deferred), "its quiet window has not ended")
+}
