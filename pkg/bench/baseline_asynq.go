@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 )
 
 // NoopTaskType is the task type of the no-op round trips.
@@ -64,8 +65,8 @@ func AsynqRoundTrip(client *asynq.Client, waiters *Waiters, queue string) OpFunc
 }
 
 // DeleteAsynqQueues removes scratch queues and whatever tasks remain in them.
-func DeleteAsynqQueues(redis asynq.RedisConnOpt, queues ...string) {
-	insp := asynq.NewInspector(redis)
+func DeleteAsynqQueues(redisOpt asynq.RedisConnOpt, queues ...string) {
+	insp := asynq.NewInspector(redisOpt)
 	defer insp.Close()
 	for _, q := range queues {
 		for range 3 { // a queue with active tasks refuses deletion until they finish
@@ -73,6 +74,22 @@ func DeleteAsynqQueues(redis asynq.RedisConnOpt, queues ...string) {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	// DeleteQueue leaves the queue's statistics (processed and failed
+	// counters, total and per day), and a server still stopping may write
+	// them after it: the rest of the queue's keys go here.
+	c, ok := redisOpt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, q := range queues {
+		iter := c.Scan(ctx, 0, "asynq:{"+q+"}:*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
 		}
 	}
 }

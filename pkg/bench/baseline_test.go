@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
 
@@ -62,4 +63,20 @@ func TestListenSeesEventsWithoutTakingThem(t *testing.T) {
 	require.Equal(t, "payment.paid p1", <-got, "only bound keys arrive")
 	cancel()
 	wait()
+}
+
+// DeleteAsynqQueues leaves none of a queue's keys behind, the statistics
+// counters Asynq's own DeleteQueue keeps included.
+func TestDeleteAsynqQueuesLeavesNoKeys(t *testing.T) {
+	t.Parallel()
+	rc := taskstest.Redis(t)
+	q := "bench_" + uuid.NewString()
+	keys := []string{"asynq:{" + q + "}:processed", "asynq:{" + q + "}:processed:2026-12-03", "asynq:{" + q + "}:failed"}
+	for _, k := range keys {
+		require.NoError(t, rc.Set(t.Context(), k, 3, 0).Err())
+	}
+	DeleteAsynqQueues(taskstest.RedisOpt(), q)
+	n, err := rc.Exists(t.Context(), keys...).Result()
+	require.NoError(t, err)
+	require.Zero(t, n)
 }
