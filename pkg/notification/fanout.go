@@ -132,9 +132,6 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 		empty    []string // fanned out with nothing to send (no device, all muted)
 	)
 	err = store.WithTx(ctx, p.cfg.Pool, func(tx pgx.Tx) error {
-		claimed = claimed[:0]
-		h.free(reserved)
-		reserved = 0
 		st := NewStore(tx)
 		locked, err := st.LockQueued(ctx, limit)
 		if err != nil || len(locked) == 0 {
@@ -164,7 +161,6 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 		}
 		var rows []Delivery
 		pending := 0
-		empty = empty[:0]
 		ids = make([]string, len(locked))
 		byID = make(map[string]Notification, len(locked))
 		for i, n := range locked {
@@ -191,8 +187,8 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 		}
 		// As many pending rows as the send loops have room for are
 		// written claimed (the first ones: oldest notifications first).
-		reserved = h.reserve(h.batches(pending))
-		toClaim := min(pending, reserved*h.chunkSize())
+		var toClaim int
+		reserved, toClaim = h.reserve(pending)
 		for i := range rows {
 			if toClaim == 0 {
 				break

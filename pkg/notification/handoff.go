@@ -29,27 +29,21 @@ func newHandoff(batches, batch int) *handoff {
 	return h
 }
 
-// batches is how many batches rows claimed rows make.
-func (h *handoff) batches(rows int) int {
+// reserve takes room for up to rows claimed rows, a batch at a time, and
+// returns how many batches it took and how many rows they hold.
+func (h *handoff) reserve(rows int) (batches, room int) {
 	if h == nil {
-		return 0
+		return 0, 0
 	}
-	return (rows + h.batch - 1) / h.batch
-}
-
-// reserve takes room for up to n batches and returns how many it took.
-func (h *handoff) reserve(n int) int {
-	if h == nil {
-		return 0
-	}
-	for i := range n {
+	for batches*h.batch < rows {
 		select {
 		case <-h.slots:
+			batches++
 		default:
-			return i
+			return batches, batches * h.batch
 		}
 	}
-	return n
+	return batches, rows
 }
 
 // free gives back room for n batches.
@@ -95,12 +89,4 @@ func (h *handoff) take() (handedOff, bool) {
 	default:
 		return handedOff{}, false
 	}
-}
-
-// chunkSize is how many rows a batch holds (none without a handoff).
-func (h *handoff) chunkSize() int {
-	if h == nil {
-		return 0
-	}
-	return h.batch
 }
