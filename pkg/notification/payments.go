@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -68,7 +69,6 @@ func (p *Pipeline) NotifyPayments(ctx context.Context, evs []PaymentEvent) []err
 	}
 	reqs := make([]Request, 0, len(evs)+len(evs)/2)
 	from := make([]int, 0, cap(reqs)) // reqs[j] is for evs[from[j]]
-	seen := make(map[string]bool, cap(reqs))
 	for i, e := range evs {
 		rs, err := paymentRequests(e.RoutingKey, e.Payment)
 		if err != nil {
@@ -80,10 +80,6 @@ func (p *Pipeline) NotifyPayments(ctx context.Context, evs []PaymentEvent) []err
 				errs[i] = errors.Join(errs[i], err)
 				continue
 			}
-			if seen[r.SourceKey] { // the same event twice in one batch
-				continue
-			}
-			seen[r.SourceKey] = true
 			reqs = append(reqs, r)
 			from = append(from, i)
 		}
@@ -94,13 +90,20 @@ func (p *Pipeline) NotifyPayments(ctx context.Context, evs []PaymentEvent) []err
 	return errs
 }
 
-// storeMany stores reqs (validated, source keys set) with one statement;
-// reqs[j] came from input from[j] (several requests of one input are
-// adjacent), whose result goes to errs[from[j]]. A statement refused for
-// its data (a permanent error: one bad row fails them all) is retried input
-// by input with one, so only the bad input fails; any other error is every
-// input's.
+// storeMany stores reqs (validated, source keys set) with one statement,
+// each source key once (an event or request twice in one batch is one
+// notification); reqs[j] came from input from[j] (several requests of one
+// input are adjacent), whose result goes to errs[from[j]]. A statement
+// refused for its data (a permanent error: one bad row fails them all) is
+// retried input by input with one, so only the bad input fails; any other
+// error is every input's, repeated ones included.
 func (p *Pipeline) storeMany(ctx context.Context, reqs []Request, from []int, errs []error, what string, one func(i int) error) {
+	seen := make(map[string]bool, len(reqs))
+	reqs = slices.DeleteFunc(slices.Clone(reqs), func(r Request) bool {
+		dup := seen[r.SourceKey]
+		seen[r.SourceKey] = true
+		return dup
+	})
 	if len(reqs) == 0 {
 		return
 	}

@@ -133,7 +133,6 @@ func (p *Pipeline) AcceptMany(ctx context.Context, rs []Request) []error {
 	}
 	reqs := make([]Request, 0, len(rs))
 	from := make([]int, 0, len(rs))
-	seen := make(map[string]bool, len(rs))
 	for i, r := range rs {
 		if r.SourceKey == "" {
 			r.SourceKey = "notification:" + r.ID
@@ -142,10 +141,6 @@ func (p *Pipeline) AcceptMany(ctx context.Context, rs []Request) []error {
 			errs[i] = err
 			continue
 		}
-		if seen[r.SourceKey] { // redelivered in the same batch: stored once
-			continue
-		}
-		seen[r.SourceKey] = true
 		reqs = append(reqs, r)
 		from = append(from, i)
 	}
