@@ -48,9 +48,9 @@ type Notifications struct {
 	// in one transaction, about SendBatch deliveries' worth, and hand the
 	// rows to the send loops in memory when they have room (written already
 	// claimed), pending for the next claim otherwise. SendIdle is how long a
-	// loop that found nothing waits before it looks again. Each loop holds at most one database connection, and a
-	// worker process's pool has one per loop on top of
-	// FUNDIGO_DATABASE_MAX_CONNS.
+	// loop that found nothing waits before it looks again. Each loop holds
+	// at most one database connection, and a worker process's pool has one
+	// per loop on top of FUNDIGO_DATABASE_MAX_CONNS.
 	SendLoops   int           `env:"FUNDIGO_PUSH_SEND_LOOPS" envDefault:"4"`
 	SendBatch   int           `env:"FUNDIGO_PUSH_SEND_BATCH" envDefault:"1000"`
 	FanOutLoops int           `env:"FUNDIGO_PUSH_FANOUT_LOOPS" envDefault:"2"`
