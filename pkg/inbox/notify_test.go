@@ -71,7 +71,12 @@ func TestWriteNotifyOnlyBatch(t *testing.T) {
 	var rows, txns, notices int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM inbox`).Scan(&rows, &txns))
 	require.Equal(t, n+1, rows)
-	require.Less(t, txns, n/4, "concurrent deliveries share commits")
+	// Shared commits: far fewer than one per row. The two poison rows cost
+	// commits by themselves: a batch holding both is halved around each of
+	// them, up to 2·⌈log2(44)⌉ = 12 committed halves when all 44 writers
+	// share one batch (the most grouped case), so the bound is n/2, not a
+	// figure only smaller, luckier batches meet.
+	require.Less(t, txns, n/2, "concurrent deliveries share commits")
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&notices))
 	require.Zero(t, notices)
 
