@@ -12,16 +12,38 @@ import (
 
 // A claim reads about what it claims, however many rows are pending and
 // whatever the planner's statistics say (a fresh table's, as during any
-// burst): with 20,000 pending rows, claiming 100 fetches a few hundred rows,
-// not the whole backlog (the sorted plan fetched every pending row twice).
+// burst): with 20,000 pending rows, claiming 100 reads a few hundred index
+// entries and rows, not the whole backlog. The sorted plan fetched every
+// pending row twice; the bitmap plan that replaced it read every pending
+// index entry (and, as claims went by, the heap of every row claimed
+// before), 490 ms a claim at 200,000 deliveries in the push-path bench.
 func TestClaimDueCostDoesNotGrowWithTheBacklog(t *testing.T) {
 	t.Parallel()
+	t.Run("fresh table", func(t *testing.T) {
+		t.Parallel()
+		claimCostWithBacklog(t, false)
+	})
+	t.Run("statistics taken while nothing was pending", func(t *testing.T) {
+		t.Parallel()
+		claimCostWithBacklog(t, true)
+	})
+}
+
+func claimCostWithBacklog(t *testing.T, quietStats bool) {
 	pool := storetest.NewPool(t)
 	ctx := t.Context()
 	n, _, err := NewStore(pool).CreateNotification(ctx, Notification{Request: Request{
 		ID: uuid.NewString(), SourceKey: "test:backlog", UserIDs: []string{"u"}, Title: "t", Priority: "normal",
 	}})
 	require.NoError(t, err)
+	if quietStats {
+		_, err = pool.Exec(ctx, `
+			INSERT INTO notification_deliveries (notification_id, user_id, device_token, platform, locale, status)
+			SELECT $1, 'u', 'old' || g, 'expo', 'en', 'delivered' FROM generate_series(1, 20000) g`, n.ID)
+		require.NoError(t, err)
+		_, err = pool.Exec(ctx, `ANALYZE notification_deliveries`)
+		require.NoError(t, err)
+	}
 	_, err = pool.Exec(ctx, `
 		INSERT INTO notification_deliveries (notification_id, user_id, device_token, platform, locale, status)
 		SELECT $1, 'u', 'tok' || g, 'expo', 'en', 'pending' FROM generate_series(1, 20000) g`, n.ID)
@@ -37,8 +59,10 @@ func TestClaimDueCostDoesNotGrowWithTheBacklog(t *testing.T) {
 		require.NoError(t, err)
 		var v int64
 		require.NoError(t, conn.QueryRow(ctx, `
-			SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0)
-			FROM pg_stat_user_tables WHERE relid = 'notification_deliveries'::regclass`).Scan(&v))
+			SELECT coalesce(t.idx_tup_fetch, 0) + coalesce(t.seq_tup_read, 0) + sum(i.idx_tup_read)
+			FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i USING (relid)
+			WHERE t.relid = 'notification_deliveries'::regclass
+			GROUP BY t.idx_tup_fetch, t.seq_tup_read`).Scan(&v))
 		return v
 	}
 	before := fetched()
@@ -46,5 +70,5 @@ func TestClaimDueCostDoesNotGrowWithTheBacklog(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, claimed, 100)
 	read := fetched() - before
-	require.Less(t, read, int64(2000), "rows fetched to claim 100 of 20,000 pending")
+	require.Less(t, read, int64(2000), "index entries and rows read to claim 100 of 20,000 pending")
 }
