@@ -110,7 +110,7 @@ func benchNotifications(ctx context.Context, b *benchRun) error {
 func (b *benchRun) pushCounter(s *system) (func(context.Context) (int, error), error) {
 	if s.in != nil && s.in.PushSim != nil {
 		sim := s.in.PushSim
-		return func(context.Context) (int, error) { st := sim.Stats(); return st.Messages + st.FCMMessages, nil }, nil
+		return func(context.Context) (int, error) { return sim.MessageCount(), nil }, nil
 	}
 	if b.flags.PushSimURL == "" {
 		return nil, errors.New("notifications scenario: --push-sim-url is required with --target (the fundigo push-sim it sends to)")

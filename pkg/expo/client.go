@@ -117,10 +117,18 @@ func (e *ChunkError) Unwrap() error { return e.Err }
 // failed chunk and those messages' tickets are left zero (empty Status); the
 // other tickets are valid.
 func (c *Client) Send(ctx context.Context, msgs []Message) ([]Ticket, error) {
+	// Each message is encoded once: the encoding is checked and then
+	// becomes part of its chunk's body.
+	encoded := make([][]byte, len(msgs))
 	for i, m := range msgs {
-		if err := m.Validate(); err != nil {
+		raw, payload, err := m.encode()
+		if err == nil {
+			err = m.check(payload)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
+		encoded[i] = raw
 	}
 	size := MaxMessagesPerRequest
 	if c.cfg.Limiter != nil {
@@ -135,7 +143,7 @@ func (c *Client) Send(ctx context.Context, msgs []Message) ([]Ticket, error) {
 	for start := 0; start < len(msgs); start += size {
 		end := min(start+size, len(msgs))
 		wg.Go(func() {
-			got, err := c.sendChunk(ctx, msgs[start:end])
+			got, err := c.sendChunk(ctx, encoded[start:end])
 			if err != nil {
 				mu.Lock()
 				errs = append(errs, &ChunkError{Start: start, End: end, Err: err})
@@ -149,11 +157,21 @@ func (c *Client) Send(ctx context.Context, msgs []Message) ([]Ticket, error) {
 	return tickets, errors.Join(errs...)
 }
 
-func (c *Client) sendChunk(ctx context.Context, msgs []Message) ([]Ticket, error) {
-	body, err := json.Marshal(msgs)
-	if err != nil {
-		return nil, fmt.Errorf("encode messages: %w", err)
+// sendChunk sends the encoded messages msgs as one JSON array.
+func (c *Client) sendChunk(ctx context.Context, msgs [][]byte) ([]Ticket, error) {
+	size := len(msgs) + 1
+	for _, m := range msgs {
+		size += len(m)
 	}
+	body := make([]byte, 0, size)
+	body = append(body, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, m...)
+	}
+	body = append(body, ']')
 	raw, err := c.post(ctx, SendPath, body, len(msgs))
 	if err != nil {
 		return nil, err

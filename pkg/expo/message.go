@@ -44,12 +44,34 @@ type Message struct {
 // PayloadSize is the size in bytes of the message as Expo would forward it,
 // that is the JSON encoding without the recipient token.
 func (m Message) PayloadSize() (int, error) {
-	m.To = ""
-	b, err := json.Marshal(m)
+	_, n, err := m.encode()
+	return n, err
+}
+
+// encode returns the message's JSON encoding and its payload size (the
+// encoding with an empty token): one encoding serves both the request body
+// and the size check.
+func (m Message) encode() (raw []byte, payload int, err error) {
+	raw, err = json.Marshal(m)
 	if err != nil {
-		return 0, fmt.Errorf("encode message: %w", err)
+		return nil, 0, fmt.Errorf("encode message: %w", err)
 	}
-	return len(b), nil
+	tok, err := json.Marshal(m.To)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode message: %w", err)
+	}
+	return raw, len(raw) - len(tok) + len(`""`), nil
+}
+
+// check is Validate for a message already encoded.
+func (m Message) check(payload int) error {
+	if !IsPushToken(m.To) {
+		return ErrInvalidToken
+	}
+	if payload > MaxPayloadBytes {
+		return fmt.Errorf("%w: %d bytes", ErrPayloadTooLarge, payload)
+	}
+	return nil
 }
 
 // Validate reports whether the message can be sent: a well-formed Expo push
@@ -63,10 +85,7 @@ func (m Message) Validate() error {
 	if err != nil {
 		return err
 	}
-	if n > MaxPayloadBytes {
-		return fmt.Errorf("%w: %d bytes", ErrPayloadTooLarge, n)
-	}
-	return nil
+	return m.check(n)
 }
 
 // IsPushToken reports whether token looks like an Expo push token:

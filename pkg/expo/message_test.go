@@ -54,6 +54,16 @@ func TestMessageValidate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, expo.MaxPayloadBytes, size)
 	require.NoError(t, exact.Validate())
+
+	// The payload excludes the token, however long or escaped the token is
+	// (the size is taken from the full encoding minus the token's).
+	for _, tok := range []string{"", "ExpoPushToken[a]", "ExponentPushToken[" + strings.Repeat("z", 150) + "]", "x<&>\"\\\u2028"} {
+		m := exact
+		m.To = tok
+		got, err := m.PayloadSize()
+		require.NoError(t, err)
+		require.Equal(t, expo.MaxPayloadBytes, got, "token %q", tok)
+	}
 }
 
 func TestTicketAndReceiptErrors(t *testing.T) {

@@ -20,10 +20,32 @@ type renderer struct {
 	t     *Templates
 	n     Notification
 	cache map[string]content
+	// payloadErr is each locale's Expo payload check: the payload is the
+	// same for every device of the notification (only the token differs),
+	// so it is encoded and measured once per locale, not per message.
+	payloadErr map[string]error
+}
+
+// checkExpo is m.Validate for a message of this notification in locale,
+// measuring the payload only for the locale's first message.
+func (r *renderer) checkExpo(locale string, m expo.Message) error {
+	if !expo.IsPushToken(m.To) {
+		return expo.ErrInvalidToken
+	}
+	err, ok := r.payloadErr[locale]
+	if !ok {
+		m.To = ""
+		var n int
+		if n, err = m.PayloadSize(); err == nil && n > expo.MaxPayloadBytes {
+			err = fmt.Errorf("%w: %d bytes", expo.ErrPayloadTooLarge, n)
+		}
+		r.payloadErr[locale] = err
+	}
+	return err
 }
 
 func newRenderer(t *Templates, n Notification) *renderer {
-	return &renderer{t: t, n: n, cache: map[string]content{}}
+	return &renderer{t: t, n: n, cache: map[string]content{}, payloadErr: map[string]error{}}
 }
 
 // render returns the notification's texts for locale: the template in that

@@ -124,7 +124,7 @@ func (p *Pipeline) deliver(ctx context.Context, notes map[string]Notification, c
 		switch d.Platform {
 		case PlatformExpo:
 			m := expoMessage(n, d, c)
-			if err := m.Validate(); err != nil {
+			if err := r.checkExpo(d.Locale, m); err != nil {
 				s.add(Outcome{ID: d.ID, Status: DeliveryFailed, Error: validationCode(err)}, d.DeviceToken)
 				continue
 			}

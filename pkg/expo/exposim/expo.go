@@ -56,6 +56,13 @@ func (s *Sim) handleSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// Each message's own verdict needs no shared state: decided before the
+	// lock, so concurrent requests encode and check in parallel.
+	refused := make([]*expo.Ticket, len(msgs))
+	for i, m := range msgs {
+		refused[i] = refuse(m)
+	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sec := now.Unix()
@@ -67,7 +74,7 @@ func (s *Sim) handleSend(w http.ResponseWriter, r *http.Request) {
 	}
 	tickets := make([]expo.Ticket, len(msgs))
 	for i, m := range msgs {
-		tickets[i] = s.ticketLocked(m)
+		tickets[i] = s.ticketLocked(m, refused[i])
 		s.stats.PerToken[m.To]++
 		s.receiveLocked(Received{
 			Provider: "expo", Token: m.To, Title: m.Title, Body: m.Body, Data: m.Data,
@@ -84,11 +91,11 @@ func (s *Sim) handleSend(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"data": tickets})
 }
 
-// ticketLocked decides a message's ticket and stores its future receipt.
-func (s *Sim) ticketLocked(m expo.Message) expo.Ticket {
-	fail := func(code, msg string) expo.Ticket {
-		s.stats.TicketErrors++
-		return expo.Ticket{Status: expo.StatusError, Message: msg,
+// refuse returns the error ticket Expo answers for m itself (an unknown
+// token, a payload over the limit), or nil.
+func refuse(m expo.Message) *expo.Ticket {
+	fail := func(code, msg string) *expo.Ticket {
+		return &expo.Ticket{Status: expo.StatusError, Message: msg,
 			Details: &expo.Details{Error: code, ExpoPushToken: m.To}}
 	}
 	switch {
@@ -99,15 +106,61 @@ func (s *Sim) ticketLocked(m expo.Message) expo.Ticket {
 	if n, err := m.PayloadSize(); err != nil || n > expo.MaxPayloadBytes {
 		return fail(expo.CodeMessageTooBig, "Message too big")
 	}
-	id := uuid.NewString()
-	rec := expo.Receipt{Status: expo.StatusOK}
+	return nil
+}
+
+// ticketLocked answers a message: its refusal, or an ok ticket whose
+// receipt is ok unless the token asks for a later DeviceNotRegistered.
+func (s *Sim) ticketLocked(m expo.Message, refused *expo.Ticket) expo.Ticket {
+	if refused != nil {
+		s.stats.TicketErrors++
+		return *refused
+	}
+	id := s.tickets.next()
 	if strings.Contains(m.To, "InvalidLater") {
-		rec = expo.Receipt{Status: expo.StatusError,
+		s.receipts[id] = expo.Receipt{Status: expo.StatusError,
 			Message: fmt.Sprintf("%q is not a registered push notification recipient", m.To),
 			Details: &expo.Details{Error: expo.CodeDeviceNotRegistered, ExpoPushToken: m.To}}
 	}
-	s.receipts[id] = rec
 	return expo.Ticket{Status: expo.StatusOK, ID: id}
+}
+
+// receiptLocked is the receipt of ticket id, if the simulator issued it.
+func (s *Sim) receiptLocked(id string) (expo.Receipt, bool) {
+	if rec, ok := s.receipts[id]; ok {
+		return rec, true
+	}
+	if s.tickets.issued(id) {
+		return expo.Receipt{Status: expo.StatusOK}, true
+	}
+	return expo.Receipt{}, false
+}
+
+// ticketIDs issues ticket ids shaped like Expo's (UUIDs): a random prefix
+// per simulator and a sequence number, so an ok receipt needs no memory of
+// its own (Expo keeps receipts a day; a simulator running for days would
+// otherwise keep every ticket).
+type ticketIDs struct {
+	prefix string // "xxxxxxxx-xxxx-4xxx-8xxx-"
+	seq    uint64
+}
+
+func newTicketIDs() ticketIDs {
+	u := uuid.New()
+	return ticketIDs{prefix: u.String()[:24]}
+}
+
+func (t *ticketIDs) next() string {
+	t.seq++
+	return fmt.Sprintf("%s%012x", t.prefix, t.seq)
+}
+
+func (t *ticketIDs) issued(id string) bool {
+	if len(id) != 36 || !strings.HasPrefix(id, t.prefix) {
+		return false
+	}
+	n, err := strconv.ParseUint(id[24:], 16, 64)
+	return err == nil && n >= 1 && n <= t.seq
 }
 
 func (s *Sim) handleReceipts(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +186,7 @@ func (s *Sim) handleReceipts(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	out := make(map[string]expo.Receipt, len(req.IDs))
 	for _, id := range req.IDs {
-		if rec, ok := s.receipts[id]; ok {
+		if rec, ok := s.receiptLocked(id); ok {
 			out[id] = rec
 		}
 	}

@@ -38,6 +38,11 @@ type Received struct {
 // can show.
 const MaxRecent = 100
 
+// MaxPerToken is how many of a token's last messages Received returns. The
+// per-token counts (Stats.PerToken) stay exact; only the bodies are
+// bounded, so a long-running simulator does not keep every message.
+const MaxPerToken = 50
+
 // Stats are the simulator's counters. Only accepted requests (answered 200)
 // count in Messages, PerSecond and RequestSizes.
 type Stats struct {
@@ -86,9 +91,11 @@ type Sim struct {
 
 	mu        sync.Mutex // guards everything below
 	stats     Stats
-	received  map[string][]Received
-	recent    []Received // the last MaxRecent messages, oldest first
-	receipts  map[string]expo.Receipt
+	received  map[string][]Received // each token's last MaxPerToken messages, oldest first
+	recent    [MaxRecent]Received    // ring of the last messages: recent[(recentAt-1)%MaxRecent] is the newest
+	recentAt  int                    // messages ever put in recent
+	tickets   ticketIDs
+	receipts  map[string]expo.Receipt // the receipts that are not ok, by ticket id
 	expoFails []failure
 	fcmFails  []failure
 	delay     time.Duration
@@ -110,6 +117,7 @@ func New(opts Options) *Sim {
 		received:  make(map[string][]Received),
 		receipts:  make(map[string]expo.Receipt),
 		fcmTokens: make(map[string]time.Time),
+		tickets:   newTicketIDs(),
 	}
 	s.stats.PerToken = make(map[string]int)
 	s.stats.PerSecond = make(map[int64]int)
@@ -178,11 +186,13 @@ func (s *Sim) Stats() Stats {
 
 // receiveLocked records one accepted message; s.mu is held.
 func (s *Sim) receiveLocked(m Received) {
-	s.received[m.Token] = append(s.received[m.Token], m)
-	if len(s.recent) == MaxRecent {
-		s.recent = append(s.recent[:0], s.recent[1:]...)
+	got := s.received[m.Token]
+	if len(got) == MaxPerToken {
+		got = append(got[:0], got[1:]...)
 	}
-	s.recent = append(s.recent, m)
+	s.received[m.Token] = append(got, m)
+	s.recent[s.recentAt%MaxRecent] = m
+	s.recentAt++
 }
 
 // Recent returns up to n of the last messages received (any token), newest
@@ -190,15 +200,24 @@ func (s *Sim) receiveLocked(m Received) {
 func (s *Sim) Recent(n int) []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n = min(n, len(s.recent))
+	n = min(n, s.recentAt, MaxRecent)
 	out := make([]Received, 0, n)
-	for i := len(s.recent) - 1; i >= len(s.recent)-n; i-- {
-		out = append(out, s.recent[i])
+	for i := range n {
+		out = append(out, s.recent[(s.recentAt-1-i)%MaxRecent])
 	}
 	return out
 }
 
-// Received returns the messages received for token, oldest first.
+// MessageCount is Stats().Messages + Stats().FCMMessages without copying
+// the per-token and per-second counters: cheap enough to poll.
+func (s *Sim) MessageCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.Messages + s.stats.FCMMessages
+}
+
+// Received returns the last messages (at most MaxPerToken) received for
+// token, oldest first.
 func (s *Sim) Received(token string) []Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -170,3 +170,52 @@ func TestRecentMessages(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
+
+// TestReceiptsOfIssuedTicketsOnly: every ticket the simulator issued has a
+// receipt (ok, or DeviceNotRegistered for an "InvalidLater" token); an id it
+// never issued, including one shaped like its own beyond the last issued,
+// is absent from the answer, as Expo leaves out unknown ids.
+func TestReceiptsOfIssuedTicketsOnly(t *testing.T) {
+	t.Parallel()
+	sim, srv := setup(t)
+	resp, out := post(t, srv, "/--/api/v2/push/send",
+		`[{"to":"ExpoPushToken[a]","title":"t"},{"to":"ExpoPushToken[InvalidLater1]","title":"t"}]`)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	data := out["data"].([]any)
+	okID := data[0].(map[string]any)["id"].(string)
+	laterID := data[1].(map[string]any)["id"].(string)
+	require.Len(t, okID, 36)
+	require.NotEqual(t, okID, laterID)
+	beyond := laterID[:24] + "00000000ffff"
+	other := "00000000-0000-4000-8000-000000000001"
+
+	b, _ := json.Marshal(map[string]any{"ids": []string{okID, laterID, beyond, other, "", "x"}})
+	resp, out = post(t, srv, "/--/api/v2/push/getReceipts", string(b))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	got := out["data"].(map[string]any)
+	require.Len(t, got, 2, "only issued tickets have receipts: %v", got)
+	require.Equal(t, "ok", got[okID].(map[string]any)["status"])
+	later := got[laterID].(map[string]any)
+	require.Equal(t, "error", later["status"])
+	require.Equal(t, "DeviceNotRegistered", later["details"].(map[string]any)["error"])
+	require.Equal(t, 2, sim.MessageCount())
+}
+
+// TestReceivedKeepsEachTokensLastMessages: the bodies kept per token are
+// bounded (the last MaxPerToken, oldest first) while the per-token count
+// stays exact.
+func TestReceivedKeepsEachTokensLastMessages(t *testing.T) {
+	t.Parallel()
+	sim, srv := setup(t)
+	n := exposim.MaxPerToken + 7
+	for i := range n {
+		resp, _ := post(t, srv, "/--/api/v2/push/send", fmt.Sprintf(`{"to":"ExpoPushToken[k]","title":"m%d"}`, i))
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	got := sim.Received("ExpoPushToken[k]")
+	require.Len(t, got, exposim.MaxPerToken)
+	require.Equal(t, "m7", got[0].Title)
+	require.Equal(t, fmt.Sprintf("m%d", n-1), got[len(got)-1].Title)
+	require.Equal(t, n, sim.Stats().PerToken["ExpoPushToken[k]"])
+	require.Equal(t, n, sim.MessageCount())
+}
