@@ -92,8 +92,8 @@ type Sim struct {
 	mu        sync.Mutex // guards everything below
 	stats     Stats
 	received  map[string][]Received // each token's last MaxPerToken messages, oldest first
-	recent    [MaxRecent]Received    // ring of the last messages: recent[(recentAt-1)%MaxRecent] is the newest
-	recentAt  int                    // messages ever put in recent
+	recent    [MaxRecent]Received   // ring of the last messages: recent[(recentAt-1)%MaxRecent] is the newest
+	recentAt  int                   // messages ever put in recent
 	tickets   ticketIDs
 	receipts  map[string]expo.Receipt // the receipts that are not ok, by ticket id
 	expoFails []failure
