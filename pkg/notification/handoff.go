@@ -1,6 +1,10 @@
 package notification
 
-import "slices"
+import (
+	"context"
+	"slices"
+	"time"
+)
 
 // handoff passes deliveries claimed by a fan-out to the send loops of the
 // same RunSender in memory. Its capacity is counted in send batches: a
@@ -44,6 +48,31 @@ func (h *handoff) reserve(rows int) (batches, room int) {
 		}
 	}
 	return batches, rows
+}
+
+// waitRoom waits up to d for room for one batch, without taking it. Rows a
+// fan-out has no room for are written pending and cost the send loops a
+// claim each, so a fan-out first lets the send loops catch up. After d it
+// goes on regardless: the send loops may be held up by a slow provider,
+// and pending rows are claimed by any sender, this process's or another's.
+func (h *handoff) waitRoom(ctx context.Context, d time.Duration) {
+	if h == nil {
+		return
+	}
+	select {
+	case <-h.slots:
+		h.slots <- struct{}{}
+		return
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-h.slots:
+		h.slots <- struct{}{}
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // free gives back room for n batches.

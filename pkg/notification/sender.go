@@ -147,8 +147,11 @@ func (p *Pipeline) RunSender(ctx context.Context, cfg SenderConfig) error {
 			// many notifications as the last fan-out's deliveries per
 			// notification say fill cfg.Batch, at most cfg.FanOutBatch.
 			// The first takes one, to learn the shape cheaply.
+			// A fan-out waits (up to cfg.Idle) until the send loops have
+			// room, rather than run ahead of them writing pending rows.
 			limit := 1
 			p.loop(ctx, cfg, "fan-out", cfg.FanOutBatch, nil, func(ctx context.Context, _ int) (int, error) {
+				h.waitRoom(ctx, cfg.Idle)
 				n, deliveries, err := p.fanOutDue(ctx, limit, h)
 				full := n == limit
 				if n > 0 {

@@ -1,6 +1,7 @@
 package notification
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"testing"
@@ -271,4 +272,43 @@ func TestFanOutCompletesOnlyWhatHasNothingToSend(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, StatusDone, b.status(t, sent))
 	require.Equal(t, StatusSending, b.status(t, deferred), "its quiet window has not ended")
+}
+
+// A fan-out waits for the send loops to have room, without taking it: it
+// goes on as soon as a loop takes a batch, after the bound when none does,
+// at once when there is room, and never changes the room.
+func TestFanOutWaitsForRoomWithoutTakingIt(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	h := newHandoff(1, 10)
+	h.waitRoom(ctx, time.Hour) // room: returns at once
+	batches, room := h.reserve(10)
+	require.Equal(t, 1, batches, "waiting took no room")
+	require.Equal(t, 10, room)
+
+	// No room: waits until the bound passes.
+	h.waitRoom(ctx, time.Millisecond)
+
+	// No room until a send loop takes the batch: the wait ends then, well
+	// before its hour.
+	h.pass(nil, []Delivery{{ID: 1}}, batches)
+	done := make(chan struct{})
+	go func() { h.waitRoom(ctx, time.Hour); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("waitRoom returned while there was no room")
+	case <-time.After(20 * time.Millisecond):
+	}
+	_, ok := h.take()
+	require.True(t, ok)
+	<-done
+	batches, _ = h.reserve(10)
+	require.Equal(t, 1, batches, "the room is still there for the fan-out")
+
+	// A stopped sender does not wait.
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	h.waitRoom(stopped, time.Hour)
+	var nilH *handoff
+	nilH.waitRoom(ctx, time.Hour)
 }
