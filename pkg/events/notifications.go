@@ -7,7 +7,10 @@ const (
 	// notification) for POST /v1/notifications; other systems may publish it
 	// too. The notifications worker fans it out to devices, once per
 	// SourceKey however often it is delivered. pkg/notification.Validate
-	// states which payloads are accepted.
+	// states which payloads are accepted. The API's own events carry the
+	// header x-fundigo-notification-stored (pkg/notification.HeaderStored):
+	// their notification is stored already, so the worker acks them unread.
+	// Other publishers must not set it.
 	RoutingKeyNotificationRequested = "notification.requested"
 )
 

@@ -41,12 +41,43 @@ func Create(ctx context.Context, db store.TxBeginner, r Request) (n Notification
 			}
 			return nil
 		}
-		return outbox.WriteEvent(ctx, tx, r)
+		m, err := storedEvent(r)
+		if err != nil {
+			return err
+		}
+		return outbox.Write(ctx, tx, m)
 	})
 	if err != nil {
 		return Notification{}, false, err
 	}
 	return n, created, nil
+}
+
+// HeaderStored marks a notification.requested event whose notification is
+// stored already: Create and CreateMany write it in the transaction that
+// stores the row, with the notification's id as value. The notifications
+// worker acks such an event without storing it again (IsStored); the live
+// feed and other consumers use it as any other. Only FundiGO sets it: a
+// publisher that set it on a request nobody stored would lose that
+// request.
+const HeaderStored = "x-fundigo-notification-stored"
+
+// storedEvent is r's notification.requested event, marked HeaderStored.
+func storedEvent(r Request) (outbox.Message, error) {
+	m, err := outbox.EventMessage(r)
+	if err != nil {
+		return outbox.Message{}, err
+	}
+	m.Headers = map[string]string{HeaderStored: r.ID}
+	return m, nil
+}
+
+// IsStored reports whether a notification.requested event with messageID
+// and headers announces a notification already stored (HeaderStored,
+// naming the notification the message id names).
+func IsStored(messageID string, headers map[string]any) bool {
+	id, ok := headers[HeaderStored].(string)
+	return ok && id != "" && messageID == Request{ID: id}.MessageID()
 }
 
 // ErrSourceKeyReused: a notification with the request's source key exists
@@ -129,7 +160,7 @@ func CreateMany(ctx context.Context, db store.TxBeginner, rs []Request) (created
 			if !isNew[r.ID] {
 				continue
 			}
-			m, err := outbox.EventMessage(r)
+			m, err := storedEvent(r)
 			if err != nil {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 	"fundigo/pkg/events"
 	"fundigo/pkg/expo"
 	"fundigo/pkg/expo/exposim"
+	"fundigo/pkg/notification"
 	"fundigo/pkg/store/storetest"
 	"fundigo/pkg/tasks"
 	"fundigo/pkg/tasks/taskstest"
@@ -122,4 +123,51 @@ func TestSendTaskOutcomes(t *testing.T) {
 	err = mux.ProcessTask(t.Context(), asynq.NewTask(tasks.TypePushSend, []byte(`{"notification_id":"`+uuid.NewString()+`"}`)))
 	require.True(t, tasks.IsPermanent(err), "no such notification")
 	require.NoError(t, mux.ProcessTask(t.Context(), asynq.NewTask(tasks.TypePushReceipts, nil)))
+}
+
+// The notification.requested event of a notification stored already (the
+// API's Create writes it with its row, marked notification.HeaderStored)
+// is acked without being read: its body is not even decoded. A mark naming
+// another notification than the message id does, or none, is read and
+// stored as any request.
+func TestStoredEventsAreAckedUnread(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	r := events.NotificationRequested{ID: uuid.NewString(), UserIDs: []string{"u1"}, Title: "t", Body: "b"}
+	_, created, err := notification.Create(ctx, b.deps.Pool, r)
+	require.NoError(t, err)
+	require.True(t, created)
+	var mark string
+	require.NoError(t, b.deps.Pool.QueryRow(ctx, `SELECT headers->>$1 FROM outbox WHERE message_id = $2`,
+		notification.HeaderStored, r.MessageID()).Scan(&mark))
+	require.Equal(t, r.ID, mark, "Create marks its event")
+
+	specs, err := Consumers(b.deps)
+	require.NoError(t, err)
+	var h amqpx.BatchHandlerFunc
+	for _, s := range specs {
+		if s.Queue == "notifications.requested" {
+			h = amqpx.WrapBatch(s.BatchHandler, amqpx.Classify())
+		}
+	}
+	require.NotNil(t, h)
+	deliver := func(messageID string, headers amqp.Table, body string) error {
+		info := amqpx.Info{Queue: "notifications.requested", RoutingKey: events.RoutingKeyNotificationRequested, MessageID: messageID, Attempt: 1}
+		return h(ctx, []amqpx.Delivery{{Delivery: amqp.Delivery{RoutingKey: info.RoutingKey, MessageId: messageID,
+			Headers: headers, Body: []byte(body)}, Info: info}})[0]
+	}
+	require.NoError(t, deliver(r.MessageID(), amqp.Table{notification.HeaderStored: r.ID}, `{`), "acked unread")
+
+	other := uuid.NewString()
+	err = deliver(r.MessageID(), amqp.Table{notification.HeaderStored: other}, `{`)
+	require.True(t, amqpx.IsPermanent(err), "a mark for another notification is read: %v", err)
+	require.True(t, amqpx.IsPermanent(deliver(r.MessageID(), nil, `{`)), "no mark: read")
+
+	// Unmarked and well-formed: stored as any publisher's request.
+	r2 := events.NotificationRequested{ID: uuid.NewString(), UserIDs: []string{"u2"}, Title: "t", Body: "b"}
+	body, err := json.Marshal(r2)
+	require.NoError(t, err)
+	require.NoError(t, deliver(r2.MessageID(), amqp.Table{notification.HeaderStored: 7}, string(body)))
+	require.Equal(t, 2, b.notifications(t))
 }

@@ -56,9 +56,11 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 			// thousand a second: the requests that wait are stored together,
 			// one statement per batch. Few goroutines, so a backlog goes in
 			// full batches.
+			// Events of notifications stored already (the API's own)
+			// are acked unread.
 			Concurrency:  4,
 			Name:         amqpx.FuncName(w.handleRequested),
-			BatchHandler: amqpx.JSONBatch(w.handleRequested),
+			BatchHandler: skipStored(amqpx.JSONBatch(w.handleRequested)),
 		},
 		{
 			Queue:    w.queuePrefix + "notifications.payments",
