@@ -92,8 +92,9 @@ func (s *Streams) AppendBatch(ctx context.Context, evs []Event) []Appended {
 		unscripted bool
 	}
 	calls := make([]call, 0, len(evs))
+	var c compacted
 	for i, ev := range evs {
-		keys, args, err := s.appendArgs(ev)
+		keys, args, err := s.appendArgs(ev, &c)
 		if err != nil {
 			out[i].Err = err
 			continue
@@ -135,12 +136,14 @@ func (s *Streams) AppendBatch(ctx context.Context, evs []Event) []Appended {
 
 // appendArgs validates ev and returns the append script's keys and
 // arguments for it.
-func (s *Streams) appendArgs(ev Event) ([]string, []any, error) {
+// c remembers the last data compacted: the events of one message to many
+// owners share their data, which is compacted once.
+func (s *Streams) appendArgs(ev Event, c *compacted) ([]string, []any, error) {
 	if !ValidOwner(ev.Owner) || ev.Type == "" || len(ev.Type) > 128 || strings.ContainsAny(ev.Type, "\n ") ||
 		len(ev.MessageID) > 256 {
 		return nil, nil, fmt.Errorf("%w: owner, type or message id", ErrInvalidEvent)
 	}
-	data, err := compactObject(ev.Data)
+	data, err := c.of(ev.Data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s data: %w", ErrInvalidEvent, ev.Type, err)
 	}
@@ -168,6 +171,25 @@ func appendResult(ev Event, cmd *redis.Cmd) (id string, duplicate bool, err erro
 		return "", false, fmt.Errorf("append live %s event: %w", ev.Type, err)
 	}
 	return res, false, nil
+}
+
+// compacted is compactObject of the last raw data it was asked for.
+type compacted struct {
+	raw  json.RawMessage
+	data string
+	err  error
+	set  bool
+}
+
+// of is compactObject(raw), reusing the last result when raw is the same
+// slice (same start and length) as last time.
+func (c *compacted) of(raw json.RawMessage) (string, error) {
+	if c.set && len(raw) == len(c.raw) && (len(raw) == 0 || &raw[0] == &c.raw[0]) {
+		return c.data, c.err
+	}
+	c.raw, c.set = raw, true
+	c.data, c.err = compactObject(raw)
+	return c.data, c.err
 }
 
 // compactObject checks raw is one JSON object and strips its insignificant
