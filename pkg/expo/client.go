@@ -121,10 +121,7 @@ func (c *Client) Send(ctx context.Context, msgs []Message) ([]Ticket, error) {
 	// becomes part of its chunk's body.
 	encoded := make([][]byte, len(msgs))
 	for i, m := range msgs {
-		raw, payload, err := m.encode()
-		if err == nil {
-			err = m.check(payload)
-		}
+		raw, err := m.validated()
 		if err != nil {
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}

@@ -63,29 +63,44 @@ func (m Message) encode() (raw []byte, payload int, err error) {
 	return raw, len(raw) - len(tok) + len(`""`), nil
 }
 
-// check is Validate for a message already encoded.
-func (m Message) check(payload int) error {
-	if !IsPushToken(m.To) {
-		return ErrInvalidToken
-	}
-	if payload > MaxPayloadBytes {
-		return fmt.Errorf("%w: %d bytes", ErrPayloadTooLarge, payload)
-	}
-	return nil
-}
-
 // Validate reports whether the message can be sent: a well-formed Expo push
 // token and a payload within MaxPayloadBytes. The returned error wraps
 // ErrInvalidToken or ErrPayloadTooLarge.
 func (m Message) Validate() error {
+	_, err := m.validated()
+	return err
+}
+
+// validated is Validate that also returns the message's encoding, so a
+// sender encodes each message once. The token is checked first, before
+// anything is encoded.
+func (m Message) validated() ([]byte, error) {
 	if !IsPushToken(m.To) {
-		return ErrInvalidToken
+		return nil, ErrInvalidToken
 	}
+	raw, n, err := m.encode()
+	if err != nil {
+		return nil, err
+	}
+	return raw, payloadErr(n)
+}
+
+// CheckPayload is the payload half of Validate: an error wrapping
+// ErrPayloadTooLarge when the message without its token is over
+// MaxPayloadBytes. Messages that differ only in their token share it.
+func (m Message) CheckPayload() error {
 	n, err := m.PayloadSize()
 	if err != nil {
 		return err
 	}
-	return m.check(n)
+	return payloadErr(n)
+}
+
+func payloadErr(payload int) error {
+	if payload > MaxPayloadBytes {
+		return fmt.Errorf("%w: %d bytes", ErrPayloadTooLarge, payload)
+	}
+	return nil
 }
 
 // IsPushToken reports whether token looks like an Expo push token:

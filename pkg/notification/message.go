@@ -34,11 +34,7 @@ func (r *renderer) checkExpo(locale string, m expo.Message) error {
 	}
 	err, ok := r.payloadErr[locale]
 	if !ok {
-		m.To = ""
-		var n int
-		if n, err = m.PayloadSize(); err == nil && n > expo.MaxPayloadBytes {
-			err = fmt.Errorf("%w: %d bytes", expo.ErrPayloadTooLarge, n)
-		}
+		err = m.CheckPayload()
 		r.payloadErr[locale] = err
 	}
 	return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -98,12 +99,12 @@ func refuse(m expo.Message) *expo.Ticket {
 		return &expo.Ticket{Status: expo.StatusError, Message: msg,
 			Details: &expo.Details{Error: code, ExpoPushToken: m.To}}
 	}
-	switch {
-	case !expo.IsPushToken(m.To) || (strings.Contains(m.To, "Invalid") && !strings.Contains(m.To, "InvalidLater")):
+	invalid := strings.Contains(m.To, "Invalid") && !strings.Contains(m.To, "InvalidLater")
+	switch err := m.Validate(); {
+	case invalid || errors.Is(err, expo.ErrInvalidToken):
 		return fail(expo.CodeDeviceNotRegistered,
 			fmt.Sprintf("%q is not a registered push notification recipient", m.To))
-	}
-	if n, err := m.PayloadSize(); err != nil || n > expo.MaxPayloadBytes {
+	case err != nil:
 		return fail(expo.CodeMessageTooBig, "Message too big")
 	}
 	return nil
