@@ -59,17 +59,11 @@ func (h *handoff) waitRoom(ctx context.Context, d time.Duration) {
 	if h == nil {
 		return
 	}
-	select {
-	case <-h.slots:
-		h.slots <- struct{}{}
-		return
-	default:
-	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-h.slots:
-		h.slots <- struct{}{}
+		h.slots <- struct{}{} // taken only to look: put back
 	case <-t.C:
 	case <-ctx.Done():
 	}
