@@ -76,6 +76,12 @@ type Payments struct {
 	// ApplyMaxAttempts: a stored callback failing this many times is stuck
 	// (listed by `fundigo payments stuck list`).
 	ApplyMaxAttempts int `env:"FUNDIGO_PAYMENTS_APPLY_MAX_ATTEMPTS" envDefault:"10"`
+	// PushWindow is how long a push task's write ("push started", then
+	// "accepted") waits for the other push tasks running in the process to
+	// share one statement and commit; PushBatch closes a group early. 0
+	// writes each push alone.
+	PushWindow time.Duration `env:"FUNDIGO_PAYMENTS_PUSH_WINDOW" envDefault:"2ms"`
+	PushBatch  int           `env:"FUNDIGO_PAYMENTS_PUSH_BATCH" envDefault:"64"`
 
 	// SimCallbackDelay is the in-process simulator's customer answer time.
 	SimCallbackDelay time.Duration `env:"FUNDIGO_MPESA_SIM_CALLBACK_DELAY" envDefault:"1s"`
@@ -151,6 +157,12 @@ func (c Payments) validate() []error {
 	}
 	if c.ApplyWorkers < 1 || c.ApplyWorkers > 64 {
 		errs = append(errs, errors.New("FUNDIGO_PAYMENTS_APPLY_WORKERS must be between 1 and 64"))
+	}
+	if c.PushWindow < 0 || c.PushWindow > time.Second {
+		errs = append(errs, errors.New("FUNDIGO_PAYMENTS_PUSH_WINDOW must be between 0 and 1s"))
+	}
+	if c.PushBatch < 1 || c.PushBatch > 1000 {
+		errs = append(errs, errors.New("FUNDIGO_PAYMENTS_PUSH_BATCH must be between 1 and 1000"))
 	}
 	if c.ApplyMaxAttempts < 1 {
 		errs = append(errs, errors.New("FUNDIGO_PAYMENTS_APPLY_MAX_ATTEMPTS must be at least 1"))

@@ -34,7 +34,7 @@ const (
 // applyNew files a callback whose CheckoutRequestID matches no payment (the
 // caller looked it up under the CheckoutRequestID lock, in tx) as an orphan,
 // once: it claims the row first, so a redelivery finds it claimed and changes
-// nothing. The orphan is applied when its payment shows up (recordAccepted).
+// nothing. The orphan is applied when its payment shows up (recordAcceptedIn).
 // A success that matches an ambiguous push (no CheckoutRequestID) by phone
 // and amount is not linked on that alone: it waits as an orphan while
 // Daraja is asked about its CheckoutRequestID (Confirm links and applies it

@@ -21,6 +21,12 @@ type PushAttempt struct {
 	Last    bool // no retry follows a failure of this one
 }
 
+// Push sends one payment's STK Push, alone (NewPusher without a window).
+// Workers use one Pusher per process, so concurrent pushes share their writes.
+func Push(ctx context.Context, d Deps, paymentID string, attempt PushAttempt) error {
+	return NewPusher(d, PushConfig{}).Push(ctx, paymentID, attempt)
+}
+
 // Push sends one payment's STK Push. Its outcomes:
 //
 //   - not pending, or a push already started: nil (already done, or its
@@ -32,16 +38,18 @@ type PushAttempt struct {
 //   - refused by Daraja: failed/rejected with the error code;
 //   - certainly not sent / Daraja busy: the error is returned (retry), and
 //     on the last attempt the payment fails with reason "other".
-func Push(ctx context.Context, d Deps, paymentID string, attempt PushAttempt) error {
+func (pu *Pusher) Push(ctx context.Context, paymentID string, attempt PushAttempt) error {
+	d := pu.d
 	log := d.Log.With().Str(logging.FieldPaymentID, paymentID).Logger()
-	ps := NewStore(d.Pool)
-	p, err := ps.BeginPush(ctx, paymentID, d.now())
-	if errors.Is(err, store.ErrStaleTransition) {
-		return settleStartedPush(ctx, d, log, paymentID)
-	}
-	if errors.Is(err, store.ErrNotFound) {
+	uid, err := ParseID(paymentID)
+	if err != nil {
 		log.Warn().Msg("stk push for unknown payment; dropped")
 		return nil
+	}
+	ps := NewStore(d.Pool)
+	p, err := pu.begin.Do(ctx, uid)
+	if errors.Is(err, store.ErrStaleTransition) {
+		return settleStartedPush(ctx, d, log, paymentID)
 	}
 	if err != nil {
 		return err
@@ -53,7 +61,10 @@ func Push(ctx context.Context, d Deps, paymentID string, attempt PushAttempt) er
 	var apiErr *mpesa.APIError
 	switch {
 	case err == nil:
-		return recordAccepted(ctx, d, log, p, res)
+		// The push went out: its record must not be lost to a cancelled task.
+		_, err := pu.accept.Do(context.WithoutCancel(ctx), acceptedPush{p: p, res: res,
+			log: log.With().Str(logging.FieldCheckoutRequestID, res.CheckoutRequestID).Logger()})
+		return err
 	case errors.Is(err, mpesa.ErrAmbiguous):
 		log.Warn().Err(err).Msg("stk push outcome unknown; waiting for callback or deadline")
 		return markAwaiting(ctx, d, log, p.ID, "", "", true)
@@ -95,46 +106,6 @@ func settleStartedPush(ctx context.Context, d Deps, log zerolog.Logger, id strin
 	}
 	log.Warn().Msg("stk push started earlier with unknown outcome; not re-sending")
 	return markAwaiting(ctx, d, log, id, "", "", true)
-}
-
-// recordAccepted stores Daraja's ids and applies callbacks that arrived first.
-func recordAccepted(ctx context.Context, d Deps, log zerolog.Logger, p Payment, res mpesa.PushResult) error {
-	// The push went out: this write must not be lost to a cancelled task.
-	ctx = context.WithoutCancel(ctx)
-	log = log.With().Str(logging.FieldCheckoutRequestID, res.CheckoutRequestID).Logger()
-	return store.WithTx(ctx, d.Pool, func(tx pgx.Tx) error {
-		ps := NewStore(tx)
-		awaiting, orphans, err := markAccepted(ctx, tx, p.ID, res.MerchantRequestID, res.CheckoutRequestID, d.now())
-		if err == nil {
-			err = emitAwaiting(ctx, tx, awaiting)
-		}
-		if errors.Is(err, store.ErrStaleTransition) {
-			// A concurrent run of the task settled the push as ambiguous (or it
-			// expired since): the ids must not be lost, or its callbacks could
-			// only be matched by phone and amount, failures not at all.
-			_, err = ps.LinkCheckout(ctx, p.ID, res.CheckoutRequestID, res.MerchantRequestID, d.now())
-			if errors.Is(err, store.ErrStaleTransition) {
-				return nil // a callback already linked it
-			}
-		}
-		if err != nil {
-			return err
-		}
-		log.Info().Msg("stk push accepted")
-		for _, o := range orphans {
-			cb, err := mpesa.ParseCallback(o.Body)
-			if err != nil {
-				// Cannot happen (it was parsed before it became an orphan); if it
-				// does, the orphan stays open and reconciliation reports it.
-				log.Error().Err(err).Int64("inbox_id", o.InboxID).Msg("orphan stk callback unreadable; left for the operator")
-				continue
-			}
-			if err := applyOrphan(ctx, d, tx, log, o, cb, evidence{trusted: o.Trusted}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 func markAwaiting(ctx context.Context, d Deps, log zerolog.Logger, id, merchantID, checkoutID string, ambiguous bool) error {

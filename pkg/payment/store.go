@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"fundigo/pkg/store"
@@ -180,10 +181,7 @@ func (s *Store) BeginPush(ctx context.Context, id string, at time.Time) (Payment
 	if err != nil {
 		return Payment{}, err
 	}
-	p, err := scanPayment(s.db.QueryRow(ctx, `
-		UPDATE payments SET push_started_at = $2, updated_at = $2
-		WHERE id = $1 AND status = 'pending' AND push_started_at IS NULL
-		RETURNING `+paymentColumns, uid, at))
+	p, err := scanPayment(s.db.QueryRow(ctx, beginPushSQL, []uuid.UUID{uid}, at))
 	if errors.Is(err, store.ErrNotFound) {
 		return Payment{}, fmt.Errorf("begin push of payment %s: %w", id, store.ErrStaleTransition)
 	}
@@ -192,6 +190,12 @@ func (s *Store) BeginPush(ctx context.Context, id string, at time.Time) (Payment
 	}
 	return p, nil
 }
+
+// beginPushSQL starts the pushes of the ids in $1 at $2 (BeginPush, and
+// Pusher for a group).
+const beginPushSQL = `UPDATE payments SET push_started_at = $2, updated_at = $2
+	WHERE id = ANY($1::uuid[]) AND status = 'pending' AND push_started_at IS NULL
+	RETURNING ` + paymentColumns
 
 // AbortPush undoes BeginPush after a request that certainly did not reach
 // Daraja, so a retry may send it.
@@ -220,45 +224,6 @@ func (s *Store) MarkAwaiting(ctx context.Context, id, merchantRequestID, checkou
 const markAwaitingSet = `
 		status = 'awaiting_callback', merchant_request_id = nullif($3, ''),
 		checkout_request_id = nullif($4, ''), push_ambiguous = $5, pushed_at = $6, updated_at = $6`
-
-// markAccepted is, in one round trip inside tx, LockCheckout of an accepted
-// push's CheckoutRequestID, MarkAwaiting (not ambiguous), then OpenOrphans
-// (read under that lock, so no orphan filed before it is missed and none
-// can be filed until commit): the statements recordAccepted ran one by one.
-// A stale transition returns store.ErrStaleTransition with the orphans.
-func markAccepted(ctx context.Context, tx pgx.Tx, id, merchantRequestID, checkoutRequestID string, at time.Time) (Payment, []Orphan, error) {
-	uid, err := ParseID(id)
-	if err != nil {
-		return Payment{}, nil, err
-	}
-	var b pgx.Batch
-	b.Queue(lockCheckoutSQL, checkoutRequestID)
-	b.Queue(transitionSQL(markAwaitingSet), uid, []string{string(Pending)}, merchantRequestID, checkoutRequestID, false, at)
-	b.Queue(`SELECT `+orphanColumns+` FROM payment_orphans o `+openOrphansWhere, checkoutRequestID)
-	br := tx.SendBatch(ctx, &b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return Payment{}, nil, fmt.Errorf("lock checkout_request_id %s: %w", checkoutRequestID, err)
-	}
-	p, markErr := scanPayment(br.QueryRow())
-	if errors.Is(markErr, store.ErrNotFound) {
-		markErr = store.ErrStaleTransition
-	}
-	if markErr != nil && !errors.Is(markErr, store.ErrStaleTransition) {
-		return Payment{}, nil, fmt.Errorf("mark payment %s awaiting callback: %w", id, markErr)
-	}
-	orphans, err := collectOrphans(br.Query())
-	if err != nil {
-		return Payment{}, nil, err
-	}
-	if err := br.Close(); err != nil {
-		return Payment{}, nil, fmt.Errorf("mark payment %s awaiting callback: %w", id, err)
-	}
-	if markErr != nil {
-		return Payment{}, orphans, fmt.Errorf("mark payment %s awaiting callback: %w", id, markErr)
-	}
-	return p, orphans, nil
-}
 
 // MarkPaid: awaiting_callback -> paid.
 func (s *Store) MarkPaid(ctx context.Context, id string, o Outcome) (Payment, error) {

@@ -44,6 +44,13 @@ type flow struct {
 
 func newFlow(t *testing.T, clientTimeout time.Duration) *flow {
 	t.Helper()
+	return newFlowWith(t, clientTimeout, nil)
+}
+
+// newFlowWith is newFlow with its payments settings changed by tune (nil:
+// unchanged; pushes are written alone).
+func newFlowWith(t *testing.T, clientTimeout time.Duration, tune func(*config.Payments)) *flow {
+	t.Helper()
 	pool := storetest.NewPool(t)
 	f := &flow{sim: mpesasim.New(mpesasim.Config{CallbackDelay: 20 * time.Millisecond})}
 	daraja := httptest.NewServer(f.sim)
@@ -83,6 +90,9 @@ func newFlow(t *testing.T, clientTimeout time.Duration) *flow {
 	f.deps = payments.Deps{Deps: payment.Deps{Log: zerolog.Nop(), Pool: pool, STK: client, Queues: taskstest.Queues(t),
 		Config: config.Payments{FinalDeadline: 10 * time.Minute, QueryAfter: time.Minute, QueryEvery: time.Minute,
 			RedriveAfter: time.Minute, OrphanReportAfter: time.Hour}}}
+	if tune != nil {
+		tune(&f.deps.Config)
+	}
 	f.mux = asynq.NewServeMux()
 	require.NoError(t, payments.Register(f.mux, f.deps))
 	specs, err := payments.Consumers(f.deps)

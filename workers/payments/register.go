@@ -32,7 +32,8 @@ func Register(mux *asynq.ServeMux, deps Deps) error {
 	if err := deps.Validate(true); err != nil {
 		return fmt.Errorf("payments workers: %w", err)
 	}
-	mux.Handle(tasks.TypeSTKPush, tasks.JSON(handleSTKPush(deps.Deps)))
+	pusher := payment.NewPusher(deps.Deps, payment.PushConfig{Window: deps.Config.PushWindow, MaxBatch: deps.Config.PushBatch})
+	mux.Handle(tasks.TypeSTKPush, tasks.JSON(handleSTKPush(pusher)))
 	mux.Handle(tasks.TypePaymentsReconcile, handleReconcile(deps.Deps))
 	d := deps.Deps
 	if d.QueryLimiter == nil {
@@ -76,13 +77,13 @@ func Consumers(deps Deps) ([]amqpx.ConsumerSpec, error) {
 	}}, nil
 }
 
-// handleSTKPush is the mpesa:stk_push task: payment.Push, told whether this
-// is the last attempt.
-func handleSTKPush(d payment.Deps) tasks.Handler[tasks.STKPushPayload] {
+// handleSTKPush is the mpesa:stk_push task: the process's Pusher, told
+// whether this is the last attempt.
+func handleSTKPush(pu *payment.Pusher) tasks.Handler[tasks.STKPushPayload] {
 	return func(ctx context.Context, pl tasks.STKPushPayload) error {
 		retried, _ := asynq.GetRetryCount(ctx)
 		maxRetry, known := asynq.GetMaxRetry(ctx)
-		return payment.Push(ctx, d, pl.PaymentID, payment.PushAttempt{Retried: retried, Last: known && retried >= maxRetry})
+		return pu.Push(ctx, pl.PaymentID, payment.PushAttempt{Retried: retried, Last: known && retried >= maxRetry})
 	}
 }
 
