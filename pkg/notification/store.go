@@ -595,14 +595,18 @@ func (s Store) NotificationsByID(ctx context.Context, ids []string) (map[string]
 
 // CompleteSettled is CompleteIfSettled for many notifications in one
 // statement: every sending one of ids with no delivery left pending,
-// deferred or being sent becomes done. Returns how many did.
+// deferred or being sent becomes done. Returns how many did. The statement
+// is planned at each call for the tables as they are then
+// (pgx.QueryExecModeCacheDescribe): a plan a connection cached while the
+// deliveries table was empty and freshly analyzed scanned the whole table
+// for every notification as it grew.
 func (s Store) CompleteSettled(ctx context.Context, ids []string, now time.Time) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
 	tag, err := s.db.Exec(ctx, `
 		UPDATE notifications n SET status = 'done', done_at = $2
-		WHERE n.id = ANY($1::uuid[]) AND n.status = 'sending' AND `+nothingLeftToSend, ids, now)
+		WHERE n.id = ANY($1::uuid[]) AND n.status = 'sending' AND `+nothingLeftToSend, pgx.QueryExecModeCacheDescribe, ids, now)
 	if err != nil {
 		return 0, fmt.Errorf("complete %d notifications: %w", len(ids), err)
 	}

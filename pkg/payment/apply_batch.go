@@ -218,28 +218,20 @@ func traceApply(ctx context.Context, r claimed, p Payment, evs []outbox.Message)
 	}
 }
 
-// readBatch takes the CheckoutRequestID locks of keys (LockCheckouts), then
-// reads and locks their payments (ByCheckoutsForUpdate) and the owners of
-// receipts (ReceiptOwners): the same statements in the same order, sent
-// together in one round trip.
+// readBatch takes the CheckoutRequestID locks of keys (LockCheckouts) and
+// reads and locks their payments (ByCheckoutsForUpdate) in one round trip,
+// then reads the owners of receipts (ReceiptOwners, a round trip of its own:
+// it is planned at each call, which a statement sent in a pgx batch cannot
+// be).
 func readBatch(ctx context.Context, tx pgx.Tx, keys, receipts []string) (map[string]Payment, map[string]string, error) {
 	byCheckout := make(map[string]Payment, len(keys))
-	owners := make(map[string]string, len(receipts))
-	if len(keys) == 0 && len(receipts) == 0 {
-		return byCheckout, owners, nil
-	}
-	var b pgx.Batch
 	if len(keys) > 0 {
+		var b pgx.Batch
 		b.Queue(lockCheckoutsSQL, keys)
 		b.Queue(`SELECT `+paymentColumns+` FROM payments
 			WHERE checkout_request_id = ANY($1::text[]) ORDER BY id FOR UPDATE`, keys)
-	}
-	if len(receipts) > 0 {
-		b.Queue(receiptOwnersSQL, receipts)
-	}
-	br := tx.SendBatch(ctx, &b)
-	defer br.Close()
-	if len(keys) > 0 {
+		br := tx.SendBatch(ctx, &b)
+		defer br.Close()
 		if _, err := br.Exec(); err != nil {
 			return nil, nil, fmt.Errorf("lock %d checkout request ids: %w", len(keys), err)
 		}
@@ -250,17 +242,18 @@ func readBatch(ctx context.Context, tx pgx.Tx, keys, receipts []string) (map[str
 		for _, p := range ps {
 			byCheckout[p.CheckoutRequestID] = p
 		}
-	}
-	if len(receipts) > 0 {
-		rows, err := br.Query()
-		if err == nil {
-			err = scanOwners(rows, owners)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("find receipt owners: %w", err)
+		if err := br.Close(); err != nil {
+			return nil, nil, fmt.Errorf("lock payments of %d checkout request ids: %w", len(keys), err)
 		}
 	}
-	return byCheckout, owners, br.Close()
+	if len(receipts) == 0 {
+		return byCheckout, map[string]string{}, nil
+	}
+	owners, err := NewStore(tx).ReceiptOwners(ctx, receipts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return byCheckout, owners, nil
 }
 
 // callbackRow is one payment_callbacks row.

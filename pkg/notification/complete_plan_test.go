@@ -1,0 +1,66 @@
+package notification
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"fundigo/pkg/store/storetest"
+)
+
+// Completing a batch of notifications reads their own deliveries, however
+// many deliveries the table holds, even on a connection that first ran the
+// statement while the table was empty and freshly analyzed: a plan cached
+// then scanned every delivery for each notification as the table grew.
+func TestCompleteSettledStaysAnIndexLookupAsDeliveriesGrow(t *testing.T) {
+	t.Parallel()
+	pool := storetest.NewPool(t)
+	ctx := t.Context()
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	s := NewStore(conn)
+	newSending := func(key string) string {
+		t.Helper()
+		n, _, err := s.CreateNotification(ctx, Notification{Request: Request{
+			ID: uuid.NewString(), SourceKey: key, UserIDs: []string{"u"}, Title: "t", Priority: "normal",
+		}})
+		require.NoError(t, err)
+		_, err = conn.Exec(ctx, `UPDATE notifications SET status = 'sending', fanned_out_at = now() WHERE id = $1`, n.ID)
+		require.NoError(t, err)
+		return n.ID
+	}
+	_, err = conn.Exec(ctx, `ANALYZE notification_deliveries`)
+	require.NoError(t, err)
+	for i := range 8 { // past PostgreSQL's five custom plans: a generic plan would be cached now
+		done, err := s.CompleteSettled(ctx, []string{newSending("warm:" + uuid.NewString())}, time.Now())
+		require.NoError(t, err)
+		require.EqualValues(t, 1, done, "round %d", i)
+	}
+	big := newSending("big")
+	_, err = conn.Exec(ctx, `
+		INSERT INTO notification_deliveries (notification_id, user_id, device_token, platform, locale, status)
+		SELECT $1, 'u', 'tok' || g, 'expo', 'en', 'delivered' FROM generate_series(1, 40000) g`, big)
+	require.NoError(t, err)
+	ids := []string{newSending("a"), newSending("b")}
+
+	read := func() int64 {
+		t.Helper()
+		_, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
+		require.NoError(t, err)
+		var v int64
+		require.NoError(t, conn.QueryRow(ctx, `
+			SELECT coalesce(t.idx_tup_fetch, 0) + coalesce(t.seq_tup_read, 0) + sum(i.idx_tup_read)
+			FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i USING (relid)
+			WHERE t.relid = 'notification_deliveries'::regclass
+			GROUP BY t.idx_tup_fetch, t.seq_tup_read`).Scan(&v))
+		return v
+	}
+	before := read()
+	done, err := s.CompleteSettled(ctx, ids, time.Now())
+	require.NoError(t, err)
+	require.EqualValues(t, 2, done)
+	require.Less(t, read()-before, int64(1000), "deliveries read to complete 2 notifications beside 40,000 deliveries")
+}
