@@ -212,7 +212,7 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 			}
 			claimed = append(claimed, got...)
 		}
-		return st.MarkAllFannedOut(ctx, ids, now)
+		return st.MarkAllFannedOut(ctx, ids, empty, now)
 	})
 	if err != nil {
 		h.free(reserved)
@@ -223,13 +223,7 @@ func (p *Pipeline) fanOutDue(ctx context.Context, limit int, h *handoff) (notes,
 		return 0, 0, err
 	}
 	h.pass(byID, claimed, reserved)
-	// Only the notifications left with nothing to send are done now; the
-	// send loops complete the others as they settle their last rows (the
-	// statement costs a look at every delivery of each id).
-	if len(empty) > 0 {
-		_, err = p.store.CompleteSettled(ctx, empty, now)
-	}
-	return len(ids), deliveries, err
+	return len(ids), deliveries, nil
 }
 
 // enqueueSends queues one push:send per 100 due deliveries, and per 100

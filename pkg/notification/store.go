@@ -178,11 +178,18 @@ func (s Store) LockQueued(ctx context.Context, limit int) ([]Notification, error
 }
 
 // MarkAllFannedOut is MarkFannedOut for many notifications in one
-// statement; those no longer queued are left alone.
-func (s Store) MarkAllFannedOut(ctx context.Context, ids []string, now time.Time) error {
+// statement; those no longer queued are left alone. The ones in done were
+// fanned out with nothing to send (no device, every device muted): they are
+// done at once, in the same statement, rather than sending and then done.
+func (s Store) MarkAllFannedOut(ctx context.Context, ids, done []string, now time.Time) error {
+	if done == nil {
+		done = []string{}
+	}
 	_, err := s.db.Exec(ctx, `
-		UPDATE notifications SET status = 'sending', fanned_out_at = $2
-		WHERE id = ANY($1::uuid[]) AND status = 'queued'`, ids, now)
+		UPDATE notifications SET fanned_out_at = $2::timestamptz,
+			status = CASE WHEN id = ANY($3::uuid[]) THEN 'done' ELSE 'sending' END,
+			done_at = CASE WHEN id = ANY($3::uuid[]) THEN $2::timestamptz END
+		WHERE id = ANY($1::uuid[]) AND status = 'queued'`, ids, now, done)
 	if err != nil {
 		return fmt.Errorf("mark %d notifications fanned out: %w", len(ids), err)
 	}
