@@ -47,7 +47,11 @@ func (pu *Pusher) Push(ctx context.Context, paymentID string, attempt PushAttemp
 		return nil
 	}
 	ps := NewStore(d.Pool)
-	p, err := pu.begin.Do(ctx, uid)
+	// Wait for the group's answer even if ctx ends: the mark may commit
+	// anyway, and a push marked started but never sent would be settled as
+	// ambiguous by the retry. A cancelled ctx then fails the send as not
+	// sent, which undoes the mark (AbortPush).
+	p, err := pu.begin.Do(context.WithoutCancel(ctx), uid)
 	if errors.Is(err, store.ErrStaleTransition) {
 		return settleStartedPush(ctx, d, log, paymentID)
 	}

@@ -13,6 +13,7 @@ import (
 	"fundigo/pkg/events"
 	"fundigo/pkg/mpesa/mpesasim"
 	"fundigo/pkg/payment"
+	"fundigo/pkg/tasks"
 )
 
 // groupedFlow writes the pushes of concurrent tasks together (a window long
@@ -112,4 +113,23 @@ func TestGroupedPushWithAPoisonedRowRecordsTheOthers(t *testing.T) {
 	require.Equal(t, payment.Pending, p.Status)
 	require.NotNil(t, p.PushStartedAt, "its push went out: a retry must not send it again")
 	require.Equal(t, len(ids), f.sim.Stats().Pushes)
+}
+
+func TestGroupedPushWhoseTaskIsCancelledIsNotLeftStarted(t *testing.T) {
+	t.Parallel()
+	f := groupedFlow(t)
+	id := f.create(t, mpesasim.PhoneSuccess, 300)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the task's deadline passed (or the worker is stopping) before its group wrote
+	task, err := tasks.NewSTKPush(context.Background(), id, "q")
+	require.NoError(t, err)
+	require.Error(t, f.mux.ProcessTask(ctx, task), "the task fails and is retried")
+	p := f.get(t, id)
+	require.Equal(t, payment.Pending, p.Status)
+	require.Nil(t, p.PushStartedAt, "nothing was sent, so the retry may send it (not settled as ambiguous)")
+	require.Zero(t, f.sim.Stats().Pushes)
+
+	require.NoError(t, f.push(t, id), "the retry")
+	f.waitStatus(t, id, payment.Paid)
+	require.Equal(t, 1, f.sim.Stats().Pushes)
 }
