@@ -602,22 +602,19 @@ func (s Store) NotificationsByID(ctx context.Context, ids []string) (map[string]
 
 // CompleteSettled is CompleteIfSettled for many notifications in one
 // statement: every sending one of ids with no delivery left pending,
-// deferred or being sent becomes done. Returns how many did. The statement
-// is planned at each call for the tables as they are then
-// (pgx.QueryExecModeCacheDescribe): a plan a connection cached while the
-// deliveries table was empty and freshly analyzed scanned the whole table
-// for every notification as it grew.
+// deferred or being sent becomes done. Returns how many did. It runs
+// through the function notification_complete_settled (migration 00066),
+// whose plan stays an index lookup of each notification's deliveries
+// however the table's statistics looked when the connection first ran it.
 func (s Store) CompleteSettled(ctx context.Context, ids []string, now time.Time) (int64, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	tag, err := s.db.Exec(ctx, `
-		UPDATE notifications n SET status = 'done', done_at = $2
-		WHERE n.id = ANY($1::uuid[]) AND n.status = 'sending' AND `+nothingLeftToSend, pgx.QueryExecModeCacheDescribe, ids, now)
-	if err != nil {
+	var done int64
+	if err := s.db.QueryRow(ctx, `SELECT notification_complete_settled($1::uuid[], $2)`, ids, now).Scan(&done); err != nil {
 		return 0, fmt.Errorf("complete %d notifications: %w", len(ids), err)
 	}
-	return tag.RowsAffected(), nil
+	return done, nil
 }
 
 // CompleteForgotten completes up to limit notifications fanned out before
