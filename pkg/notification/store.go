@@ -197,22 +197,25 @@ func (s Store) MarkAllFannedOut(ctx context.Context, ids, done []string, now tim
 }
 
 // CompleteIfSettled moves a sending notification to done when none of its
-// deliveries is pending, deferred or being sent. Reports whether it did.
+// deliveries is pending, deferred or being sent. Reports whether it did. It
+// is CompleteSettled for one id (one statement, one plan).
 func (s Store) CompleteIfSettled(ctx context.Context, id string, now time.Time) (bool, error) {
-	tag, err := s.db.Exec(ctx, `
-		UPDATE notifications n SET status = 'done', done_at = $2
-		WHERE n.id = $1 AND n.status = 'sending' AND `+nothingLeftToSend, id, now)
+	done, err := s.CompleteSettled(ctx, []string{id}, now)
 	if err != nil {
 		return false, fmt.Errorf("complete notification %s: %w", id, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return done == 1, nil
 }
 
 // nothingLeftToSend holds for the notification n (the alias) when none of
-// its deliveries is pending, deferred or being sent: it may be done.
+// its deliveries is pending, deferred or being sent: it may be done. OFFSET
+// 0 keeps it a subplan looked up by each notification's id: turned into an
+// anti join, a plan made while notification_deliveries looked empty read the
+// whole deliveries index for every notification. Used by CompleteForgotten;
+// migration 00066 holds the same condition for CompleteSettled.
 const nothingLeftToSend = `NOT EXISTS (
 	SELECT 1 FROM notification_deliveries d
-	WHERE d.notification_id = n.id AND d.status IN ('pending', 'deferred', 'sending'))`
+	WHERE d.notification_id = n.id AND d.status IN ('pending', 'deferred', 'sending') OFFSET 0)`
 
 // Counts tallies the deliveries of notification id.
 func (s Store) Counts(ctx context.Context, id string) (Counts, error) {
@@ -620,7 +623,9 @@ func (s Store) CompleteSettled(ctx context.Context, ids []string, now time.Time)
 // CompleteForgotten completes up to limit notifications fanned out before
 // fannedOutBefore that are still "sending" with every delivery settled:
 // those whose completion after their last settle was lost (the statement
-// failed, or the process died between the two). Returns their ids.
+// failed, or the process died between the two). Returns their ids. It runs
+// in the push:receipts job (every 5 minutes) and is planned at each call
+// (pgx.QueryExecModeCacheDescribe), for the tables as they are then.
 func (s Store) CompleteForgotten(ctx context.Context, fannedOutBefore, now time.Time, limit int) ([]string, error) {
 	return s.notificationIDs(ctx, `
 		WITH settled AS (
@@ -629,7 +634,7 @@ func (s Store) CompleteForgotten(ctx context.Context, fannedOutBefore, now time.
 			ORDER BY n.id LIMIT $3 FOR NO KEY UPDATE OF n SKIP LOCKED)
 		UPDATE notifications u SET status = 'done', done_at = $2
 		FROM settled WHERE u.id = settled.id AND u.status = 'sending'
-		RETURNING u.id::text`, fannedOutBefore, now, limit)
+		RETURNING u.id::text`, pgx.QueryExecModeCacheDescribe, fannedOutBefore, now, limit)
 }
 
 func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
