@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -93,22 +92,12 @@ func (c *WriterConfig) setDefaults() {
 	}
 }
 
-// Writer stores deliveries with group commit. Safe for concurrent use.
+// Writer stores deliveries with group commit (store.Group: the deliveries
+// that arrive within Window share one transaction). Safe for concurrent use.
 type Writer struct {
-	pool *pgxpool.Pool
-	cfg  WriterConfig
-
-	mu   sync.Mutex
-	open *batch // the batch new deliveries join; nil when none is open
-}
-
-// batch is filled under Writer.mu and read by waiters after done is closed.
-type batch struct {
-	entries []Entry
-	results []Result
-	errs    []error       // per entry
-	full    chan struct{} // closed when MaxBatch reached
-	done    chan struct{} // closed after commit (or failure)
+	pool  *pgxpool.Pool
+	cfg   WriterConfig
+	group store.Group[Entry, Result]
 }
 
 // NewWriter returns a Writer over pool.
@@ -117,7 +106,10 @@ func NewWriter(pool *pgxpool.Pool, cfg WriterConfig) (*Writer, error) {
 	if pool == nil {
 		return nil, errors.New("inbox writer: nil pool")
 	}
-	return &Writer{pool: pool, cfg: cfg}, nil
+	w := &Writer{pool: pool, cfg: cfg}
+	w.group = store.Group[Entry, Result]{Window: cfg.Window, MaxBatch: cfg.MaxBatch, Timeout: cfg.CommitTimeout,
+		Run: w.commitIsolating}
+	return w, nil
 }
 
 // Write stores e durably and returns once the transaction holding it
@@ -137,52 +129,11 @@ func (w *Writer) Write(ctx context.Context, e Entry) (Result, error) {
 	if err := storableText(e.Route, MaxKeyLen); err != nil {
 		return Result{}, fmt.Errorf("%w: route: %w", ErrRejected, err)
 	}
-	w.mu.Lock()
-	b, leader := w.open, false
-	if b == nil {
-		b = &batch{full: make(chan struct{}), done: make(chan struct{})}
-		w.open, leader = b, true
+	res, err := w.group.Do(ctx, e)
+	if err != nil && err == ctx.Err() {
+		return Result{}, fmt.Errorf("inbox write: %w", err)
 	}
-	idx := len(b.entries)
-	b.entries = append(b.entries, e)
-	if len(b.entries) >= w.cfg.MaxBatch {
-		w.open = nil
-		close(b.full)
-	}
-	w.mu.Unlock()
-
-	if leader {
-		go w.lead(context.WithoutCancel(ctx), b)
-	}
-	select {
-	case <-b.done:
-		if b.errs[idx] != nil {
-			return Result{}, b.errs[idx]
-		}
-		return b.results[idx], nil
-	case <-ctx.Done():
-		return Result{}, fmt.Errorf("inbox write: %w", ctx.Err())
-	}
-}
-
-// lead waits for the batch to fill or its window to pass, then commits it.
-// It runs detached from the first caller's cancellation: the others depend on it.
-func (w *Writer) lead(ctx context.Context, b *batch) {
-	t := time.NewTimer(w.cfg.Window)
-	select {
-	case <-t.C:
-	case <-b.full:
-		t.Stop()
-	}
-	w.mu.Lock()
-	if w.open == b {
-		w.open = nil
-	}
-	w.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, w.cfg.CommitTimeout)
-	defer cancel()
-	b.results, b.errs = w.commitIsolating(ctx, b.entries)
-	close(b.done)
+	return res, err
 }
 
 // commitIsolating commits entries as one batch; if the database refuses the

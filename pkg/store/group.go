@@ -58,7 +58,7 @@ func (g *Group[T, R]) Do(ctx context.Context, item T) (R, error) {
 	}
 	g.mu.Unlock()
 	if leader {
-		go g.lead(context.WithoutCancel(ctx), b)
+		go g.lead(ctx, b) // run detaches it from ctx's cancellation
 	}
 	select {
 	case <-b.done:
