@@ -43,8 +43,16 @@ func appendEvents(msgs []outbox.Message, ps ...Payment) ([]outbox.Message, error
 	return msgs, nil
 }
 
-// emitAwaiting writes payment.awaiting_callback for p (just moved from
-// pending) in tx; its message id is deterministic too.
-func emitAwaiting(ctx context.Context, tx pgx.Tx, p Payment) error {
-	return outbox.WriteEvent(ctx, tx, events.PaymentAwaitingCallback{Payment: p.View()})
+// emitAwaiting writes payment.awaiting_callback for each of ps (just moved
+// from pending) in tx, in one outbox insert; message ids are deterministic.
+func emitAwaiting(ctx context.Context, tx pgx.Tx, ps ...Payment) error {
+	msgs := make([]outbox.Message, 0, len(ps))
+	for _, p := range ps {
+		m, err := outbox.EventMessage(events.PaymentAwaitingCallback{Payment: p.View()})
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, m)
+	}
+	return outbox.WriteBatch(ctx, tx, msgs)
 }

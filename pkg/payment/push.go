@@ -21,12 +21,6 @@ type PushAttempt struct {
 	Last    bool // no retry follows a failure of this one
 }
 
-// Push sends one payment's STK Push, alone (NewPusher without a window).
-// Workers use one Pusher per process, so concurrent pushes share their writes.
-func Push(ctx context.Context, d Deps, paymentID string, attempt PushAttempt) error {
-	return NewPusher(d, PushConfig{}).Push(ctx, paymentID, attempt)
-}
-
 // Push sends one payment's STK Push. Its outcomes:
 //
 //   - not pending, or a push already started: nil (already done, or its

@@ -10,9 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
-	"fundigo/pkg/events"
 	"fundigo/pkg/mpesa"
-	"fundigo/pkg/outbox"
 	"fundigo/pkg/store"
 )
 
@@ -63,14 +61,12 @@ func NewPusher(d Deps, cfg PushConfig) *Pusher {
 func (pu *Pusher) beginPushes(ctx context.Context, ids []uuid.UUID) ([]Payment, []error) {
 	out, errs := make([]Payment, len(ids)), make([]error, len(ids))
 	started, err := collectPayments(pu.d.Pool.Query(ctx, beginPushSQL, ids, pu.d.now()))
-	byID := make(map[uuid.UUID]Payment, len(started))
+	byID := make(map[string]Payment, len(started))
 	for _, p := range started {
-		if uid, perr := ParseID(p.ID); perr == nil {
-			byID[uid] = p
-		}
+		byID[p.ID] = p // id::text: the canonical form uuid.UUID.String gives
 	}
 	for i, id := range ids {
-		p, ok := byID[id]
+		p, ok := byID[id.String()]
 		switch {
 		case err != nil:
 			errs[i] = fmt.Errorf("begin push of payment %s: %w", id, err)
@@ -78,7 +74,7 @@ func (pu *Pusher) beginPushes(ctx context.Context, ids []uuid.UUID) ([]Payment, 
 			errs[i] = fmt.Errorf("begin push of payment %s: %w", id, store.ErrStaleTransition)
 		default:
 			out[i] = p
-			delete(byID, id) // a repeat of id in this group must not send too
+			delete(byID, id.String()) // a repeat of id in this group must not send too
 		}
 	}
 	return out, errs
@@ -90,14 +86,15 @@ func (pu *Pusher) beginPushes(ctx context.Context, ids []uuid.UUID) ([]Payment, 
 func (pu *Pusher) acceptPushes(ctx context.Context, items []acceptedPush) ([]struct{}, []error) {
 	out, errs := make([]struct{}, len(items)), make([]error, len(items))
 	err := store.WithTx(ctx, pu.d.Pool, func(tx pgx.Tx) error { return recordAcceptedIn(ctx, pu.d, tx, items) })
-	if err == nil || len(items) == 1 {
-		for i := range errs {
+	for i := range items {
+		if err != nil && len(items) > 1 {
+			errs[i] = store.WithTx(ctx, pu.d.Pool, func(tx pgx.Tx) error { return recordAcceptedIn(ctx, pu.d, tx, items[i:i+1]) })
+		} else {
 			errs[i] = err
 		}
-		return out, errs
-	}
-	for i := range items {
-		errs[i] = store.WithTx(ctx, pu.d.Pool, func(tx pgx.Tx) error { return recordAcceptedIn(ctx, pu.d, tx, items[i:i+1]) })
+		if errs[i] == nil {
+			items[i].log.Info().Msg("stk push accepted") // after its commit
+		}
 	}
 	return out, errs
 }
@@ -124,8 +121,7 @@ func recordAcceptedIn(ctx context.Context, d Deps, tx pgx.Tx, items []acceptedPu
 		FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(pid, mid, cid)
 		WHERE payments.id = u.pid AND payments.status = 'pending'
 		RETURNING `+paymentColumns, ids, merchants, checkouts, at)
-	b.Queue(`SELECT `+orphanColumns+` FROM payment_orphans o
-		WHERE o.checkout_request_id = ANY($1::text[]) AND o.matched_at IS NULL ORDER BY o.inbox_id`, checkouts)
+	b.Queue(`SELECT `+orphanColumns+` FROM payment_orphans o `+openOrphansWhere, checkouts)
 	br := tx.SendBatch(ctx, &b)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
@@ -143,18 +139,12 @@ func recordAcceptedIn(ctx context.Context, d Deps, tx pgx.Tx, items []acceptedPu
 	if err != nil {
 		return err
 	}
+	if err := emitAwaiting(ctx, tx, awaiting...); err != nil {
+		return err
+	}
 	marked := make(map[string]bool, len(awaiting))
-	msgs := make([]outbox.Message, 0, len(awaiting))
 	for _, p := range awaiting {
 		marked[p.ID] = true
-		m, err := outbox.EventMessage(events.PaymentAwaitingCallback{Payment: p.View()})
-		if err != nil {
-			return err
-		}
-		msgs = append(msgs, m)
-	}
-	if err := outbox.WriteBatch(ctx, tx, msgs); err != nil {
-		return err
 	}
 	logs := make(map[string]zerolog.Logger, n) // by CheckoutRequestID, for the orphans
 	for _, it := range items {
@@ -168,7 +158,6 @@ func recordAcceptedIn(ctx context.Context, d Deps, tx pgx.Tx, items []acceptedPu
 			}
 		}
 		logs[it.res.CheckoutRequestID] = it.log
-		it.log.Info().Msg("stk push accepted")
 	}
 	for _, o := range orphans {
 		log, ok := logs[o.CheckoutRequestID]

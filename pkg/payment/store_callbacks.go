@@ -53,10 +53,12 @@ func (s *Store) InsertOrphan(ctx context.Context, o Orphan) error {
 
 // OpenOrphans returns the unmatched orphans of checkoutRequestID, oldest first.
 func (s *Store) OpenOrphans(ctx context.Context, checkoutRequestID string) ([]Orphan, error) {
-	return s.orphans(ctx, openOrphansWhere, checkoutRequestID)
+	return s.orphans(ctx, openOrphansWhere, []string{checkoutRequestID})
 }
 
-const openOrphansWhere = `WHERE o.checkout_request_id = $1 AND o.matched_at IS NULL ORDER BY o.inbox_id`
+// openOrphansWhere selects the unmatched orphans of the CheckoutRequestIDs
+// in $1, oldest first.
+const openOrphansWhere = `WHERE o.checkout_request_id = ANY($1::text[]) AND o.matched_at IS NULL ORDER BY o.inbox_id`
 
 // orphanColumns are the columns of Orphan, from payment_orphans o; Trusted
 // comes from its inbox row.
