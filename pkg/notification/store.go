@@ -182,9 +182,6 @@ func (s Store) LockQueued(ctx context.Context, limit int) ([]Notification, error
 // fanned out with nothing to send (no device, every device muted): they are
 // done at once, in the same statement, rather than sending and then done.
 func (s Store) MarkAllFannedOut(ctx context.Context, ids, done []string, now time.Time) error {
-	if done == nil {
-		done = []string{}
-	}
 	_, err := s.db.Exec(ctx, `
 		UPDATE notifications SET fanned_out_at = $2::timestamptz,
 			status = CASE WHEN id = ANY($3::uuid[]) THEN 'done' ELSE 'sending' END,
