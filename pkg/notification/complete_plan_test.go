@@ -72,21 +72,9 @@ func completeCostAsDeliveriesGrow(t *testing.T, complete func(context.Context, S
 	require.NoError(t, err)
 	ids := []string{newSending("a"), newSending("b")}
 
-	read := func() int64 {
-		t.Helper()
-		_, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
-		require.NoError(t, err)
-		var v int64
-		require.NoError(t, conn.QueryRow(ctx, `
-			SELECT coalesce(t.idx_tup_fetch, 0) + coalesce(t.seq_tup_read, 0) + sum(i.idx_tup_read)
-			FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i USING (relid)
-			WHERE t.relid = 'notification_deliveries'::regclass
-			GROUP BY t.idx_tup_fetch, t.seq_tup_read`).Scan(&v))
-		return v
-	}
-	before := read()
+	before := storetest.TuplesRead(t, conn, "notification_deliveries")
 	done, err := complete(ctx, s, ids)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, done)
-	require.Less(t, read()-before, int64(1000), "deliveries read to complete 2 notifications beside 40,000 deliveries")
+	require.Less(t, storetest.TuplesRead(t, conn, "notification_deliveries")-before, int64(1000), "deliveries read to complete 2 notifications beside 40,000 deliveries")
 }

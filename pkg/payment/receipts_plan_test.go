@@ -44,22 +44,10 @@ func TestReceiptLookupStaysAnIndexLookupAsTheLedgerGrows(t *testing.T) {
 		SELECT 'R' || lpad(g::text, 9, '0'), $1, 'ws_CO_' || g, 1000 FROM generate_series(1, 40000) g`, id)
 	require.NoError(t, err)
 
-	read := func() int64 {
-		t.Helper()
-		_, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
-		require.NoError(t, err)
-		var v int64
-		require.NoError(t, conn.QueryRow(ctx, `
-			SELECT coalesce(t.idx_tup_fetch, 0) + coalesce(t.seq_tup_read, 0) + sum(i.idx_tup_read)
-			FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i USING (relid)
-			WHERE t.relid = 'payment_ledger'::regclass
-			GROUP BY t.idx_tup_fetch, t.seq_tup_read`).Scan(&v))
-		return v
-	}
-	before := read()
+	before := storetest.TuplesRead(t, conn, "payment_ledger")
 	owners, err := ps.ReceiptOwners(ctx, receipts)
 	require.NoError(t, err)
 	require.Len(t, owners, 99, "every receipt but R000000000 is in the ledger")
 	require.Equal(t, id.String(), owners["R000000007"])
-	require.Less(t, read()-before, int64(1000), "index entries and rows read to look up 100 receipts among 40,000")
+	require.Less(t, storetest.TuplesRead(t, conn, "payment_ledger")-before, int64(1000), "index entries and rows read to look up 100 receipts among 40,000")
 }

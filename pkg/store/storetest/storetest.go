@@ -147,3 +147,25 @@ func RequireNoNewSchemas(t testing.TB, like string, before map[string]bool) {
 		}
 	}
 }
+
+// TuplesRead returns how many rows and index entries table has had read so
+// far (sequential scans, index scans and heap fetches), as counted by
+// PostgreSQL's statistics. conn must be the one connection whose work is
+// measured: it flushes that backend's counters first. Tests compare it before
+// and after a statement to show what a plan reads.
+func TuplesRead(t testing.TB, conn *pgxpool.Conn, table string) int64 {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := conn.Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatalf("flush statistics: %v", err)
+	}
+	var n int64
+	if err := conn.QueryRow(ctx, `
+		SELECT coalesce(t.idx_tup_fetch, 0) + coalesce(t.seq_tup_read, 0) + coalesce(sum(i.idx_tup_read), 0)
+		FROM pg_stat_user_tables t LEFT JOIN pg_stat_user_indexes i USING (relid)
+		WHERE t.relid = $1::regclass
+		GROUP BY t.idx_tup_fetch, t.seq_tup_read`, table).Scan(&n); err != nil {
+		t.Fatalf("tuples read from %s: %v", table, err)
+	}
+	return n
+}
