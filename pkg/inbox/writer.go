@@ -130,7 +130,7 @@ func (w *Writer) Write(ctx context.Context, e Entry) (Result, error) {
 		return Result{}, fmt.Errorf("%w: route: %w", ErrRejected, err)
 	}
 	res, err := w.group.Do(ctx, e)
-	if err != nil && err == ctx.Err() {
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 		return Result{}, fmt.Errorf("inbox write: %w", err)
 	}
 	return res, err
