@@ -101,8 +101,8 @@ func TestGroupCallerMayLeaveButItsItemStillRuns(t *testing.T) {
 	release := make(chan struct{})
 	g := &store.Group[int, int]{Window: time.Millisecond, Run: func(ctx context.Context, items []int) ([]int, []error) {
 		<-release
+		runCtxErr.Store(fmt.Sprint(ctx.Err())) // before ran: the test reads it once ran is set
 		ran.Add(int32(len(items)))
-		runCtxErr.Store(fmt.Sprint(ctx.Err()))
 		return make([]int, len(items)), make([]error, len(items))
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
